@@ -1,0 +1,233 @@
+"""Hardware profiles: the schema of one device's data file and the loader for a folder of them.
+
+One YAML file per device lives in ``profiles/hardware/``. Every figure carries the key of a
+source listed in the same file's ``sources`` map, so a reader can check each number. Unknown
+figures stay ``null``; the model then uses a stated default (see ``planner.model.defaults``).
+The shape follows cli99/llm-analysis (one data file per device, loaded into a frozen object).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from planner.errors import ProfileError
+
+DeviceKind = Literal["gpu", "tpu", "npu", "cpu"]
+Placement = Literal["datacenter", "edge"]
+Precision = Literal["fp32", "tf32", "bf16", "fp16", "fp8", "int8", "int4"]
+PRECISIONS: tuple[str, ...] = ("fp32", "tf32", "bf16", "fp16", "fp8", "int8", "int4")
+PowerBasis = Literal["tdp", "tbp", "max", "typical", "measured"]
+
+DEFAULT_PROFILE_DIR = Path(__file__).resolve().parents[2] / "profiles" / "hardware"
+
+
+def _date_text(v: object) -> object:
+    """YAML reads 2024-06-01 as a date and 2023 as an int; keep dates as text."""
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    if isinstance(v, int) and not isinstance(v, bool):
+        return str(v)
+    return v
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Source(_Strict):
+    """Where figures came from: a document, its address and the date it was read or published."""
+
+    title: str = Field(min_length=3)
+    url: str | None = None
+    date: str = Field(description="Publication or retrieval date, YYYY or YYYY-MM or YYYY-MM-DD")
+
+    @field_validator("date", mode="before")
+    @classmethod
+    def _date_text(cls, v: object) -> object:
+        return _date_text(v)
+
+
+class Figure(_Strict):
+    """One published number with the key of its source and an optional caveat."""
+
+    value: float = Field(ge=0, allow_inf_nan=False)
+    source: str = Field(min_length=1, description="A key of the file's `sources` map")
+    note: str | None = None
+
+
+class PowerFigure(Figure):
+    """A power figure and what it is: a rating (TDP/TBP/max) or a typical or measured draw."""
+
+    basis: PowerBasis
+
+
+class CloudPrice(_Strict):
+    """An on-demand cloud price for one device, with provider, region, instance and date."""
+
+    provider: str
+    region: str
+    instance: str | None = None
+    usd_per_device_hour: float = Field(gt=0, allow_inf_nan=False)
+    date: str
+    source: str
+    note: str | None = None
+
+    @field_validator("date", mode="before")
+    @classmethod
+    def _date_text(cls, v: object) -> object:
+        return _date_text(v)
+
+
+class PurchasePrice(Figure):
+    """A purchase price in USD per device, with the date the price applied."""
+
+    date: str
+
+    @field_validator("date", mode="before")
+    @classmethod
+    def _date_text(cls, v: object) -> object:
+        return _date_text(v)
+
+
+class Interconnect(_Strict):
+    """The device's scale-up link: its name and bandwidth per device (bidirectional)."""
+
+    name: str
+    bandwidth_gb_per_s: Figure | None = None
+
+
+class HardwareProfile(_Strict):
+    """One device as a planner sees it. Units: GB = 1e9 bytes, TFLOPS/TOPS = 1e12 ops/s, dense."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    name: str
+    vendor: str
+    kind: DeviceKind
+    placement: Placement = "datacenter"
+    year: int | None = Field(default=None, ge=1990, le=2100)
+    memory_gb: Figure | None = None
+    memory_bandwidth_gb_per_s: Figure | None = None
+    dense_tflops: dict[Precision, Figure] = Field(
+        default_factory=dict,
+        description="Dense (no sparsity) peak per precision; TOPS for integer precisions.",
+    )
+    rated_power_w: PowerFigure | None = None
+    typical_power_w: PowerFigure | None = Field(
+        default=None, description="A published typical or measured average draw, if any."
+    )
+    idle_power_w: PowerFigure | None = None
+    interconnect: Interconnect | None = None
+    devices_per_node: int | None = Field(default=None, ge=1)
+    cloud_prices: list[CloudPrice] = Field(default_factory=list)
+    purchase_price_usd: PurchasePrice | None = None
+    embodied_kgco2e: Figure | None = Field(
+        default=None, description="Manufacturing footprint per device, where published."
+    )
+    notes: str | None = None
+    sources: dict[str, Source]
+
+    @model_validator(mode="after")
+    def _sources_exist(self) -> HardwareProfile:
+        missing = sorted({key for key, _ in self._cited() if key not in self.sources})
+        if missing:
+            raise ValueError(f"cites sources not listed under `sources`: {', '.join(missing)}")
+        return self
+
+    def _cited(self) -> Iterable[tuple[str, str]]:
+        """(source key, field name) for every figure in the profile."""
+        singles = {
+            "memory_gb": self.memory_gb,
+            "memory_bandwidth_gb_per_s": self.memory_bandwidth_gb_per_s,
+            "rated_power_w": self.rated_power_w,
+            "typical_power_w": self.typical_power_w,
+            "idle_power_w": self.idle_power_w,
+            "purchase_price_usd": self.purchase_price_usd,
+            "embodied_kgco2e": self.embodied_kgco2e,
+        }
+        for name, fig in singles.items():
+            if fig is not None:
+                yield fig.source, name
+        for precision, fig in self.dense_tflops.items():
+            yield fig.source, f"dense_tflops.{precision}"
+        for i, price in enumerate(self.cloud_prices):
+            yield price.source, f"cloud_prices[{i}]"
+        if self.interconnect and self.interconnect.bandwidth_gb_per_s:
+            yield self.interconnect.bandwidth_gb_per_s.source, "interconnect.bandwidth_gb_per_s"
+
+    def tflops(self, precision: str) -> float | None:
+        """Dense peak at ``precision`` in TFLOPS (or TOPS), or None where unpublished."""
+        fig = self.dense_tflops.get(precision)  # type: ignore[call-overload]
+        return None if fig is None else fig.value
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    """What a folder of profiles gave: the valid profiles and one message per broken file."""
+
+    profiles: tuple[HardwareProfile, ...]
+    errors: tuple[str, ...]
+
+    def by_id(self) -> dict[str, HardwareProfile]:
+        return {p.id: p for p in self.profiles}
+
+
+def _describe(err: ValidationError) -> str:
+    parts = []
+    for e in err.errors():
+        where = ".".join(str(x) for x in e["loc"]) or "(top level)"
+        parts.append(f"field `{where}`: {e['msg']}")
+    return "; ".join(parts)
+
+
+def parse_profile(text: str, origin: str) -> HardwareProfile:
+    """Parse one profile's YAML text; raise ProfileError naming ``origin`` and the field."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ProfileError(f"{origin}: not valid YAML ({exc})") from None
+    if not isinstance(data, dict):
+        raise ProfileError(f"{origin}: expected a mapping of fields, got {type(data).__name__}")
+    try:
+        return HardwareProfile.model_validate(data)
+    except ValidationError as exc:
+        raise ProfileError(f"{origin}: {_describe(exc)}") from None
+
+
+def load_profile(path: Path) -> HardwareProfile:
+    """Load one profile file; raise ProfileError naming the file and the field."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProfileError(f"{path}: cannot be read ({exc})") from None
+    profile = parse_profile(text, str(path))
+    if profile.id != Path(path).stem:
+        raise ProfileError(f"{path}: field `id` is {profile.id!r} but the file is named "
+                           f"{Path(path).name!r}; they must match")
+    return profile
+
+
+def load_profiles(directory: Path | str | None = None) -> LoadReport:
+    """Load every ``*.yaml`` profile in ``directory``; a broken file is reported, not fatal."""
+    folder = Path(directory) if directory is not None else DEFAULT_PROFILE_DIR
+    profiles: list[HardwareProfile] = []
+    errors: list[str] = []
+    seen: dict[str, Path] = {}
+    for path in sorted(folder.glob("*.yaml")):
+        try:
+            profile = load_profile(path)
+        except ProfileError as exc:
+            errors.append(str(exc))
+            continue
+        if profile.id in seen:
+            errors.append(f"{path}: field `id` {profile.id!r} already used by {seen[profile.id]}")
+            continue
+        seen[profile.id] = path
+        profiles.append(profile)
+    return LoadReport(tuple(profiles), tuple(errors))
