@@ -130,6 +130,11 @@ class HardwareProfile(_Strict):
     embodied_kgco2e: Figure | None = Field(
         default=None, description="Manufacturing footprint per device, where published."
     )
+    match_names: list[str] = Field(
+        default_factory=list,
+        description="Device names as NVML or /proc/cpuinfo report them (case-insensitive "
+        "substrings), so a measurement record finds its profile.",
+    )
     notes: str | None = None
     sources: dict[str, Source]
 
