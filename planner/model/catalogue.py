@@ -1,0 +1,125 @@
+"""The hardware catalogue: every profile as one row of a DataFrame in SI units.
+
+The planning functions work on columns of this table, so a grid of scenarios × hardware is
+one vectorised computation. Column names carry their unit; ``*_basis`` columns say where a
+figure came from (``spec`` for the vendor specification, ``measured``, or ``missing``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from planner.model.hardware import PRECISIONS, HardwareProfile, LoadReport, load_profiles
+
+GB = 1e9  # profiles use decimal gigabytes
+TERA = 1e12
+
+
+def _value(fig) -> float:
+    return float(fig.value) if fig is not None else np.nan
+
+
+def _profile_row(p: HardwareProfile) -> dict:
+    row: dict = {
+        "hardware_id": p.id,
+        "name": p.name,
+        "vendor": p.vendor,
+        "kind": p.kind,
+        "placement": p.placement,
+        "year": p.year,
+        "memory_bytes": _value(p.memory_gb) * GB,
+        "memory_bandwidth_bytes_per_s": _value(p.memory_bandwidth_gb_per_s) * GB,
+        "rated_power_w": _value(p.rated_power_w),
+        "rated_power_basis": p.rated_power_w.basis if p.rated_power_w else "missing",
+        "typical_power_w": _value(p.typical_power_w),
+        "typical_power_basis": p.typical_power_w.basis if p.typical_power_w else "missing",
+        "idle_power_w": _value(p.idle_power_w),
+        "interconnect": p.interconnect.name if p.interconnect else None,
+        "interconnect_bytes_per_s": (
+            _value(p.interconnect.bandwidth_gb_per_s) * GB if p.interconnect else np.nan
+        ),
+        "devices_per_node": float(p.devices_per_node) if p.devices_per_node else np.nan,
+        "purchase_price_usd": _value(p.purchase_price_usd),
+        "purchase_price_date": p.purchase_price_usd.date if p.purchase_price_usd else None,
+        "embodied_kgco2e": _value(p.embodied_kgco2e),
+    }
+    for precision in PRECISIONS:
+        row[f"peak_flops_per_s_{precision}"] = _value(p.dense_tflops.get(precision)) * TERA
+    cheapest = min(p.cloud_prices, key=lambda c: c.usd_per_device_hour, default=None)
+    row["cloud_price_usd_per_device_hour"] = (
+        cheapest.usd_per_device_hour if cheapest else np.nan
+    )
+    row["cloud_price_where"] = (
+        f"{cheapest.provider} {cheapest.region} {cheapest.instance or ''} ({cheapest.date})".strip()
+        if cheapest else None
+    )
+    row["sources"] = "; ".join(
+        f"[{key}] {s.title}" + (f" <{s.url}>" if s.url else "") + f" ({s.date})"
+        for key, s in p.sources.items()
+    )
+    return row
+
+
+def catalogue_frame(profiles: tuple[HardwareProfile, ...] | list[HardwareProfile]) -> pd.DataFrame:
+    """One row per profile with SI-unit spec columns, indexed by position."""
+    return pd.DataFrame([_profile_row(p) for p in profiles])
+
+
+def cloud_price_for(profile: HardwareProfile, provider: str | None, region: str | None):
+    """The best-matching cloud price: provider+region, else provider, else the cheapest."""
+    prices = profile.cloud_prices
+    if not prices:
+        return None
+    if provider:
+        same = [c for c in prices if c.provider == provider]
+        exact = [c for c in same if c.region == region]
+        if exact:
+            return min(exact, key=lambda c: c.usd_per_device_hour)
+        if same:
+            return min(same, key=lambda c: c.usd_per_device_hour)
+    return min(prices, key=lambda c: c.usd_per_device_hour)
+
+
+def load_catalogue(directory=None) -> tuple[pd.DataFrame, LoadReport]:
+    """Load the profiles folder into the catalogue table, with the load report."""
+    report = load_profiles(directory)
+    return catalogue_frame(report.profiles), report
+
+
+# Columns of `python -m planner profiles --csv`, human units for people reading the CSV.
+EXPORT_COLUMNS = {
+    "hardware_id": "hardware_id",
+    "name": "name",
+    "vendor": "vendor",
+    "kind": "kind",
+    "placement": "placement",
+    "year": "year",
+    "memory_gb": ("memory_bytes", 1 / GB),
+    "memory_bandwidth_gb_per_s": ("memory_bandwidth_bytes_per_s", 1 / GB),
+    **{f"dense_tflops_{p}": (f"peak_flops_per_s_{p}", 1 / TERA) for p in PRECISIONS},
+    "rated_power_w": "rated_power_w",
+    "rated_power_basis": "rated_power_basis",
+    "typical_power_w": "typical_power_w",
+    "typical_power_basis": "typical_power_basis",
+    "interconnect": "interconnect",
+    "interconnect_gb_per_s": ("interconnect_bytes_per_s", 1 / GB),
+    "devices_per_node": "devices_per_node",
+    "cloud_price_usd_per_device_hour": "cloud_price_usd_per_device_hour",
+    "cloud_price_where": "cloud_price_where",
+    "purchase_price_usd": "purchase_price_usd",
+    "embodied_kgco2e": "embodied_kgco2e",
+    "sources": "sources",
+}
+
+
+def export_frame(catalogue: pd.DataFrame) -> pd.DataFrame:
+    """The catalogue in the human units of the profile files, for CSV export."""
+    out = {}
+    for name, spec in EXPORT_COLUMNS.items():
+        if isinstance(spec, tuple):
+            column, factor = spec
+            out[name] = catalogue[column] * factor
+        else:
+            out[name] = catalogue[spec]
+    return pd.DataFrame(out)

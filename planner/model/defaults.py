@@ -1,0 +1,115 @@
+"""Default assumptions (``profiles/defaults.yaml``): each value with its source and confidence."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from planner.errors import ProfileError
+from planner.model.hardware import Source, _describe
+
+DEFAULTS_PATH = Path(__file__).resolve().parents[2] / "profiles" / "defaults.yaml"
+KINDS: tuple[str, ...] = ("gpu", "tpu", "npu", "cpu")
+
+
+class Assumption(BaseModel):
+    """One default value, where it came from and how sure we are of it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    value: float = Field(ge=0, allow_inf_nan=False)
+    source: str
+    confidence: Literal["high", "medium", "low"]
+    note: str | None = None
+
+
+class PerKind(BaseModel):
+    """An assumption that differs by device kind."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    gpu: Assumption
+    tpu: Assumption
+    npu: Assumption
+    cpu: Assumption
+
+    def for_kind(self, kind: str) -> Assumption:
+        return getattr(self, kind)
+
+
+class EdgeDefaults(BaseModel):
+    """Assumptions for devices in users' hands (placement: edge)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    embodied_kgco2e_per_device: Assumption
+    service_life_years: Assumption
+    idle_power_w: Assumption
+
+
+class Defaults(BaseModel):
+    """Every default assumption of the model."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    training_utilisation: PerKind
+    prefill_utilisation: PerKind
+    memory_bandwidth_utilisation: PerKind
+    busy_power_fraction: PerKind
+    idle_power_fraction: PerKind
+    host_power_fraction: PerKind
+    embodied_kgco2e_per_device: PerKind
+    edge: EdgeDefaults
+    service_life_years: Assumption
+    pue: Assumption
+    carbon_intensity_g_per_kwh: Assumption
+    electricity_usd_per_kwh: Assumption
+    devices_per_node: Assumption
+    sources: dict[str, Source]
+
+    @model_validator(mode="after")
+    def _sources_exist(self) -> Defaults:
+        for name, assumption in self.assumptions().items():
+            if assumption.source not in self.sources:
+                raise ValueError(f"{name} cites unknown source {assumption.source!r}")
+        return self
+
+    def assumptions(self) -> dict[str, Assumption]:
+        """Every assumption, flattened to ``name`` or ``name.kind`` keys."""
+        out: dict[str, Assumption] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, Assumption):
+                out[name] = value
+            elif isinstance(value, PerKind | EdgeDefaults):
+                for sub in type(value).model_fields:
+                    out[f"{name}.{sub}"] = getattr(value, sub)
+        return out
+
+    def per_kind(self, name: str, kinds) -> list[float]:
+        """Values of per-kind assumption ``name`` for a sequence of kinds (vector helper)."""
+        table: PerKind = getattr(self, name)
+        return [table.for_kind(k).value for k in kinds]
+
+    def cite(self, assumption: Assumption) -> str:
+        """A short citation: the source title and date."""
+        src = self.sources[assumption.source]
+        return f"{src.title} ({src.date})"
+
+
+def load_defaults(path: Path | str | None = None) -> Defaults:
+    """Load and validate the defaults file; ProfileError names the file and the field."""
+    target = Path(path) if path is not None else DEFAULTS_PATH
+    return _load_cached(str(target), target.stat().st_mtime_ns if target.exists() else 0)
+
+
+@lru_cache(maxsize=4)
+def _load_cached(path: str, _mtime_ns: int) -> Defaults:
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ProfileError(f"{path}: cannot be read ({exc})") from None
+    try:
+        return Defaults.model_validate(data)
+    except ValidationError as exc:
+        raise ProfileError(f"{path}: {_describe(exc)}") from None
