@@ -1,0 +1,170 @@
+"""Inference performance of one replica at a batch size: latency, throughput, energy and cost
+per request, on every device, vectorised.
+
+Language models (Kaplan et al. 2020; Pope et al. 2022, Efficiently Scaling Transformer
+Inference, arXiv:2211.05102, section 2): prefill processes the prompt at about 2·N FLOPs per
+token and is bound by compute; each decode step reads every weight and the KV cache once and
+is bound by memory bandwidth, so a step takes max(bytes / bandwidth, FLOPs / compute).
+Generic models give FLOPs and bytes per request and use the same roofline.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from planner.errors import ScenarioError
+from planner.model import carbon, energy, performance
+from planner.model.assumptions import attach_assumptions
+from planner.model.catalogue import cloud_price_for
+from planner.model.scenario import InferenceSpec, Scenario
+from planner.model.site import ResolvedSite
+from planner.model.training import _select
+from planner.model.workloads import BYTES_PER_WEIGHT, preset
+
+KV_BYTES_PER_VALUE = 2.0  # KV cache kept in 16-bit unless the precision is 8-bit or less
+LLM_FLOPS_PER_PARAM_PER_TOKEN = 2.0  # Kaplan et al. 2020
+
+
+def inference_workload(spec: InferenceSpec, precision: str) -> dict[str, float]:
+    """Weights, KV bytes per token and FLOPs/bytes per request of an inference workload."""
+    p = preset(spec.model) if spec.model else None
+    params = spec.params or (p.params if p else None)
+    is_llm = spec.flops_per_request is None and (p is None or p.family == "llm")
+    bpw = BYTES_PER_WEIGHT[precision]
+    weight_bytes = spec.weight_bytes or (params * bpw if params else 0.0)
+    kv_value_bytes = min(KV_BYTES_PER_VALUE, bpw) if bpw < 2 else KV_BYTES_PER_VALUE
+    if spec.kv_bytes_per_token is not None:
+        kv = spec.kv_bytes_per_token
+    elif p is not None and p.kv_bytes_per_token(kv_value_bytes) is not None:
+        kv = p.kv_bytes_per_token(kv_value_bytes)
+    else:
+        kv = 0.0
+    if is_llm:
+        if not params:
+            raise ScenarioError("inference: a language model needs `params` or a `model` preset")
+        flops_prefill = LLM_FLOPS_PER_PARAM_PER_TOKEN * params * spec.prompt_tokens
+        flops_per_token = LLM_FLOPS_PER_PARAM_PER_TOKEN * params
+        bytes_per_request = 0.0
+    else:
+        fwd = spec.flops_per_request or (p.flops_per_sample_forward if p else None)
+        if not fwd:
+            raise ScenarioError("inference: give `flops_per_request` for a generic model")
+        flops_prefill, flops_per_token = float(fwd), 0.0
+        bytes_per_request = (spec.bytes_per_request if spec.bytes_per_request is not None
+                             else (p.bytes_per_sample_inference or 0.0) if p else 0.0)
+    return {
+        "is_llm": bool(is_llm),
+        "params": float(params or 0.0),
+        "weight_bytes": float(weight_bytes),
+        "kv_bytes_per_token": float(kv),
+        "prompt_tokens": float(spec.prompt_tokens) if is_llm else 0.0,
+        "output_tokens": float(spec.output_tokens) if is_llm else 0.0,
+        "prefill_flops_per_request": float(flops_prefill),
+        "decode_flops_per_token": float(flops_per_token),
+        "bytes_per_request": float(bytes_per_request),
+    }
+
+
+def evaluate_inference(grid: pd.DataFrame) -> pd.DataFrame:
+    """Vectorised latency, throughput and per-request energy/carbon/cost of one replica."""
+    g = grid
+    f = lambda c: g[c].to_numpy(dtype=float)  # noqa: E731
+    batch = f("batch_size")
+    peak, util, bw, bw_util = (f("peak_flops_per_s"), f("utilisation"),
+                               f("memory_bandwidth_bytes_per_s"), f("bandwidth_utilisation"))
+    weights, kv_tok = f("weight_bytes"), f("kv_bytes_per_token")
+    prompt, out_tok = f("prompt_tokens"), f("output_tokens")
+    llm = g["is_llm"].to_numpy(dtype=bool)
+
+    kv_full = batch * kv_tok * (prompt + out_tok)
+    devices = performance.next_power_of_two(
+        performance.min_devices_for_memory(weights + kv_full, 0.0, f("memory_bytes")))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        prefill_s = performance.roofline_time_s(
+            batch * f("prefill_flops_per_request"), weights + batch * f("bytes_per_request"),
+            peak, util, bw, bw_util, devices)
+        kv_mid = batch * kv_tok * (prompt + out_tok / 2.0)
+        step_s = performance.roofline_time_s(batch * f("decode_flops_per_token"),
+                                             weights + kv_mid, peak, util, bw, bw_util, devices)
+        step_s = np.where(llm, step_s, 0.0)
+        batch_s = prefill_s + out_tok * step_s
+        latency_s = batch_s + f("network_rtt_s")
+        requests_per_s = batch / batch_s
+        tokens_per_s = np.where(llm, batch * out_tok / batch_s, np.nan)
+        busy_j_per_request = f("busy_power_w") * devices * batch_s / batch
+
+    reason = np.select(
+        [np.isnan(peak), np.isnan(bw) & llm, ~np.isfinite(devices),
+         g["busy_power_w"].isna().to_numpy()],
+        ["no published throughput at this precision", "no published memory bandwidth",
+         "the model does not fit in memory", "no published power figure"], default="")
+    feasible = reason == ""
+    # 1,000 requests of E joules each: a "power" of E watts for 1000/3600 hours.
+    per_1k_kwh = energy.energy_breakdown_kwh(busy_j_per_request, 1000.0 / 3600.0,
+                                             f("host_power_fraction"), f("pue"))["energy_kwh"]
+    per_1k_co2e = carbon.operational_co2e_kg(per_1k_kwh, f("carbon_intensity_g_per_kwh"))
+    device_hours_per_1k = devices * batch_s / batch * 1000.0 / 3600.0
+    per_1k_embodied = carbon.embodied_co2e_kg(f("embodied_kgco2e"), device_hours_per_1k,
+                                              f("service_life_years"))
+    cloud_1k = f("price_usd_per_device_hour") * (1 - f("cloud_discount")) * device_hours_per_1k
+    on_prem_1k = (f("purchase_price_usd") * device_hours_per_1k
+                  / (f("service_life_years") * carbon.HOURS_PER_YEAR)
+                  + per_1k_kwh * f("electricity_usd_per_kwh"))
+    cost_1k = np.where(g["pricing_mode"].to_numpy() == "on_prem", on_prem_1k, cloud_1k)
+    tokens_per_request = np.where(llm, out_tok, np.nan)
+    results = {
+        "devices_per_replica": devices,
+        "ttft_s": prefill_s,
+        "tpot_s": np.where(llm, step_s, np.nan),
+        "batch_time_s": batch_s,
+        "latency_s": latency_s,
+        "requests_per_s_per_replica": requests_per_s,
+        "tokens_per_s_per_replica": tokens_per_s,
+        "energy_j_per_request": busy_j_per_request,
+        "energy_kwh_per_1k_requests": per_1k_kwh,
+        "co2e_kg_per_1k_requests": per_1k_co2e,
+        "embodied_co2e_kg_per_1k_requests": per_1k_embodied,
+        "cost_usd_per_1k_requests": cost_1k,
+        "energy_kwh_per_1m_tokens": per_1k_kwh / tokens_per_request * 1000.0,
+        "co2e_kg_per_1m_tokens": per_1k_co2e / tokens_per_request * 1000.0,
+        "cost_usd_per_1m_tokens": cost_1k / tokens_per_request * 1000.0,
+    }
+    out = g.copy()
+    out["feasible"] = feasible
+    out["infeasible_reason"] = reason
+    for name, values in results.items():
+        out[name] = np.where(feasible, values, np.nan)
+    return out
+
+
+def inference_grid(planner, scenario: Scenario, site: ResolvedSite,
+                   spec: InferenceSpec | None = None) -> pd.DataFrame:
+    """One row per chosen device for the scenario's inference section (or ``spec``)."""
+    spec = spec or scenario.inference
+    if spec is None:
+        raise ScenarioError("the scenario has no `inference` section")
+    chosen = _select(list(planner.profiles), spec.hardware, training=False)
+    rows = planner.catalogue.set_index("hardware_id").loc[[p.id for p in chosen]].reset_index()
+    prices = {}
+    for p in chosen:
+        c = cloud_price_for(p, site.cloud_provider, site.cloud_region)
+        if c is not None:
+            prices[p.id] = (c.usd_per_device_hour,
+                            f"{c.provider} {c.region} {c.instance or ''} ({c.date})")
+    grid = attach_assumptions(
+        rows, defaults=planner.defaults, site=site, precision=spec.precision,
+        utilisation_name="prefill_utilisation", user_utilisation=None, user_power_w=None,
+        cloud_discount=scenario.pricing.cloud_discount, pricing_mode=scenario.pricing.mode,
+        service_life_years=scenario.pricing.service_life_years,
+        calibration=planner.calibration, cloud_prices=prices)
+    for key, value in inference_workload(spec, spec.precision).items():
+        grid[key] = value
+    grid["batch_size"] = float(spec.batch_size)
+    grid["network_rtt_s"] = np.where(grid["placement"] == "edge", 0.0, spec.network_rtt_s)
+    return grid
+
+
+def plan_inference(planner, scenario: Scenario, site: ResolvedSite) -> pd.DataFrame:
+    """Per-request performance and footprint of the scenario's inference on every device."""
+    return evaluate_inference(inference_grid(planner, scenario, site))
