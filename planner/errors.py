@@ -11,3 +11,11 @@ class ProfileError(PlannerError):
 
 class ScenarioError(PlannerError):
     """A scenario is invalid; the message names the field and the allowed values."""
+
+
+def yaml_error_line(exc: Exception) -> str:
+    """A PyYAML error as one line: what went wrong and where (line and column, 1-based)."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    return f"{where}{problem}"

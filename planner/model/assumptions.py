@@ -120,7 +120,10 @@ def attach_assumptions(
     idle_default = np.where(edge, defaults.edge.idle_power_w.value,
                             rated * _per_kind(defaults, "idle_power_fraction", kinds))
     out["idle_power_w"] = np.where(np.isnan(idle_published), idle_default, idle_published)
-    out["host_power_fraction"] = np.where(edge, 0.0,
+    # A user's measured power is system power per device (host share included, as Patterson
+    # et al. 2021 report it), so no host share is added on top of it.
+    no_host = edge | (user_power_w is not None)
+    out["host_power_fraction"] = np.where(no_host, 0.0,
                                           _per_kind(defaults, "host_power_fraction", kinds))
     out["pue"] = np.where(edge, 1.0, site.pue)
     out["carbon_intensity_g_per_kwh"] = site.carbon_intensity_g_per_kwh

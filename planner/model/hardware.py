@@ -17,7 +17,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from planner.errors import ProfileError
+from planner.errors import ProfileError, yaml_error_line
 
 DeviceKind = Literal["gpu", "tpu", "npu", "cpu"]
 Placement = Literal["datacenter", "edge"]
@@ -196,7 +196,7 @@ def parse_profile(text: str, origin: str) -> HardwareProfile:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ProfileError(f"{origin}: not valid YAML ({exc})") from None
+        raise ProfileError(f"{origin}: not valid YAML ({yaml_error_line(exc)})") from None
     if not isinstance(data, dict):
         raise ProfileError(f"{origin}: expected a mapping of fields, got {type(data).__name__}")
     try:

@@ -13,7 +13,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from planner.errors import ScenarioError
+from planner.errors import ScenarioError, yaml_error_line
 from planner.model.hardware import PRECISIONS, Precision
 
 HardwareSelection = str | list[str]
@@ -50,7 +50,9 @@ class TrainingSpec(_Strict):
     device_hours: float | None = Field(default=None, gt=0, description="Known run: device-hours")
     sequence_tokens: int = Field(default=4096, ge=1, description="Sequence length for activations")
     avg_power_w: float | None = Field(
-        default=None, gt=0, description="Measured average power per device (overrides the model)"
+        default=None, gt=0,
+        description="Measured average power per device, host share included (system power ÷ "
+        "devices); replaces the power model and its host overhead"
     )
 
     @model_validator(mode="after")
@@ -188,7 +190,7 @@ def load_scenario(path: Path | str) -> Scenario:
     except OSError as exc:
         raise ScenarioError(f"{p}: cannot be read ({exc.strerror})") from None
     except yaml.YAMLError as exc:
-        raise ScenarioError(f"{p}: not valid YAML ({exc})") from None
+        raise ScenarioError(f"{p}: not valid YAML ({yaml_error_line(exc)})") from None
     return parse_scenario(data, str(p))
 
 
