@@ -1,0 +1,204 @@
+"""The ``profile`` sub-command: measure a reference workload or a whole command, write a record.
+
+    python -m planner profile --workload mlp --mode train --device cpu --seconds 10
+    python -m planner profile --cmd "python train.py" --country FRA
+    torchrun --nproc_per_node 2 -m planner profile --workload mlp --mode train --steps 50
+
+torch is imported only when the command runs, so ``python -m planner --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from planner.errors import PlannerError
+from planner.model.records import Record, check_writable, write_record
+
+WORKLOADS = ("mlp", "cnn", "transformer", "recsys")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``profile`` to the CLI."""
+    p = subparsers.add_parser(
+        "profile",
+        help="measure a reference workload or a command; write a record to measurements/",
+        description="Measure time, energy and CO2e of a reference workload (--workload) or "
+        "of any command (--cmd); write one JSON record per run.",
+    )
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--workload", help=f"reference workload: {', '.join(WORKLOADS)}")
+    what.add_argument("--cmd", help='measure a whole command, e.g. "python train.py"')
+    p.add_argument("--mode", default="train", help="train or infer (default train)")
+    p.add_argument("--size", default="small", help="small, medium or large (default small)")
+    p.add_argument("--batch", type=int, default=None, help="batch size (default per workload)")
+    p.add_argument("--steps", type=int, default=None,
+                   help="measured steps (default 20 unless --seconds is given)")
+    p.add_argument("--seconds", type=float, default=None, help="measure for this long instead")
+    p.add_argument("--warmup", type=int, default=3, help="unmeasured warm-up steps (default 3)")
+    p.add_argument("--precision", default=None,
+                   help="fp32, tf32, bf16 or fp16 (default fp32 on cpu, bf16 on cuda)")
+    p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    p.add_argument("--country", default="USA",
+                   help="ISO 3166 alpha-3 code of the electricity grid (default USA)")
+    p.add_argument("--region", default=None, help="US state, for a regional grid intensity")
+    p.add_argument("--cpu-tracking", default=None, choices=("process", "machine"),
+                   help="CodeCarbon tracking mode (default process; machine for --cmd)")
+    p.add_argument("--out", type=Path, default=Path("measurements"),
+                   help="output folder (default measurements/)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=run_profile)
+
+
+def run_profile(args: argparse.Namespace) -> int:
+    """Entry point of ``profile``; returns 0, 1 (command failed) or 130 (interrupted)."""
+    from planner.profiling.host import resolve_site
+
+    check_writable(args.out)
+    site = resolve_site(args.country, args.region)
+    if args.cmd is not None:
+        return _run_command(args, site)
+    return _run_workload(args, site)
+
+
+def _run_command(args: argparse.Namespace, site) -> int:
+    from planner.model.records import Settings
+    from planner.profiling.command import measure_command, split_command
+    from planner.profiling.measure import Profiler, ProfilerConfig
+    from planner.profiling.recording import build_record
+
+    split_command(args.cmd)  # a missing program is an input error: fail before measuring
+    tracking = args.cpu_tracking or "machine"
+    config = ProfilerConfig(device="cpu", gpus="auto", country=site.country_iso_code,
+                            region=site.region, cpu_tracking_mode=tracking)
+    with Profiler(config) as prof:
+        outcome = measure_command(args.cmd, prof)
+        device = "cuda" if prof.gpu_infos else "cpu"
+        settings = Settings(
+            precision="unknown", device=device, country_iso_code=site.country_iso_code,
+            region=site.region, cpu_tracking_mode=tracking, command=args.cmd,
+        )
+        status = "incomplete" if outcome.interrupted else (
+            "complete" if outcome.exit_code == 0 else "failed")
+        error = ("interrupted (Ctrl-C forwarded to the command)" if outcome.interrupted
+                 else None if outcome.exit_code == 0
+                 else f"the command exited with code {outcome.exit_code}")
+        record = build_record([outcome.measurement], profiler=prof, settings=settings,
+                              status=status, exit_code=outcome.exit_code, error=error)
+    path = write_record(record, args.out)
+    _summary(record, path)
+    if outcome.interrupted:
+        return 130
+    return 0 if outcome.exit_code == 0 else 1
+
+
+def _run_workload(args: argparse.Namespace, site) -> int:
+    from planner.profiling import distributed as dist
+    from planner.profiling.devices import load_nvml
+    from planner.profiling.measure import Profiler, ProfilerConfig
+    from planner.profiling.workloads import get_workload
+
+    get_workload(args.workload)  # an unknown name fails before torch work starts
+    if args.device not in ("cpu", "cuda"):
+        raise PlannerError(f"--device {args.device!r}: choose cpu or cuda")
+    from planner.profiling.runner import RunConfig, measure, prepare
+    from planner.profiling.torch_support import hooks_for, is_oom, nvml_index
+
+    cfg = RunConfig(
+        workload=args.workload, mode=args.mode, size=args.size, batch_size=args.batch,
+        precision=args.precision, device=args.device, steps=args.steps, seconds=args.seconds,
+        warmup_steps=args.warmup, progress=not args.no_progress and sys.stderr.isatty(),
+    )
+    distributed = dist.init(args.device)
+    try:
+        prep = prepare(cfg)
+        gpus: str | tuple[int, ...] = "none"
+        if prep.device.type == "cuda":
+            nvml = load_nvml()
+            if nvml is None:
+                raise PlannerError("--device cuda: NVML does not start, so GPU energy cannot be "
+                                   "measured; check the driver with nvidia-smi")
+            gpus = (nvml_index(prep.device, nvml),)
+        config = ProfilerConfig(
+            device=args.device, gpus=gpus, country=site.country_iso_code, region=site.region,
+            cpu_tracking_mode=args.cpu_tracking or "process",
+        )
+        with Profiler(config, hooks=hooks_for(prep.device)) as prof:
+            try:
+                outcome = measure(prep, prof)
+            except Exception as exc:
+                if is_oom(exc):
+                    raise PlannerError(
+                        f"--batch {prep.batch_size}: ran out of {prep.device.type} memory "
+                        "while measuring; use a smaller --batch or --size") from None
+                raise
+            gathered = dist.gather((outcome.measurement, dist.hostname(), outcome.interrupted))
+            if dist.rank() != 0:
+                return 0
+            record = _workload_record(args, site, prep, prof, gathered)
+    finally:
+        if distributed:
+            dist.finish()
+    path = write_record(record, args.out)
+    _summary(record, path)
+    return 130 if record.status == "incomplete" else 0
+
+
+def _workload_record(args, site, prep, prof, gathered) -> Record:
+    from planner.model.records import Settings
+    from planner.profiling.recording import build_record
+
+    measurements = [g[0] for g in gathered]
+    interrupted = any(g[2] for g in gathered)
+    settings = Settings(
+        workload=args.workload, mode=args.mode, size=args.size, batch_size=prep.batch_size,
+        precision=prep.precision, device=prep.device.type, steps=args.steps,
+        seconds=args.seconds, warmup_steps=args.warmup, country_iso_code=site.country_iso_code,
+        region=site.region, cpu_tracking_mode=prof.config.cpu_tracking_mode,
+        world_size=len(measurements), workload_params=prep.params,
+    )
+    notes = [f"warm-up: {args.warmup} steps plus one FLOP-counting step, not measured",
+             "synthetic data made once on the device; data loading is not measured"]
+    if args.workload == "transformer" and args.mode == "infer":
+        notes.append("inference is a forward pass over the whole sequence (prefill) per request")
+    return build_record(
+        measurements, profiler=prof, settings=settings,
+        status="incomplete" if interrupted else "complete",
+        hostnames=[g[1] for g in gathered],
+        error="interrupted by Ctrl-C; the figures cover the steps done" if interrupted else None,
+        notes=notes,
+    )
+
+
+def _fmt(q, scale: float = 1.0, unit: str | None = None, digits: int = 3) -> str:
+    if q is None:
+        return "not measured"
+    flag = "" if q.measured else " (estimate)"
+    return f"{q.value * scale:.{digits}g} {unit or q.unit}{flag} [{q.method}]"
+
+
+def _summary(record: Record, path: Path) -> None:
+    r = record.results
+    lines = [
+        f"wrote {path} ({record.status})",
+        f"  device          {record.device_name}"
+        + (f" -> profile {record.hardware_id}" if record.hardware_id else " (no matching profile)"),
+        f"  wall time       {_fmt(r.wall_time_s)}",
+    ]
+    if r.throughput_samples_per_s is not None:
+        lines.append(f"  throughput      {_fmt(r.throughput_samples_per_s)}")
+    if r.tokens_per_s is not None:
+        lines.append(f"  tokens/s        {_fmt(r.tokens_per_s)}")
+    if r.latency_p50_s is not None:
+        lines.append(f"  latency p50/p99 {r.latency_p50_s.value * 1e3:.3g} / "
+                     f"{r.latency_p99_s.value * 1e3:.3g} ms" if r.latency_p99_s else "")
+    if r.achieved_tflops is not None:
+        lines.append(f"  achieved        {_fmt(r.achieved_tflops)}")
+    lines += [
+        f"  GPU energy      {_fmt(r.gpu_energy_j)}",
+        f"  CPU energy      {_fmt(r.cpu_energy_j)}",
+        f"  RAM energy      {_fmt(r.ram_energy_j)}",
+        f"  CO2e            {_fmt(r.co2e_kg, 1000.0, 'g')}",
+    ]
+    print("\n".join(line for line in lines if line))
