@@ -100,7 +100,9 @@ def attach_assumptions(
         out["utilisation_basis"] = np.where(has_cal, BASIS_CALIBRATED, BASIS_DEFAULT)
     out["bandwidth_utilisation"] = _per_kind(defaults, "memory_bandwidth_utilisation", kinds)
 
-    rated = out["rated_power_w"].to_numpy(dtype=float)
+    # Where no rating is published the catalogue carries a stated estimate (see catalogue.py).
+    rated = out["rated_power_w"].fillna(out["assumed_rated_power_w"]).to_numpy(dtype=float)
+    rated_basis = np.where(out["rated_power_w"].isna(), "peer estimate", "spec")
     typical = out["typical_power_w"].to_numpy(dtype=float)
     typical_measured = (out["typical_power_basis"] == "measured").to_numpy() & ~np.isnan(typical)
     spec_busy = rated * _per_kind(defaults, "busy_power_fraction", kinds)
@@ -113,7 +115,10 @@ def attach_assumptions(
         power_basis = np.where(
             has_cal, BASIS_CALIBRATED,
             np.where(typical_measured, BASIS_MEASURED,
-                     np.where(np.isnan(rated), BASIS_MISSING, "spec × default busy share")))
+                     np.where(np.isnan(rated), BASIS_MISSING,
+                              np.where(rated_basis == "peer estimate",
+                                       "default: peer-estimated rating × busy share",
+                                       "spec × default busy share"))))
     out["busy_power_w"] = busy
     out["power_basis"] = power_basis
     idle_published = out["idle_power_w"].to_numpy(dtype=float)
@@ -122,7 +127,9 @@ def attach_assumptions(
     out["idle_power_w"] = np.where(np.isnan(idle_published), idle_default, idle_published)
     # A user's measured power is system power per device (host share included, as Patterson
     # et al. 2021 report it), so no host share is added on top of it.
-    no_host = edge | (user_power_w is not None)
+    system_scope = typical_measured & (out["typical_power_scope"] == "system").to_numpy()
+    uses_system = (user_power_w is not None) | (system_scope & np.isnan(cal_power))
+    no_host = edge | uses_system
     out["host_power_fraction"] = np.where(no_host, 0.0,
                                           _per_kind(defaults, "host_power_fraction", kinds))
     out["pue"] = np.where(edge, 1.0, site.pue)

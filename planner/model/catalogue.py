@@ -34,6 +34,7 @@ def _profile_row(p: HardwareProfile) -> dict:
         "rated_power_basis": p.rated_power_w.basis if p.rated_power_w else "missing",
         "typical_power_w": _value(p.typical_power_w),
         "typical_power_basis": p.typical_power_w.basis if p.typical_power_w else "missing",
+        "typical_power_scope": p.typical_power_w.scope if p.typical_power_w else "device",
         "idle_power_w": _value(p.idle_power_w),
         "interconnect": p.interconnect.name if p.interconnect else None,
         "interconnect_bytes_per_s": (
@@ -63,7 +64,36 @@ def _profile_row(p: HardwareProfile) -> dict:
 
 def catalogue_frame(profiles: tuple[HardwareProfile, ...] | list[HardwareProfile]) -> pd.DataFrame:
     """One row per profile with SI-unit spec columns, indexed by position."""
-    return pd.DataFrame([_profile_row(p) for p in profiles])
+    frame = pd.DataFrame([_profile_row(p) for p in profiles])
+    if len(frame):
+        frame["assumed_rated_power_w"] = assumed_rated_power_w(frame)
+    return frame
+
+
+def assumed_rated_power_w(frame: pd.DataFrame) -> np.ndarray:
+    """A stated estimate of rated power where none is published (NaN where one is).
+
+    With a published measured draw, rating = draw ÷ the kind's default busy share is not
+    known here, so the draw itself is used (it bounds idle power sensibly). Otherwise the
+    device's dense bf16 (or fp16) peak × the median watts per TFLOPS of published devices of
+    the same placement released within a year of it: devices of one generation share a
+    process node and similar efficiency. Low confidence; marked "peer estimate" in results.
+    """
+    peak = frame["peak_flops_per_s_bf16"].fillna(frame["peak_flops_per_s_fp16"]).to_numpy(float)
+    rated = frame["rated_power_w"].to_numpy(float)
+    year = frame["year"].astype(float).to_numpy()
+    placement = frame["placement"].to_numpy()
+    w_per_flops = rated / peak
+    out = np.full(len(frame), np.nan)
+    for i in np.flatnonzero(np.isnan(rated)):
+        if not np.isnan(frame["typical_power_w"].iloc[i]):
+            out[i] = frame["typical_power_w"].iloc[i]
+            continue
+        peers = ((placement == placement[i]) & (np.abs(year - year[i]) <= 1)
+                 & np.isfinite(w_per_flops))
+        if peers.any() and not np.isnan(peak[i]):
+            out[i] = float(np.median(w_per_flops[peers])) * peak[i]
+    return out
 
 
 def cloud_price_for(profile: HardwareProfile, provider: str | None, region: str | None):

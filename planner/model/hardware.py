@@ -66,6 +66,11 @@ class PowerFigure(Figure):
     """A power figure and what it is: a rating (TDP/TBP/max) or a typical or measured draw."""
 
     basis: PowerBasis
+    scope: Literal["device", "system"] = Field(
+        default="device",
+        description="`system`: a per-device share of whole-system power (host CPUs, memory, "
+        "fans included), as Patterson et al. 2021 report; `device`: the accelerator alone.",
+    )
 
 
 class CloudPrice(_Strict):

@@ -1,0 +1,54 @@
+"""Sweeps: every hardware × precision × site × utilisation × device count, in one vectorised pass.
+
+The grid is built with pandas cross joins and evaluated by ``evaluate_training`` once, rather
+than planning each combination in a Python loop (``bench/grid_vs_loop.py`` measures both).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from planner.model.plan import Planner
+from planner.model.scenario import Scenario, parse_scenario
+from planner.model.site import resolve_site
+from planner.model.training import evaluate_training, training_grid
+
+
+def sweep_grid(planner: Planner, scenario: Scenario | dict, *,
+               precisions: Sequence[str] = ("bf16",),
+               sites: Sequence[dict] = ({},),
+               mfus: Sequence[float | None] = (None,),
+               devices: Sequence[int | None] = (None,)) -> pd.DataFrame:
+    """The evaluation grid of a training sweep (one row per combination)."""
+    base = scenario if isinstance(scenario, Scenario) else parse_scenario(scenario)
+    frames = []
+    for precision in precisions:
+        for site_override in sites:
+            data = base.model_dump(exclude_none=True)
+            data["training"]["precision"] = precision
+            data["site"] = {**data.get("site", {}), **site_override}
+            s = parse_scenario(data)
+            site = resolve_site(s.site, planner.defaults)
+            g = training_grid(s, list(planner.profiles), planner.catalogue, planner.defaults,
+                              site, planner.calibration)
+            g["site"] = site.intensity_label
+            frames.append(g)
+    grid = pd.concat(frames, ignore_index=True)
+    variants = pd.DataFrame(
+        [(m, d) for m in mfus for d in devices], columns=["mfu_override", "devices_override"])
+    grid = grid.merge(variants, how="cross")
+    has_mfu = grid["mfu_override"].notna()
+    grid.loc[has_mfu, "utilisation"] = grid.loc[has_mfu, "mfu_override"]
+    grid.loc[has_mfu, "utilisation_basis"] = "user"
+    has_dev = grid["devices_override"].notna()
+    grid.loc[has_dev, "devices_given"] = grid.loc[has_dev, "devices_override"].astype(float)
+    grid.loc[has_dev, "mode_code"] = 0
+    grid.loc[has_dev, "mode"] = "devices"
+    return grid
+
+
+def sweep_training(planner: Planner, scenario: Scenario | dict, **axes) -> pd.DataFrame:
+    """Evaluate a training sweep; ``axes`` as for ``sweep_grid``."""
+    return evaluate_training(sweep_grid(planner, scenario, **axes))
