@@ -46,7 +46,8 @@ class TrainingSpec(_Strict):
     precision: Precision = "bf16"
     mfu: float | None = Field(default=None, gt=0, le=1, description="Model-FLOPs utilisation")
     devices: int | None = Field(default=None, ge=1)
-    days: float | None = Field(default=None, gt=0, description="Deadline, or duration of a known run")
+    days: float | None = Field(default=None, gt=0,
+                               description="Deadline, or duration of a known run")
     device_hours: float | None = Field(default=None, gt=0, description="Known run: device-hours")
     sequence_tokens: int = Field(default=4096, ge=1, description="Sequence length for activations")
     avg_power_w: float | None = Field(
@@ -103,6 +104,15 @@ class InferenceSpec(_Strict):
     headroom: float = Field(default=0.2, ge=0, lt=1, description="Spare capacity share")
     network_rtt_s: float = Field(default=0.0, ge=0, description="Round trip added to latency")
     edge_devices: int | None = Field(default=None, ge=1)
+    batch_policy: Literal["max", "fixed"] = Field(
+        default="max", description="`max`: try batches 1, 2, 4, ... up to batch_size and keep "
+        "the one needing the fewest devices; `fixed`: serve at batch_size only")
+    autoscaling: bool = Field(
+        default=False, description="Resize the data-centre fleet hour by hour to the daily "
+        "profile (else the peak-sized fleet runs all year)")
+    service_time_cv: float = Field(
+        default=1.0, ge=0, le=4, description="Coefficient of variation of service time: 1 is "
+        "M/M/c; 0 is deterministic service (Allen-Cunneen approximation)")
 
     @field_validator("daily_profile")
     @classmethod
@@ -115,7 +125,17 @@ class InferenceSpec(_Strict):
     def _has_size(self) -> InferenceSpec:
         if not (self.model or self.params or self.flops_per_request):
             raise ValueError("give a preset (`model`), `params`, or `flops_per_request`")
+        if (self.requests_per_s_peak is not None and self.requests_per_s_avg is not None
+                and self.requests_per_s_peak < self.requests_per_s_avg):
+            raise ValueError(f"requests_per_s_peak ({self.requests_per_s_peak:g}) is below "
+                             f"requests_per_s_avg ({self.requests_per_s_avg:g}); the peak must "
+                             "be at least the average")
         return self
+
+    @property
+    def has_traffic(self) -> bool:
+        """Whether a request rate is given, so a fleet can be sized."""
+        return self.requests_per_s_peak is not None or self.requests_per_s_avg is not None
 
 
 class SiteSpec(_Strict):
@@ -143,6 +163,122 @@ class PricingSpec(_Strict):
     service_life_years: float | None = Field(default=None, gt=0, le=15)
 
 
+class QuantisationLever(_Strict):
+    """Serve with fewer bytes per weight (and, unless weight-only, a faster precision)."""
+
+    precision: Literal["fp8", "int8", "int4"]
+    weight_only: bool | None = Field(
+        default=None, description="Weights quantised, arithmetic in the baseline precision "
+        "(W4A16 style); default from profiles/levers.yaml (int4: yes, fp8/int8: no)")
+
+
+class PruningLever(_Strict):
+    """Remove a share of the weights; the realised speed-up is usually below the ideal."""
+
+    pattern: Literal["2:4", "unstructured"] = "2:4"
+    sparsity: float | None = Field(default=None, ge=0, le=0.95,
+                                   description="Share of weights removed; 2:4 is always 0.5")
+    realised_speedup: float | None = Field(
+        default=None, ge=1, le=20, description="Speed-up of the matrix arithmetic actually "
+        "achieved; default from profiles/levers.yaml")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PruningLever:
+        if self.pattern == "2:4" and self.sparsity not in (None, 0.5):
+            raise ValueError("sparsity: the 2:4 pattern removes exactly 0.5 of the weights "
+                             f"(got {self.sparsity:g}); use pattern: unstructured for others")
+        sparsity = 0.5 if self.pattern == "2:4" else self.sparsity
+        if self.realised_speedup is not None and sparsity is not None:
+            ideal = 1.0 / (1.0 - sparsity)
+            if self.realised_speedup > ideal + 1e-9:
+                raise ValueError(f"realised_speedup: must be between 1 and {ideal:.3g} (the "
+                                 f"ideal for sparsity {sparsity:g}); got "
+                                 f"{self.realised_speedup:g}")
+        if self.pattern == "unstructured" and self.sparsity is None:
+            raise ValueError("sparsity: give the share of weights removed (0 to 0.95) for "
+                             "unstructured pruning")
+        return self
+
+
+class DistillationLever(_Strict):
+    """Serve a smaller student model, paying once to distil it from the served model."""
+
+    student: str | None = Field(default=None, description="A preset id for the student")
+    params_fraction: float | None = Field(
+        default=None, gt=0, lt=1, description="Student size as a share of the teacher's")
+    tokens: float | None = Field(default=None, gt=0, description="Distillation tokens D")
+
+    @model_validator(mode="after")
+    def _one_size(self) -> DistillationLever:
+        if self.student is not None and self.params_fraction is not None:
+            raise ValueError("give `student` or `params_fraction`, not both")
+        return self
+
+
+class LeversSpec(_Strict):
+    """Optimisation what-ifs, each compared with the baseline inference plan."""
+
+    quantisation: QuantisationLever | None = None
+    pruning: PruningLever | None = None
+    distillation: DistillationLever | None = None
+    batch_size: int | None = Field(default=None, ge=1, le=4096,
+                                   description="Serve at this fixed batch size")
+    site: SiteSpec | None = Field(default=None, description="Another region, grid or PUE")
+    combined: bool = Field(default=True, description="Also apply every lever together")
+
+    @model_validator(mode="after")
+    def _something(self) -> LeversSpec:
+        if not any((self.quantisation, self.pruning, self.distillation, self.batch_size,
+                    self.site)):
+            raise ValueError("give at least one lever: quantisation, pruning, distillation, "
+                             "batch_size or site")
+        return self
+
+
+class LifecycleSpec(_Strict):
+    """Training, retraining every K months and serving over a horizon, month by month."""
+
+    horizon_months: int = Field(default=36, ge=1, le=240)
+    retrain_every_months: int | None = Field(default=None, ge=1, le=240)
+    retrain_fraction: float = Field(default=1.0, gt=0, le=2,
+                                    description="Cost of a retraining as a share of the first")
+    training_hardware: str | None = Field(
+        default=None, description="Training option to use (default: the cheapest feasible)")
+    serving_hardware: HardwareSelection | None = Field(
+        default=None, description="Serving option(s) (default: the cheapest meeting the target)")
+    training_cost_usd: float | None = Field(default=None, ge=0)
+    training_energy_kwh: float | None = Field(default=None, ge=0)
+    training_co2e_kg: float | None = Field(default=None, ge=0)
+
+
+UncertainName = Literal["utilisation", "power", "pue", "price", "carbon_intensity", "traffic"]
+UNCERTAIN_NAMES: tuple[str, ...] = ("utilisation", "power", "pue", "price", "carbon_intensity",
+                                    "traffic")
+
+
+class UncertaintyRange(_Strict):
+    """A triangular range as factors of the baseline value: low ≤ mode ≤ high."""
+
+    low: float = Field(gt=0, le=100)
+    mode: float = Field(default=1.0, gt=0, le=100)
+    high: float = Field(gt=0, le=100)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> UncertaintyRange:
+        if not self.low <= self.mode <= self.high:
+            raise ValueError(f"need low ≤ mode ≤ high (got {self.low:g}, {self.mode:g}, "
+                             f"{self.high:g})")
+        return self
+
+
+class UncertaintySpec(_Strict):
+    """Monte Carlo over the key assumptions: draws, seed and ranges (defaults in levers.yaml)."""
+
+    draws: int = Field(default=10_000, ge=100, le=1_000_000)
+    seed: int = Field(default=0, ge=0)
+    ranges: dict[UncertainName, UncertaintyRange] = Field(default_factory=dict)
+
+
 class Scenario(_Strict):
     """A whole scenario file."""
 
@@ -151,11 +287,25 @@ class Scenario(_Strict):
     inference: InferenceSpec | None = None
     site: SiteSpec = SiteSpec()
     pricing: PricingSpec = PricingSpec()
+    lifecycle: LifecycleSpec | None = None
+    levers: LeversSpec | None = None
+    uncertainty: UncertaintySpec | None = None
 
     @model_validator(mode="after")
     def _something(self) -> Scenario:
         if self.training is None and self.inference is None:
             raise ValueError("a scenario needs a `training` or an `inference` section")
+        if self.levers is not None and self.inference is None:
+            raise ValueError("levers: need an `inference` section to act on")
+        if self.lifecycle is not None:
+            if self.inference is None or not self.inference.has_traffic:
+                raise ValueError("lifecycle: needs an `inference` section with traffic "
+                                 "(requests_per_s_avg or requests_per_s_peak)")
+            known = (self.lifecycle.training_cost_usd, self.lifecycle.training_energy_kwh,
+                     self.lifecycle.training_co2e_kg)
+            if self.training is None and None in known:
+                raise ValueError("lifecycle: needs a `training` section, or training_cost_usd, "
+                                 "training_energy_kwh and training_co2e_kg")
         return self
 
 
