@@ -47,7 +47,7 @@ def _profile_row(p: HardwareProfile) -> dict:
     }
     for precision in PRECISIONS:
         row[f"peak_flops_per_s_{precision}"] = _value(p.dense_tflops.get(precision)) * TERA
-    cheapest = min(p.cloud_prices, key=lambda c: c.usd_per_device_hour, default=None)
+    cheapest = min(_on_demand(p), key=lambda c: c.usd_per_device_hour, default=None)
     row["cloud_price_usd_per_device_hour"] = (
         cheapest.usd_per_device_hour if cheapest else np.nan
     )
@@ -60,6 +60,11 @@ def _profile_row(p: HardwareProfile) -> dict:
         for key, s in p.sources.items()
     )
     return row
+
+
+def _on_demand(profile: HardwareProfile) -> list:
+    """The profile's on-demand cloud prices (reserved and spot rows are for reference)."""
+    return [c for c in profile.cloud_prices if c.pricing == "on_demand"]
 
 
 def catalogue_frame(profiles: tuple[HardwareProfile, ...] | list[HardwareProfile]) -> pd.DataFrame:
@@ -97,8 +102,8 @@ def assumed_rated_power_w(frame: pd.DataFrame) -> np.ndarray:
 
 
 def cloud_price_for(profile: HardwareProfile, provider: str | None, region: str | None):
-    """The best-matching cloud price: provider+region, else provider, else the cheapest."""
-    prices = profile.cloud_prices
+    """The best on-demand price: provider+region, else provider, else the cheapest."""
+    prices = _on_demand(profile)
     if not prices:
         return None
     if provider:

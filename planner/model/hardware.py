@@ -79,6 +79,9 @@ class CloudPrice(_Strict):
     provider: str
     region: str
     instance: str | None = None
+    pricing: Literal["on_demand", "reserved", "spot"] = Field(
+        default="on_demand", description="Only on-demand prices are used by default; "
+        "reserved and spot prices are listed for reference (the discount knob models them)")
     usd_per_device_hour: float = Field(gt=0, allow_inf_nan=False)
     date: str
     source: str
@@ -145,9 +148,10 @@ class HardwareProfile(_Strict):
 
     @model_validator(mode="after")
     def _sources_exist(self) -> HardwareProfile:
-        missing = sorted({key for key, _ in self._cited() if key not in self.sources})
+        missing = sorted({f"{name} cites {key!r}" for key, name in self._cited()
+                          if key not in self.sources})
         if missing:
-            raise ValueError(f"cites sources not listed under `sources`: {', '.join(missing)}")
+            raise ValueError(f"sources not listed under `sources`: {'; '.join(missing)}")
         return self
 
     def _cited(self) -> Iterable[tuple[str, str]]:

@@ -168,3 +168,12 @@ def test_doubling_tokens_doubles_energy(planner, params, tokens, n):
     b = _one(planner, {**base, "tokens": 2 * tokens, "devices": max(n, 1_000_000)})
     assert b["device_energy_kwh"] == pytest.approx(2 * a["device_energy_kwh"], rel=1e-9)
     assert b["energy_kwh"] == pytest.approx(2 * a["energy_kwh"], rel=1e-9)
+
+
+def test_reserved_prices_are_not_used_as_on_demand(planner):
+    # Trainium's only listed price is a reserved Capacity Block price.
+    row = planner.plan_training({"training": {"hardware": "aws-trainium",
+                                              "total_flops": 1e21, "devices": 16}}).iloc[0]
+    assert row["price_basis"] == "missing"
+    assert np.isnan(row["cost_usd"])
+    assert row["energy_kwh"] > 0
