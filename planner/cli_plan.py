@@ -28,13 +28,15 @@ def register(subparsers) -> None:
     """Add ``profiles`` and ``plan`` to the CLI."""
     p = subparsers.add_parser("profiles", help="list or export the hardware catalogue")
     p.add_argument("--csv", type=Path, help="write the catalogue to this CSV file")
-    p.add_argument("--dir", type=Path, default=None, help="profiles folder (default profiles/hardware)")
+    p.add_argument("--dir", type=Path, default=None,
+                   help="profiles folder (default profiles/hardware)")
     p.set_defaults(func=run_profiles)
 
     q = subparsers.add_parser("plan", help="plan a scenario file (YAML)")
     q.add_argument("scenario", type=Path, help="the scenario YAML file")
     q.add_argument("--csv", type=Path, help="write one row per hardware option to this CSV file")
-    q.add_argument("--dir", type=Path, default=None, help="profiles folder (default profiles/hardware)")
+    q.add_argument("--dir", type=Path, default=None,
+                   help="profiles folder (default profiles/hardware)")
     q.set_defaults(func=run_plan)
 
 

@@ -109,7 +109,8 @@ def country_intensity(code: str) -> GridIntensity:
         g_per_kwh=float(row["carbon_intensity"]),
         label=f"{row['country_name']} ({iso}) national grid",
         year=str(row.get("year", "unknown")),
-        source=f"CodeCarbon {codecarbon_version()} global_energy_mix.json (Ember / Our World in Data)",
+        source=(f"CodeCarbon {codecarbon_version()} global_energy_mix.json "
+                "(Ember / Our World in Data)"),
     )
 
 
@@ -125,7 +126,8 @@ def us_state_intensity(state: str) -> GridIntensity:
         g_per_kwh=float(data[key]["emissions"]) * LBS_PER_MWH_TO_G_PER_KWH,
         label=f"{key.title()} (US state grid)",
         year=str(meta.get("year", "unknown")),
-        source=f"CodeCarbon {codecarbon_version()} usa_emissions.json ({meta.get('name', 'EPA eGRID')})",
+        source=(f"CodeCarbon {codecarbon_version()} usa_emissions.json "
+                f"({meta.get('name', 'EPA eGRID')})"),
     )
 
 
@@ -136,7 +138,8 @@ def cloud_region_intensity(provider: str, region: str) -> GridIntensity:
         rows = _gcp_regions()
         if region not in rows:
             raise ScenarioError(
-                f"site.cloud_region: unknown GCP region {region!r}; known: {', '.join(sorted(rows))}"
+                f"site.cloud_region: unknown GCP region {region!r}; "
+                f"known: {', '.join(sorted(rows))}"
             )
         row = rows[region]
         where = ", ".join(x for x in (row.get("city"), row.get("country_name")) if x)
@@ -144,7 +147,8 @@ def cloud_region_intensity(provider: str, region: str) -> GridIntensity:
             g_per_kwh=float(row["impact"]),
             label=f"GCP {region} ({where})",
             year="as published by Google, bundled in CodeCarbon",
-            source=f"CodeCarbon {codecarbon_version()} cloud/impact.csv ({row.get('source', 'Google')})",
+            source=(f"CodeCarbon {codecarbon_version()} cloud/impact.csv "
+                    f"({row.get('source', 'Google')})"),
         )
     table = _other_regions()["regions"]
     if provider not in table:

@@ -115,7 +115,7 @@ def test_all_hardware_has_report_columns(planner):
 
 
 def test_unknown_hardware_names_allowed_values(planner):
-    with pytest.raises(ScenarioError, match="unknown id.*allowed: all"):
+    with pytest.raises(ScenarioError, match=r"unknown id.*allowed: all"):
         planner.plan_training({"training": {"model": "llama-3-8b", "hardware": "nope"}})
 
 
