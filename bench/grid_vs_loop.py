@@ -15,9 +15,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from planner.model.plan import Planner  # noqa: E402
-from planner.model.sweep import sweep_grid  # noqa: E402
-from planner.model.training import evaluate_training  # noqa: E402
+from planner.model.plan import Planner
+from planner.model.sweep import sweep_grid
+from planner.model.training import evaluate_training
 
 SITES = [{"country": c} for c in ("USA", "FRA", "DEU", "SWE", "IND", "CHN", "BRA", "JPN")] + [
     {"cloud_provider": "aws", "cloud_region": r} for r in ("us-east-1", "us-west-2", "eu-north-1")
