@@ -102,7 +102,7 @@ def _run_workload(args: argparse.Namespace, site) -> int:
     get_workload(args.workload)  # an unknown name fails before torch work starts
     if args.device not in ("cpu", "cuda"):
         raise PlannerError(f"--device {args.device!r}: choose cpu or cuda")
-    from planner.profiling.runner import RunConfig, measure, prepare
+    from planner.profiling.runner import DEFAULT_STEPS, RunConfig, measure, prepare
     from planner.profiling.torch_support import hooks_for, is_oom, nvml_index
 
     cfg = RunConfig(
@@ -125,8 +125,17 @@ def _run_workload(args: argparse.Namespace, site) -> int:
             cpu_tracking_mode=args.cpu_tracking or "process",
         )
         with Profiler(config, hooks=hooks_for(prep.device)) as prof:
+            how_long = (f"{args.seconds:g} s" if args.seconds is not None and args.steps is None
+                        else f"{args.steps or DEFAULT_STEPS} steps")
+
+            def announce() -> None:
+                if dist.rank() == 0:
+                    print(f"measuring {how_long} of {args.workload} {args.mode} on "
+                          f"{prep.device.type} ({prep.precision}, batch {prep.batch_size}); "
+                          "Ctrl-C stops and keeps what was measured", file=sys.stderr, flush=True)
+
             try:
-                outcome = measure(prep, prof)
+                outcome = measure(prep, prof, on_begin=announce)
             except Exception as exc:
                 if is_oom(exc):
                     raise PlannerError(

@@ -70,6 +70,9 @@ class NvmlGpus:
             if bad:
                 raise GpuError(f"NVML sees {count} GPU(s); there is no GPU index {bad[0]}")
             self._handles = {i: nvml.nvmlDeviceGetHandleByIndex(i) for i in wanted}
+        except GpuError:
+            self.close()
+            raise
         except nvml.NVMLError as exc:
             self.close()
             raise GpuError(f"NVML could not list the GPUs ({exc})") from None

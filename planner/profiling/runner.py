@@ -251,11 +251,14 @@ def measure(
     prep: PreparedRun,
     profiler: Profiler,
     on_step: Callable[[int], None] | None = None,
+    on_begin: Callable[[], None] | None = None,
 ) -> RunOutcome:
-    """Run the measured steps inside one profiler window."""
+    """Run the measured steps inside one profiler window (``on_begin`` once it is open)."""
     dist.barrier()
     profiler.begin_window("measure")
     try:
+        if on_begin is not None:
+            on_begin()
         done, latencies, interrupted = run_steps(
             prep, time_each=prep.config.mode == "infer", on_step=on_step,
             progress=prep.config.progress,
