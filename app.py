@@ -1,7 +1,32 @@
-"""Streamlit entry point: navigation and shared state only (pages live in planner/dashboard)."""
+"""Streamlit entry point: shared state and navigation only; pages live in planner/dashboard.
+
+Run with ``streamlit run app.py``. The state starts from the defaults, overridden once per
+session by the URL's query parameters; after every run the URL is rewritten from the state,
+so a copied link restores the same page and inputs.
+"""
 
 import streamlit as st
 
-st.set_page_config(page_title="AI capacity planner", layout="wide")
-st.title("AI capacity planner")
-st.write("The dashboard is being built; use `python -m planner plan` meanwhile.")
+from planner.dashboard import session, sidebar
+
+st.set_page_config(page_title="AI capacity planner", page_icon="⚡", layout="wide")
+
+session.init()
+sidebar.draw()
+
+VIEWS = "planner/dashboard/views"
+pages = {
+    "Plan": [
+        st.Page(f"{VIEWS}/compare.py", title="Compare hardware", icon="⚖️",
+                url_path="compare", default=True),
+        st.Page(f"{VIEWS}/training.py", title="Training planner", icon="🏋️",
+                url_path="training"),
+    ],
+    "Data": [
+        st.Page(f"{VIEWS}/profiles.py", title="Hardware profiles", icon="🗂️",
+                url_path="profiles"),
+    ],
+}
+page = st.navigation(pages)
+page.run()
+session.sync_url()

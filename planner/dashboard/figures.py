@@ -1,0 +1,240 @@
+"""Plotly figures of plans: pure functions of result tables that return a ``go.Figure``.
+
+Hover text names each figure's provenance (measured, calibrated, spec, assumed); where a
+table carries ``<column>_p10`` / ``<column>_p90`` columns, points get error bars.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import plotly.io as pio
+
+from planner.dashboard import formats
+from planner.dashboard.provenance import hover_lines
+
+FONT = "Inter, Segoe UI, Helvetica, Arial, sans-serif"
+FRONT_COLOUR = "#d62728"
+MUTED = "#9aa5b1"
+PALETTE = {"device": "#1f77b4", "host": "#9467bd", "facility": "#ff7f0e",
+           "operational": "#2ca02c", "embodied": "#8c564b"}
+_TEMPLATE = pio.templates["plotly_white"].to_plotly_json()
+
+
+def _figure(traces: list[dict], title: str, height: int = 430, **layout) -> go.Figure:
+    """A figure from plain trace and layout dicts. Plotly's per-property validation is
+    skipped (``_validate=False``): it cost ~40 ms a chart, a fifth of the rerun budget."""
+    base = {
+        "title": {"text": title, "x": 0.0, "xanchor": "left", "font": {"size": 16}},
+        "height": height, "margin": {"l": 10, "r": 10, "t": 60, "b": 10},
+        "font": {"family": FONT, "size": 13}, "template": _TEMPLATE,
+        "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 1.0,
+                   "xanchor": "right"},
+        "hoverlabel": {"align": "left"},
+    }
+    return go.Figure({"data": traces, "layout": {**base, **layout}}, _validate=False)
+
+
+def pareto_mask(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """True for rows no other row beats on every column (lower is better); NaN rows False."""
+    values = frame[columns].to_numpy(dtype=float)
+    ok = np.isfinite(values).all(axis=1)
+    mask = np.zeros(len(frame), dtype=bool)
+    pts = values[ok]
+    if len(pts):
+        # a dominates b when a <= b everywhere and a < b somewhere; broadcast all pairs
+        le = (pts[:, None, :] <= pts[None, :, :]).all(axis=2)
+        lt = (pts[:, None, :] < pts[None, :, :]).any(axis=2)
+        dominated = (le & lt).any(axis=0)
+        mask[np.flatnonzero(ok)] = ~dominated
+    return mask
+
+
+def _error(frame: pd.DataFrame, column: str) -> dict | None:
+    lo, hi = f"{column}_p10", f"{column}_p90"
+    if lo not in frame.columns or hi not in frame.columns:
+        return None
+    mid = frame[column].to_numpy(float)
+    return {"type": "data", "symmetric": False, "thickness": 1.2, "width": 3,
+            "array": np.maximum(frame[hi].to_numpy(float) - mid, 0).tolist(),
+            "arrayminus": np.maximum(mid - frame[lo].to_numpy(float), 0).tolist()}
+
+
+def _hover(data: pd.DataFrame, hover_values: dict[str, pd.Series]) -> list[str]:
+    """Per point: the device name, its figures, and the provenance of each figure."""
+    names = data["name"].astype(str).tolist()
+    columns = [(label, values.reindex(data.index).astype(str).tolist())
+               for label, values in hover_values.items()]
+    prov = hover_lines(data).tolist()
+    return [f"<b>{names[i]}</b><br>" + "".join(f"{label}: {vals[i]}<br>" for label, vals in columns)
+            + "<i>provenance</i><br>" + prov[i] for i in range(len(data))]
+
+
+def tradeoff_figure(frame: pd.DataFrame, *, x: str, y: str, colour: str, title: str,
+                    x_title: str, y_title: str, colour_title: str,
+                    hover_values: dict[str, pd.Series]) -> go.Figure:
+    """Cost against CO2e coloured by time: Pareto-optimal devices (no other device is
+    cheaper, cleaner and faster at once) are labelled diamonds, the rest faded circles."""
+    data = frame[np.isfinite(frame[[x, y]].to_numpy(float)).all(axis=1)]
+    front = pareto_mask(data, [x, y, colour])
+    hover = np.array(_hover(data, hover_values), dtype=object)
+    colours = data[colour].to_numpy(float)
+    cmin = float(np.nanmin(colours)) if len(data) else 0.0
+    cmax = float(np.nanmax(colours)) if len(data) else 1.0
+    traces = []
+    for on_front, name in ((False, "other devices"), (True, "Pareto-optimal: cost, CO2e, time")):
+        part = data[front == on_front]
+        if part.empty:
+            continue
+        marker = {"size": 15 if on_front else 10, "symbol": "diamond" if on_front else "circle",
+                  "color": part[colour].tolist(), "colorscale": "Viridis", "cmin": cmin,
+                  "cmax": cmax, "opacity": 1.0 if on_front else 0.55, "showscale": on_front,
+                  "line": {"width": 1.5 if on_front else 0.5,
+                           "color": FRONT_COLOUR if on_front else "white"}}
+        if on_front:
+            marker["colorbar"] = {"title": {"text": colour_title}, "thickness": 12}
+        trace = {"type": "scatter", "x": part[x].tolist(), "y": part[y].tolist(),
+                 "mode": "markers+text" if on_front else "markers", "name": name,
+                 "marker": marker, "customdata": [[h] for h in hover[front == on_front]],
+                 "hovertemplate": "%{customdata[0]}<extra></extra>"}
+        if on_front:
+            trace.update(text=part["name"].tolist(), textposition="top center",
+                         textfont={"size": 11})
+        for axis, column in (("error_x", x), ("error_y", y)):
+            err = _error(part, column)
+            if err is not None:
+                trace[axis] = err
+        traces.append(trace)
+    return _figure(traces, title, height=480,
+                   xaxis={"title": {"text": x_title}, "type": "log"},
+                   yaxis={"title": {"text": y_title}, "type": "log"})
+
+
+def training_tradeoff(training: pd.DataFrame) -> go.Figure:
+    """Training on every device: cost (x) against total CO2e (y), coloured by days."""
+    t = training
+    return tradeoff_figure(
+        t, x="cost_usd", y="total_co2e_kg", colour="days",
+        title="Training: cost against carbon, colour = days to train",
+        x_title="Cost of the run (USD, log scale)",
+        y_title="CO2e, operational + embodied (kg, log scale)", colour_title="days",
+        hover_values={
+            "cost": t["cost_usd"].map(formats.money),
+            "CO2e": t["total_co2e_kg"].map(formats.co2e)
+            + " (embodied " + t["embodied_co2e_kg"].map(formats.co2e) + ")",
+            "time": t["days"].map(formats.duration_days),
+            "devices": t["devices"].map(formats.count),
+            "energy": t["energy_kwh"].map(formats.energy),
+        })
+
+
+def inference_tradeoff(inference: pd.DataFrame) -> go.Figure:
+    """Serving on every device: cost per 1,000 requests against CO2e, coloured by latency."""
+    i = inference.copy()
+    i["total_co2e_kg_per_1k_requests"] = (i["co2e_kg_per_1k_requests"]
+                                          + i["embodied_co2e_kg_per_1k_requests"])
+    return tradeoff_figure(
+        i, x="cost_usd_per_1k_requests", y="total_co2e_kg_per_1k_requests", colour="latency_s",
+        title="Serving: cost against carbon per 1,000 requests, colour = latency",
+        x_title="Cost per 1,000 requests (USD, log scale)",
+        y_title="CO2e per 1,000 requests (kg, log scale)", colour_title="latency (s)",
+        hover_values={
+            "cost / 1k requests": i["cost_usd_per_1k_requests"].map(formats.money),
+            "CO2e / 1k requests": i["total_co2e_kg_per_1k_requests"].map(formats.co2e),
+            "energy / 1k requests": i["energy_kwh_per_1k_requests"].map(formats.energy),
+            "latency": i["latency_s"].map(formats.seconds),
+            "devices per replica": i["devices_per_replica"].map(formats.count),
+        })
+
+
+def _stacked(parts: list[tuple[str, float, str, str]], axis_title: str, scale: float,
+             title: str) -> go.Figure:
+    traces = [{"type": "bar", "orientation": "h", "y": [""], "x": [value * scale],
+               "name": label, "marker": {"color": colour}, "text": [text],
+               "textposition": "inside", "hovertemplate": f"{hover}<extra></extra>"}
+              for label, value, colour, text, hover in
+              [(p[0], p[1], p[2], p[3], p[4]) for p in parts]]
+    return _figure(traces, title, height=230, barmode="stack",
+                   xaxis={"title": {"text": axis_title}}, yaxis={"showticklabels": False})
+
+
+def energy_breakdown(row: pd.Series) -> go.Figure:
+    """Where a run's energy goes: the devices, their hosts, and the facility (PUE − 1)."""
+    parts = []
+    for label, column, colour in (
+            ("devices", "device_energy_kwh", PALETTE["device"]),
+            ("host (CPU, RAM, network)", "host_energy_kwh", PALETTE["host"]),
+            ("facility overhead (PUE − 1)", "facility_energy_kwh", PALETTE["facility"])):
+        kwh = float(row[column])
+        parts.append((label, kwh, colour, formats.energy(kwh),
+                      f"{label}: {formats.energy(kwh)}<br>power: {row['power_basis']}"
+                      f"<br>PUE {row['pue']:g}"))
+    return _stacked(parts, "MWh", 1e-3, f"Energy: {formats.energy(row['energy_kwh'])} in all")
+
+
+def carbon_breakdown(row: pd.Series) -> go.Figure:
+    """Operational CO2e (energy × grid) against embodied CO2e (manufacturing, amortised)."""
+    parts = []
+    for label, column, colour, why in (
+            ("operational (energy × grid)", "co2e_kg", PALETTE["operational"],
+             f"grid {row['carbon_intensity_g_per_kwh']:.0f} g/kWh"),
+            ("embodied (manufacturing, amortised)", "embodied_co2e_kg", PALETTE["embodied"],
+             f"{row['embodied_kgco2e']:.0f} kg per device ({row['embodied_basis']}) over "
+             f"{row['service_life_years']:g} years")):
+        kg = float(row[column])
+        parts.append((label, kg, colour, formats.co2e(kg),
+                      f"{label}: {formats.co2e(kg)}<br>{why}"))
+    return _stacked(parts, "tonnes CO2e", 1e-3,
+                    f"Carbon: {formats.co2e(row['total_co2e_kg'])} in all")
+
+
+def scaling_figure(sweep: pd.DataFrame, chosen_devices: float | None = None) -> go.Figure:
+    """For one device type: days to train and cost against the number of devices."""
+    s = sweep.sort_values("devices")
+    traces = [{"type": "scatter", "x": s["devices"].tolist(), "y": s["days"].tolist(),
+               "mode": "lines+markers", "name": "days to train",
+               "line": {"color": PALETTE["device"]},
+               "hovertemplate": "%{x:,.0f} devices: %{y:.1f} days<extra></extra>"}]
+    if s["cost_usd"].notna().any():
+        traces.append({"type": "scatter", "x": s["devices"].tolist(),
+                       "y": s["cost_usd"].tolist(), "mode": "lines+markers",
+                       "name": "cost (USD)", "yaxis": "y2",
+                       "line": {"color": PALETTE["facility"], "dash": "dot"},
+                       "hovertemplate": "%{x:,.0f} devices: $%{y:,.0f}<extra></extra>"})
+    shapes, notes = [], []
+    if chosen_devices is not None and np.isfinite(chosen_devices):
+        shapes.append({"type": "line", "x0": chosen_devices, "x1": chosen_devices,
+                       "xref": "x", "y0": 0, "y1": 1, "yref": "paper",
+                       "line": {"dash": "dash", "color": FRONT_COLOUR}})
+        notes.append({"x": np.log10(chosen_devices), "xref": "x", "y": 1.0, "yref": "paper",
+                      "text": "this plan", "showarrow": False, "yanchor": "bottom",
+                      "font": {"color": FRONT_COLOUR}})
+    return _figure(
+        traces, "More devices: shorter run, about the same cost", height=380,
+        shapes=shapes, annotations=notes,
+        xaxis={"title": {"text": "devices (log scale)"}, "type": "log"},
+        yaxis={"title": {"text": "days to train"}, "rangemode": "tozero"},
+        yaxis2={"title": {"text": "cost (USD)"}, "overlaying": "y", "side": "right",
+                "showgrid": False, "rangemode": "tozero"})
+
+
+def catalogue_figure(export: pd.DataFrame) -> go.Figure:
+    """Every profile: dense 16-bit peak against rated power, by device class."""
+    e = export.copy()
+    e["peak"] = e["dense_tflops_bf16"].fillna(e["dense_tflops_fp16"])
+    e = e[np.isfinite(e[["peak", "rated_power_w"]].to_numpy(float)).all(axis=1)]
+    traces = []
+    for cls, part in e.groupby("device_class", sort=True):
+        traces.append({
+            "type": "scatter", "x": part["rated_power_w"].tolist(), "y": part["peak"].tolist(),
+            "mode": "markers", "name": str(cls), "marker": {"size": 11},
+            "text": part["name"].tolist(),
+            "customdata": part[["memory_gb", "rated_power_basis"]].to_numpy().tolist(),
+            "hovertemplate": ("<b>%{text}</b><br>%{y:,.0f} TFLOPS dense bf16/fp16 (spec)<br>"
+                              "%{x:,.0f} W rated (%{customdata[1]})<br>%{customdata[0]:,.0f} GB"
+                              "<extra></extra>")})
+    return _figure(traces, "Peak 16-bit throughput against rated power", height=420,
+                   xaxis={"title": {"text": "rated power (W, log scale)"}, "type": "log"},
+                   yaxis={"title": {"text": "dense bf16/fp16 peak (TFLOPS, log scale)"},
+                          "type": "log"})

@@ -1,0 +1,83 @@
+"""Number formatting for people: money, mass of CO2e, energy and time with their units."""
+
+from __future__ import annotations
+
+import math
+
+
+def _missing(x: object) -> bool:
+    return x is None or (isinstance(x, float) and not math.isfinite(x))
+
+
+def sig(x: float | None, digits: int = 3) -> str:
+    """``x`` to ``digits`` significant figures with thousands separators; '–' when missing."""
+    if _missing(x):
+        return "–"
+    x = float(x)  # type: ignore[arg-type]
+    if x == 0:
+        return "0"
+    if abs(x) >= 10 ** digits:
+        return f"{x:,.0f}"
+    decimals = max(0, digits - 1 - math.floor(math.log10(abs(x))))
+    return f"{x:,.{decimals}f}"
+
+
+def money(usd: float | None) -> str:
+    """US dollars: $3.99 M, $812 k, $0.468."""
+    if _missing(usd):
+        return "no price"
+    usd = float(usd)  # type: ignore[arg-type]
+    for factor, suffix in ((1e9, " bn"), (1e6, " M"), (1e3, " k")):
+        if abs(usd) >= factor:
+            return f"${sig(usd / factor)}{suffix}"
+    return f"${sig(usd)}"
+
+
+def co2e(kg: float | None) -> str:
+    """Mass of CO2e: 116 t, 512 kg, 3.2 g."""
+    if _missing(kg):
+        return "–"
+    kg = float(kg)  # type: ignore[arg-type]
+    if abs(kg) >= 1000:
+        return f"{sig(kg / 1000)} t CO2e"
+    if abs(kg) >= 1 or kg == 0:
+        return f"{sig(kg)} kg CO2e"
+    return f"{sig(kg * 1000)} g CO2e"
+
+
+def energy(kwh: float | None) -> str:
+    """Energy: 1.2 GWh, 475 MWh, 12.3 kWh, 35 Wh."""
+    if _missing(kwh):
+        return "–"
+    kwh = float(kwh)  # type: ignore[arg-type]
+    for factor, unit in ((1e6, "GWh"), (1e3, "MWh"), (1.0, "kWh")):
+        if abs(kwh) >= factor:
+            return f"{sig(kwh / factor)} {unit}"
+    return f"{sig(kwh * 1000)} Wh"
+
+
+def duration_days(days: float | None) -> str:
+    """A run's length: 30.0 days, 18.5 hours."""
+    if _missing(days):
+        return "–"
+    days = float(days)  # type: ignore[arg-type]
+    if days < 1:
+        return f"{sig(days * 24)} hours"
+    return f"{sig(days)} days"
+
+
+def count(n: float | None) -> str:
+    """A whole count with separators: 1,024."""
+    if _missing(n):
+        return "–"
+    return f"{float(n):,.0f}"  # type: ignore[arg-type]
+
+
+def seconds(s: float | None) -> str:
+    """A latency: 1.96 s, 35.2 ms."""
+    if _missing(s):
+        return "–"
+    s = float(s)  # type: ignore[arg-type]
+    if abs(s) < 1:
+        return f"{sig(s * 1000)} ms"
+    return f"{sig(s)} s"

@@ -1,0 +1,85 @@
+"""Where numbers come from: classify the model's ``*_basis`` columns as measured, calibrated,
+spec, assumed or user input, and say so in hover text and notes under charts and tables."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pandas as pd
+
+from planner.model.site import ResolvedSite
+
+BASIS_COLUMNS = {
+    "utilisation_basis": "utilisation",
+    "throughput_basis": "peak throughput",
+    "power_basis": "power",
+    "price_basis": "price",
+    "embodied_basis": "embodied carbon",
+}
+
+
+def classify(basis: object) -> str:
+    """measured, calibrated, spec, spec × assumed share, assumed, user input or missing."""
+    text = str(basis or "").lower()
+    if not text or text in ("nan", "missing"):
+        return "missing"
+    if text.startswith("user"):
+        return "user input"
+    if "calibrated" in text:
+        return "calibrated"
+    if "measured" in text:
+        return "measured"
+    if text.startswith("spec") and "default" in text:
+        return "spec × assumed share"
+    if "default" in text or "assum" in text or "estimate" in text:
+        return "assumed"
+    return "spec"
+
+
+def hover_lines(frame: pd.DataFrame) -> pd.Series:
+    """Per row, one HTML line per figure: its value's basis and class, for Plotly hover text."""
+    parts = []
+    for column, label in BASIS_COLUMNS.items():
+        if column not in frame.columns:
+            continue
+        basis = frame[column].astype(str)
+        parts.append(label + ": " + basis.map(classify) + " (" + basis.str.slice(0, 70) + ")")
+    if not parts:
+        return pd.Series([""] * len(frame), index=frame.index)
+    out = parts[0]
+    for p in parts[1:]:
+        out = out + "<br>" + p
+    return out
+
+
+def basis_summary(frame: pd.DataFrame) -> list[str]:
+    """One line per basis column: how many rows rest on each kind of figure."""
+    lines = []
+    for column, label in BASIS_COLUMNS.items():
+        if column not in frame.columns or frame.empty:
+            continue
+        counts = Counter(frame[column].map(classify))
+        text = ", ".join(f"{kind} for {n}" for kind, n in counts.most_common())
+        lines.append(f"**{label.capitalize()}**: {text}")
+    return lines
+
+
+def site_line(site: ResolvedSite) -> str:
+    """The site's figures with their sources, in one line."""
+    return (f"Grid {site.carbon_intensity_g_per_kwh:.0f} g CO2e/kWh — {site.intensity_label}, "
+            f"data year {site.intensity_year} ({site.intensity_source}). "
+            f"PUE {site.pue:g} ({site.pue_basis}). Electricity "
+            f"${site.electricity_usd_per_kwh:g}/kWh ({site.electricity_basis}).")
+
+
+def note(frame: pd.DataFrame, site: ResolvedSite | None = None, extra: str = "") -> str:
+    """Markdown for a "where these numbers come from" note under a chart or table."""
+    lines = ["**Where these numbers come from.** Every figure is a vendor specification "
+             "(spec), a published or own measurement (measured), a calibration from "
+             "measurement records (calibrated), a stated default (assumed) or your input."]
+    lines += basis_summary(frame)
+    if site is not None:
+        lines.append(site_line(site))
+    if extra:
+        lines.append(extra)
+    return "  \n".join(lines)

@@ -1,0 +1,59 @@
+"""Result tables as the dashboard shows and downloads them: the CLI's report columns, a device
+class per row, filters and sort order. Pure pandas."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from planner.cli_plan import INFERENCE_REPORT_COLUMNS
+from planner.model.plan import TRAINING_REPORT_COLUMNS
+
+
+def device_class(frame: pd.DataFrame) -> pd.Series:
+    """GPU, TPU, NPU or CPU for data-centre devices; Edge for devices in users' hands."""
+    return pd.Series(np.where(frame["placement"] == "edge", "Edge",
+                              frame["kind"].astype(str).str.upper()), index=frame.index)
+
+
+def filter_classes(frame: pd.DataFrame, classes: list[str]) -> pd.DataFrame:
+    """Rows whose device class is one of ``classes``."""
+    return frame[device_class(frame).isin(classes)]
+
+
+def training_table(training: pd.DataFrame) -> pd.DataFrame:
+    """The training rows in the CLI's CSV columns, feasible and cheapest first."""
+    t = training[TRAINING_REPORT_COLUMNS]
+    return t.sort_values(["feasible", "cost_usd", "total_co2e_kg"],
+                         ascending=[False, True, True], na_position="last", kind="stable")
+
+
+def inference_table(inference: pd.DataFrame) -> pd.DataFrame:
+    """The per-replica inference rows in the CLI's CSV columns, feasible and cheapest first."""
+    cols = [c for c in INFERENCE_REPORT_COLUMNS if c in inference.columns]
+    return inference[cols].sort_values(
+        ["feasible", "cost_usd_per_1k_requests", "co2e_kg_per_1k_requests"],
+        ascending=[False, True, True], na_position="last", kind="stable")
+
+
+def infeasible_summary(frame: pd.DataFrame) -> str:
+    """Why rows cannot run: each reason with the devices it applies to."""
+    bad = frame[~frame["feasible"].astype(bool)]
+    parts = []
+    for reason, rows in bad.groupby("infeasible_reason", sort=True):
+        names = ", ".join(rows["name"].astype(str).head(6))
+        more = len(rows) - 6
+        parts.append(f"{reason} ({names}{f' and {more} more' if more > 0 else ''})")
+    return "; ".join(parts)
+
+
+def default_training_choice(training: pd.DataFrame) -> str | None:
+    """The device a first view details: the cheapest feasible one with a price, else the one
+    with the least CO2e."""
+    ok = training[training["feasible"].astype(bool)]
+    if ok.empty:
+        return None
+    priced = ok[ok["cost_usd"].notna()]
+    best = (priced.sort_values("cost_usd") if not priced.empty
+            else ok.sort_values("total_co2e_kg"))
+    return str(best.iloc[0]["hardware_id"])

@@ -1,0 +1,121 @@
+"""Streamlit helpers shared by the pages: the current scenario's plan (or an error message),
+CSV download buttons, table column labels with units, and provenance notes."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from planner.dashboard import loaders, state
+from planner.dashboard.provenance import note
+from planner.errors import PlannerError
+from planner.model.plan import PlanResult
+from planner.model.site import ResolvedSite
+
+
+def current_state() -> dict[str, object]:
+    """The dashboard state from the session (every field, defaults where unset)."""
+    defaults = loaders.get_planner().defaults
+    base = state.default_state(defaults)
+    return {k: st.session_state.get(k, v) for k, v in base.items()}
+
+
+def scenario(sections: tuple[str, ...] = ("training", "inference")) -> dict:
+    """The scenario dict of the current state with only ``sections``."""
+    return state.to_scenario(current_state(), loaders.get_planner().defaults, sections)
+
+
+def plan_or_error(sections: tuple[str, ...] = ("training", "inference")) -> PlanResult | None:
+    """Plan the current scenario's ``sections``; on bad input show the reason and give None."""
+    try:
+        return loaders.plan(state.plan_key(scenario(sections)))
+    except PlannerError as exc:
+        st.error(f"Cannot plan this scenario: {exc}", icon="⚠️")
+        return None
+
+
+def csv_download(frame: pd.DataFrame, file_name: str, key: str,
+                 label: str = "Download this table (CSV)") -> None:
+    """A download button for ``frame`` as CSV (no index), the format the CLI writes."""
+    st.download_button(label, data=frame.to_csv(index=False), file_name=file_name,
+                       mime="text/csv", key=key, icon=":material/download:",
+                       help="Every column of the table, including the provenance columns.")
+
+
+def provenance_note(frame: pd.DataFrame, site: ResolvedSite | None = None,
+                    extra: str = "") -> None:
+    """The "where these numbers come from" note under a chart or table."""
+    st.caption(note(frame, site, extra))
+
+
+def site_banner(site: ResolvedSite) -> None:
+    """One line under a page title: where the work runs and on what grid."""
+    st.caption(f"📍 {site.intensity_label} · **{site.carbon_intensity_g_per_kwh:.0f} g CO2e/kWh**"
+               f" (data year {site.intensity_year}) · PUE {site.pue:g} · change these in the "
+               "sidebar")
+
+
+def _num(label: str, fmt: str, help_text: str | None = None):
+    return st.column_config.NumberColumn(label, format=fmt, help=help_text)
+
+
+COLUMNS = {
+    "hardware_id": st.column_config.TextColumn("id"),
+    "name": st.column_config.TextColumn("device"),
+    "device_class": st.column_config.TextColumn("class"),
+    "feasible": st.column_config.CheckboxColumn("can run"),
+    "infeasible_reason": st.column_config.TextColumn("why not"),
+    "precision_used": st.column_config.TextColumn("precision"),
+    "devices": _num("devices", "%,d"),
+    "min_devices_for_memory": _num("min devices (memory)", "%,d"),
+    "days": _num("days", "%.1f"),
+    "hours": _num("hours", "%,.0f"),
+    "device_hours": _num("device-hours", "%,.0f"),
+    "energy_kwh": _num("energy (kWh)", "%,.0f"),
+    "device_energy_kwh": _num("device energy (kWh)", "%,.0f"),
+    "host_energy_kwh": _num("host energy (kWh)", "%,.0f"),
+    "facility_energy_kwh": _num("facility energy (kWh)", "%,.0f"),
+    "co2e_kg": _num("operational CO2e (kg)", "%,.0f"),
+    "embodied_co2e_kg": _num("embodied CO2e (kg)", "%,.0f"),
+    "total_co2e_kg": _num("total CO2e (kg)", "%,.0f"),
+    "cost_usd": _num("cost (USD)", "$%,.0f"),
+    "cloud_cost_usd": _num("cloud cost (USD)", "$%,.0f"),
+    "on_prem_cost_usd": _num("on-prem cost (USD)", "$%,.0f"),
+    "utilisation": _num("utilisation", "%.2f"),
+    "busy_power_w": _num("busy power (W)", "%,.0f"),
+    "pue": _num("PUE", "%.2f"),
+    "carbon_intensity_g_per_kwh": _num("grid (g/kWh)", "%,.0f"),
+    "price_usd_per_device_hour": _num("price (USD/device-h)", "$%.2f"),
+    "embodied_kgco2e": _num("embodied per device (kg)", "%,.0f"),
+    "service_life_years": _num("life (years)", "%.1f"),
+    "utilisation_basis": st.column_config.TextColumn("utilisation from"),
+    "power_basis": st.column_config.TextColumn("power from"),
+    "throughput_basis": st.column_config.TextColumn("throughput from"),
+    "price_basis": st.column_config.TextColumn("price from"),
+    "embodied_basis": st.column_config.TextColumn("embodied from"),
+    "assumptions": st.column_config.TextColumn("assumptions", width="large"),
+    "devices_per_replica": _num("devices / replica", "%,d"),
+    "batch_size": _num("batch", "%,d"),
+    "ttft_s": _num("time to first token (s)", "%.3f"),
+    "tpot_s": _num("time per output token (s)", "%.4f"),
+    "latency_s": _num("latency (s)", "%.2f"),
+    "requests_per_s_per_replica": _num("requests/s per replica", "%.2f"),
+    "tokens_per_s_per_replica": _num("tokens/s per replica", "%,.0f"),
+    "energy_kwh_per_1k_requests": _num("energy / 1k req (kWh)", "%.3f"),
+    "co2e_kg_per_1k_requests": _num("CO2e / 1k req (kg)", "%.3f"),
+    "embodied_co2e_kg_per_1k_requests": _num("embodied CO2e / 1k req (kg)", "%.4f"),
+    "cost_usd_per_1k_requests": _num("cost / 1k req (USD)", "$%.3f"),
+    "cost_usd_per_1m_tokens": _num("cost / 1M tokens (USD)", "$%.2f"),
+    "co2e_kg_per_1m_tokens": _num("CO2e / 1M tokens (kg)", "%.2f"),
+    "energy_kwh_per_1m_tokens": _num("energy / 1M tokens (kWh)", "%.2f"),
+}
+
+
+def table(frame: pd.DataFrame, visible: list[str] | None = None, key: str | None = None,
+          height: int | None = None) -> None:
+    """Show ``frame`` with labelled, unit-bearing columns; ``visible`` picks and orders them
+    (the download holds every column)."""
+    kwargs = {"height": height} if height else {}
+    st.dataframe(frame, hide_index=True, width="stretch", column_order=visible,
+                 column_config={k: v for k, v in COLUMNS.items() if k in frame.columns},
+                 key=key, **kwargs)

@@ -1,0 +1,107 @@
+"""Compare hardware: the training run and the served workload on every profile, side by side,
+with a Pareto view of cost against CO2e against time, filtered by device class."""
+
+import streamlit as st
+
+from planner.dashboard import figures, formats, tables, ui
+from planner.dashboard.state import DEVICE_CLASSES
+
+st.title("Compare hardware")
+st.markdown("Which device trains and serves this model for the least **money**, **carbon** "
+            "and **time**? Every profile in the catalogue, planned with the inputs in the "
+            "sidebar.")
+
+st.multiselect(
+    "Device classes", DEVICE_CLASSES, key="cmp_classes",
+    help="GPU, TPU, NPU and CPU are data-centre devices; Edge is devices in users' hands "
+         "(laptops, phones, Jetson boards). Training is planned on data-centre devices only.")
+classes = list(st.session_state["cmp_classes"])
+
+TRAIN_VISIBLE = ["name", "devices", "days", "energy_kwh", "co2e_kg", "embodied_co2e_kg",
+                 "total_co2e_kg", "cost_usd", "price_usd_per_device_hour", "utilisation",
+                 "busy_power_w", "utilisation_basis", "power_basis", "price_basis",
+                 "embodied_basis", "infeasible_reason"]
+SERVE_VISIBLE = ["name", "devices_per_replica", "latency_s", "ttft_s",
+                 "requests_per_s_per_replica", "cost_usd_per_1k_requests",
+                 "co2e_kg_per_1k_requests", "energy_kwh_per_1k_requests",
+                 "cost_usd_per_1m_tokens", "utilisation_basis", "power_basis", "price_basis",
+                 "infeasible_reason"]
+
+
+def _best(frame, column):
+    ok = frame[frame[column].notna()]
+    return None if ok.empty else ok.loc[ok[column].idxmin()]
+
+
+st.header("Training", divider="gray")
+result = ui.plan_or_error(("training",))
+if result is not None:
+    ui.site_banner(result.site)
+    shown = tables.filter_classes(tables.training_table(result.training), classes)
+    feasible = shown[shown["feasible"]]
+    if shown.empty:
+        st.info("No data-centre device in the chosen classes: add GPU, TPU, NPU or CPU above.")
+    elif feasible.empty:
+        st.error("No device in the chosen classes can run this training: "
+                 + tables.infeasible_summary(shown))
+    else:
+        cheap, clean, fast = (_best(feasible, "cost_usd"), _best(feasible, "total_co2e_kg"),
+                              _best(feasible, "devices"))
+        c1, c2, c3 = st.columns(3)
+        if cheap is not None:
+            c1.metric("Cheapest", formats.money(cheap["cost_usd"]), help=cheap["price_basis"],
+                      delta=cheap["name"], delta_color="off", delta_arrow="off")
+        c2.metric("Least CO2e", formats.co2e(clean["total_co2e_kg"]),
+                  delta=clean["name"], delta_color="off", delta_arrow="off",
+                  help="Operational (energy × grid) plus embodied (manufacturing, amortised).")
+        c3.metric("Fewest devices", formats.count(fast["devices"]),
+                  delta=f"{fast['name']}, {formats.duration_days(fast['days'])}",
+                  delta_color="off", delta_arrow="off")
+        st.plotly_chart(figures.training_tradeoff(feasible), key="cmp_train_chart",
+                        width="stretch", config={"displaylogo": False})
+        unpriced = feasible[feasible["cost_usd"].isna()]
+        extra = ""
+        if not unpriced.empty:
+            extra = (f"Not on the chart: {len(unpriced)} device(s) with no published price for "
+                     f"this pricing mode ({', '.join(unpriced['name'].head(8))}"
+                     f"{' …' if len(unpriced) > 8 else ''}); they are in the table.")
+        ui.provenance_note(feasible, result.site, extra)
+    if not shown.empty:
+        ui.table(shown, TRAIN_VISIBLE, key="cmp_train_table")
+        ui.csv_download(shown, "compare-training.csv", key="dl_cmp_training")
+
+st.header("Serving (one replica)", divider="gray")
+result = ui.plan_or_error(("inference",))
+if result is not None:
+    shown = tables.filter_classes(tables.inference_table(result.inference), classes)
+    feasible = shown[shown["feasible"]]
+    if shown.empty:
+        st.info("No device in the chosen classes.")
+    elif feasible.empty:
+        st.error("No device in the chosen classes can serve this workload: "
+                 + tables.infeasible_summary(shown))
+    else:
+        f = feasible.assign(total=feasible["co2e_kg_per_1k_requests"]
+                            + feasible["embodied_co2e_kg_per_1k_requests"])
+        cheap, clean, fast = _best(f, "cost_usd_per_1k_requests"), _best(f, "total"), \
+            _best(f, "latency_s")
+        c1, c2, c3 = st.columns(3)
+        if cheap is not None:
+            c1.metric("Cheapest per 1,000 requests", formats.money(
+                cheap["cost_usd_per_1k_requests"]), delta=cheap["name"], delta_color="off",
+                delta_arrow="off")
+        c2.metric("Least CO2e per 1,000 requests", formats.co2e(clean["total"]),
+                  delta=clean["name"], delta_color="off", delta_arrow="off")
+        c3.metric("Lowest latency", formats.seconds(fast["latency_s"]), delta=fast["name"],
+                  delta_color="off", delta_arrow="off",
+                  help="Time for one batch: prefill plus every output token.")
+        st.plotly_chart(figures.inference_tradeoff(feasible), key="cmp_serve_chart",
+                        width="stretch", config={"displaylogo": False})
+        unpriced = feasible[feasible["cost_usd_per_1k_requests"].isna()]
+        extra = (f"Not on the chart: {len(unpriced)} device(s) with no published price "
+                 "(edge devices are owned by their users; on-premises needs a purchase "
+                 "price); they are in the table." if not unpriced.empty else "")
+        ui.provenance_note(feasible, result.site, extra)
+    if not shown.empty:
+        ui.table(shown, SERVE_VISIBLE, key="cmp_serve_table")
+        ui.csv_download(shown, "compare-serving.csv", key="dl_cmp_serving")

@@ -1,0 +1,103 @@
+"""Training planner: one run on one device type: time, devices, energy (with its breakdown),
+carbon (operational and embodied) and cost, sized by a deadline or a device count."""
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from planner.dashboard import figures, formats, loaders, state, tables, ui
+from planner.errors import PlannerError
+
+st.title("Training planner")
+st.markdown("How long, how many devices, how much energy, carbon and money to train this "
+            "model on one kind of hardware? Set the model, the deadline or device count in the "
+            "sidebar.")
+
+result = ui.plan_or_error(("training",))
+if result is not None:
+    ui.site_banner(result.site)
+    training = result.training
+    feasible = training[training["feasible"]]
+    if feasible.empty:
+        st.error("No hardware can run this training: " + tables.infeasible_summary(training))
+        st.stop()
+    options = feasible.sort_values("name")["hardware_id"].tolist()
+    names = dict(zip(feasible["hardware_id"], feasible["name"], strict=True))
+    if st.session_state.get("tp_hw") not in options:
+        st.session_state["tp_hw"] = tables.default_training_choice(training)
+    hw = st.selectbox(
+        "Hardware", options, key="tp_hw", format_func=names.get,
+        help="Devices that can run this training (a published peak at this precision and "
+             "enough memory for the model state). First view: the cheapest.")
+    row = feasible.set_index("hardware_id").loc[hw]
+    infeasible = training[~training["feasible"]]
+    if not infeasible.empty:
+        st.caption(f"Not offered ({len(infeasible)}): " + tables.infeasible_summary(infeasible))
+
+    c = st.columns(4)
+    c[0].metric("Time to train", formats.duration_days(row["days"]),
+                help=f"Wall clock at {row['utilisation']:.0%} model-FLOPs utilisation "
+                     f"({row['utilisation_basis']}).")
+    c[1].metric("Devices", formats.count(row["devices"]),
+                help=f"At least {row['min_devices_for_memory']:,.0f} to hold the model state "
+                     "(ZeRO-3 sharding, 16 bytes per parameter).")
+    c[2].metric("Energy", formats.energy(row["energy_kwh"]),
+                help="Devices + host + facility overhead (PUE).")
+    c[3].metric("Cost", formats.money(row["cost_usd"]), help=str(row["price_basis"]))
+    c = st.columns(4)
+    c[0].metric("Total CO2e", formats.co2e(row["total_co2e_kg"]),
+                help="Operational plus embodied.")
+    c[1].metric("Operational CO2e", formats.co2e(row["co2e_kg"]),
+                help=f"Energy × {row['carbon_intensity_g_per_kwh']:.0f} g CO2e/kWh.")
+    c[2].metric("Embodied CO2e", formats.co2e(row["embodied_co2e_kg"]),
+                help=f"{row['embodied_kgco2e']:.0f} kg per device ({row['embodied_basis']}), "
+                     f"spread over {row['service_life_years']:g} years of use.")
+    c[3].metric("Device-hours", formats.count(row["device_hours"]))
+
+    left, right = st.columns(2)
+    left.plotly_chart(figures.energy_breakdown(row), key="tp_energy_chart", width="stretch",
+                      config={"displaylogo": False})
+    right.plotly_chart(figures.carbon_breakdown(row), key="tp_carbon_chart", width="stretch",
+                       config={"displaylogo": False})
+
+    # Device count against time and cost, for this device type.
+    base = row["devices"]
+    lowest = max(float(row["min_devices_for_memory"]), 1.0)
+    counts = np.unique(np.round(np.geomspace(max(lowest, base / 8), max(base * 4, lowest * 2),
+                                             13)).astype(int))
+    scenario = ui.scenario(("training",))
+    scenario["training"]["hardware"] = [hw]
+    try:
+        sweep = loaders.training_sweep(state.plan_key(scenario), tuple(int(n) for n in counts))
+        sweep = sweep[sweep["feasible"]]
+        st.plotly_chart(figures.scaling_figure(sweep, float(base)), key="tp_scaling_chart",
+                        width="stretch", config={"displaylogo": False})
+    except PlannerError as exc:
+        st.error(f"Cannot draw the device-count curve: {exc}")
+
+    selected = tables.training_table(training[training["hardware_id"] == hw])
+    ui.provenance_note(selected, result.site,
+                       "Time assumes linear scaling with devices at the same utilisation; "
+                       "communication overheads are inside the utilisation figure.")
+
+    st.subheader("What this plan assumes")
+    basis = pd.DataFrame([
+        ("model-FLOPs utilisation", f"{row['utilisation']:.2f}", row["utilisation_basis"]),
+        ("dense peak per device", f"{row['peak_flops_per_s'] / 1e12:,.0f} TFLOPS "
+         f"({row['precision_used']})", row["throughput_basis"]),
+        ("busy power per device", f"{row['busy_power_w']:,.0f} W", row["power_basis"]),
+        ("host power share", f"{row['host_power_fraction']:.0%}", "default"),
+        ("PUE", f"{row['pue']:g}", result.site.pue_basis),
+        ("grid intensity", f"{row['carbon_intensity_g_per_kwh']:.0f} g CO2e/kWh",
+         f"{result.site.intensity_label}, {result.site.intensity_year}"),
+        ("price per device-hour", formats.money(row["price_usd_per_device_hour"]),
+         row["price_basis"]),
+        ("embodied carbon per device", f"{row['embodied_kgco2e']:,.0f} kg",
+         row["embodied_basis"]),
+        ("service life", f"{row['service_life_years']:g} years", "input or default"),
+    ], columns=["figure", "value", "from"])
+    st.dataframe(basis, hide_index=True, width="stretch", key="tp_basis_table")
+    ui.csv_download(basis, f"training-assumptions-{hw}.csv", key="dl_tp_basis")
+    st.subheader("This plan, every column")
+    ui.table(selected, key="tp_row_table")
+    ui.csv_download(selected, f"training-{hw}.csv", key="dl_tp_row")
