@@ -104,8 +104,14 @@ class Planner:
         site = self.resolve_site(scenario)
         training = self.plan_training(scenario) if scenario.training else None
         inference = None
+        extras: dict = {}
         if scenario.inference is not None:
-            from planner.model.inference import plan_inference
+            from planner.model import edge, serving
 
-            inference = plan_inference(self, scenario, site)
-        return PlanResult(scenario, site, training, inference)
+            # Per-replica figures; with traffic also the sized fleet and its year of service.
+            inference = serving.plan_serving(self, scenario, site)
+            serving.check_targets(inference)
+            comparison = edge.compare_edge_cloud(inference)
+            if comparison is not None:
+                extras["edge_vs_cloud"] = comparison
+        return PlanResult(scenario, site, training, inference, extras)
