@@ -9,7 +9,7 @@ import streamlit as st
 
 from planner.dashboard import session, sidebar
 
-st.set_page_config(page_title="AI capacity planner", page_icon="⚡", layout="wide")
+st.set_page_config(page_title="AI capacity planner", page_icon=":material/bolt:", layout="wide")
 
 session.init()
 sidebar.draw()
@@ -17,13 +17,13 @@ sidebar.draw()
 VIEWS = "planner/dashboard/views"
 pages = {
     "Plan": [
-        st.Page(f"{VIEWS}/compare.py", title="Compare hardware", icon="⚖️",
+        st.Page(f"{VIEWS}/compare.py", title="Compare hardware", icon=":material/compare_arrows:",
                 url_path="compare", default=True),
-        st.Page(f"{VIEWS}/training.py", title="Training planner", icon="🏋️",
+        st.Page(f"{VIEWS}/training.py", title="Training planner", icon=":material/model_training:",
                 url_path="training"),
     ],
     "Data": [
-        st.Page(f"{VIEWS}/profiles.py", title="Hardware profiles", icon="🗂️",
+        st.Page(f"{VIEWS}/profiles.py", title="Hardware profiles", icon=":material/memory:",
                 url_path="profiles"),
     ],
 }

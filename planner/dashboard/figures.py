@@ -51,14 +51,14 @@ def pareto_mask(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
     return mask
 
 
-def _error(frame: pd.DataFrame, column: str) -> dict | None:
+def _error(frame: pd.DataFrame, column: str, scale: float = 1.0) -> dict | None:
     lo, hi = f"{column}_p10", f"{column}_p90"
     if lo not in frame.columns or hi not in frame.columns:
         return None
     mid = frame[column].to_numpy(float)
     return {"type": "data", "symmetric": False, "thickness": 1.2, "width": 3,
-            "array": np.maximum(frame[hi].to_numpy(float) - mid, 0).tolist(),
-            "arrayminus": np.maximum(mid - frame[lo].to_numpy(float), 0).tolist()}
+            "array": (np.maximum(frame[hi].to_numpy(float) - mid, 0) * scale).tolist(),
+            "arrayminus": (np.maximum(mid - frame[lo].to_numpy(float), 0) * scale).tolist()}
 
 
 def _hover(data: pd.DataFrame, hover_values: dict[str, pd.Series]) -> list[str]:
@@ -73,7 +73,9 @@ def _hover(data: pd.DataFrame, hover_values: dict[str, pd.Series]) -> list[str]:
 
 def tradeoff_figure(frame: pd.DataFrame, *, x: str, y: str, colour: str, title: str,
                     x_title: str, y_title: str, colour_title: str,
-                    hover_values: dict[str, pd.Series]) -> go.Figure:
+                    hover_values: dict[str, pd.Series], x_scale: float = 1.0,
+                    y_scale: float = 1.0, x_format: str = "~s",
+                    y_format: str = "~s") -> go.Figure:
     """Cost against CO2e coloured by time: Pareto-optimal devices (no other device is
     cheaper, cleaner and faster at once) are labelled diamonds, the rest faded circles."""
     data = frame[np.isfinite(frame[[x, y]].to_numpy(float)).all(axis=1)]
@@ -82,6 +84,10 @@ def tradeoff_figure(frame: pd.DataFrame, *, x: str, y: str, colour: str, title: 
     colours = data[colour].to_numpy(float)
     cmin = float(np.nanmin(colours)) if len(data) else 0.0
     cmax = float(np.nanmax(colours)) if len(data) else 1.0
+    # A deadline makes every run take about as long; keep the scale from painting a 0.1 %
+    # difference as the full range of colours.
+    mid = (cmin + cmax) / 2.0
+    cmin, cmax = min(cmin, mid * 0.9), max(cmax, mid * 1.1)
     traces = []
     for on_front, name in ((False, "other devices"), (True, "Pareto-optimal: cost, CO2e, time")):
         part = data[front == on_front]
@@ -94,21 +100,22 @@ def tradeoff_figure(frame: pd.DataFrame, *, x: str, y: str, colour: str, title: 
                            "color": FRONT_COLOUR if on_front else "white"}}
         if on_front:
             marker["colorbar"] = {"title": {"text": colour_title}, "thickness": 12}
-        trace = {"type": "scatter", "x": part[x].tolist(), "y": part[y].tolist(),
+        trace = {"type": "scatter", "x": (part[x] * x_scale).tolist(),
+                 "y": (part[y] * y_scale).tolist(),
                  "mode": "markers+text" if on_front else "markers", "name": name,
                  "marker": marker, "customdata": [[h] for h in hover[front == on_front]],
                  "hovertemplate": "%{customdata[0]}<extra></extra>"}
         if on_front:
             trace.update(text=part["name"].tolist(), textposition="top center",
                          textfont={"size": 11})
-        for axis, column in (("error_x", x), ("error_y", y)):
-            err = _error(part, column)
+        for axis, column, scale in (("error_x", x, x_scale), ("error_y", y, y_scale)):
+            err = _error(part, column, scale)
             if err is not None:
                 trace[axis] = err
         traces.append(trace)
     return _figure(traces, title, height=480,
-                   xaxis={"title": {"text": x_title}, "type": "log"},
-                   yaxis={"title": {"text": y_title}, "type": "log"})
+                   xaxis={"title": {"text": x_title}, "type": "log", "tickformat": x_format},
+                   yaxis={"title": {"text": y_title}, "type": "log", "tickformat": y_format})
 
 
 def training_tradeoff(training: pd.DataFrame) -> go.Figure:
@@ -118,7 +125,8 @@ def training_tradeoff(training: pd.DataFrame) -> go.Figure:
         t, x="cost_usd", y="total_co2e_kg", colour="days",
         title="Training: cost against carbon, colour = days to train",
         x_title="Cost of the run (USD, log scale)",
-        y_title="CO2e, operational + embodied (kg, log scale)", colour_title="days",
+        y_title="CO2e, operational + embodied (t, log scale)", colour_title="days",
+        y_scale=1e-3, x_format="$~s",
         hover_values={
             "cost": t["cost_usd"].map(formats.money),
             "CO2e": t["total_co2e_kg"].map(formats.co2e)
@@ -138,7 +146,8 @@ def inference_tradeoff(inference: pd.DataFrame) -> go.Figure:
         i, x="cost_usd_per_1k_requests", y="total_co2e_kg_per_1k_requests", colour="latency_s",
         title="Serving: cost against carbon per 1,000 requests, colour = latency",
         x_title="Cost per 1,000 requests (USD, log scale)",
-        y_title="CO2e per 1,000 requests (kg, log scale)", colour_title="latency (s)",
+        y_title="CO2e per 1,000 requests (g, log scale)", colour_title="latency (s)",
+        y_scale=1e3, x_format="$.2~f", y_format="~g",
         hover_values={
             "cost / 1k requests": i["cost_usd_per_1k_requests"].map(formats.money),
             "CO2e / 1k requests": i["total_co2e_kg_per_1k_requests"].map(formats.co2e),
@@ -152,10 +161,14 @@ def _stacked(parts: list[tuple[str, float, str, str]], axis_title: str, scale: f
              title: str) -> go.Figure:
     traces = [{"type": "bar", "orientation": "h", "y": [""], "x": [value * scale],
                "name": label, "marker": {"color": colour}, "text": [text],
-               "textposition": "inside", "hovertemplate": f"{hover}<extra></extra>"}
+               "textposition": "inside", "insidetextanchor": "middle",
+               "hovertemplate": f"{hover}<extra></extra>"}
               for label, value, colour, text, hover in
               [(p[0], p[1], p[2], p[3], p[4]) for p in parts]]
     return _figure(traces, title, height=230, barmode="stack",
+                   legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 1.0,
+                           "xanchor": "right", "traceorder": "normal"},
+                   uniformtext={"minsize": 10, "mode": "hide"},
                    xaxis={"title": {"text": axis_title}}, yaxis={"showticklabels": False})
 
 

@@ -20,7 +20,10 @@ LOAD_MESSAGE = "_scenario_load_message"
 def region_labels(regions: pd.DataFrame) -> dict[str, str]:
     """Each region's label with its intensity, for the picker."""
     labels = {state.WORLD_AVERAGE: "World average (default assumption)"}
-    labels.update({k: f"{label} — {g:.0f} g/kWh" for k, label, g in
+    # "AWS us-east-1 (N. Virginia): Virginia (US state grid)" → the part before the colon;
+    # the caption under the picker gives the whole label.
+    labels.update({k: f"{label.split('): ')[0]}{')' if '): ' in label else ''} — {g:.0f} g/kWh"
+                   for k, label, g in
                    zip(regions.index, regions["label"], regions["g_per_kwh"], strict=True)})
     return labels
 
@@ -32,8 +35,8 @@ def _region_caption(regions: pd.DataFrame, key: str, override: float | None) -> 
         d = loaders.get_planner().defaults.carbon_intensity_g_per_kwh
         return f"Grid intensity **{d.value:.0f} g CO2e/kWh**, world average 2023 (Ember)."
     row = regions.loc[key]
-    return (f"Grid intensity **{row['g_per_kwh']:.0f} g CO2e/kWh**, data year "
-            f"**{row['year']}**. Source: {row['source']}.")
+    return (f"{row['label']}: grid intensity **{row['g_per_kwh']:.0f} g CO2e/kWh**, data "
+            f"year **{row['year']}**. Source: {row['source']}.")
 
 
 def _on_scenario_upload() -> None:

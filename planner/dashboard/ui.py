@@ -50,9 +50,9 @@ def provenance_note(frame: pd.DataFrame, site: ResolvedSite | None = None,
 
 def site_banner(site: ResolvedSite) -> None:
     """One line under a page title: where the work runs and on what grid."""
-    st.caption(f"📍 {site.intensity_label} · **{site.carbon_intensity_g_per_kwh:.0f} g CO2e/kWh**"
-               f" (data year {site.intensity_year}) · PUE {site.pue:g} · change these in the "
-               "sidebar")
+    st.caption(f":material/location_on: {site.intensity_label} · "
+               f"**{site.carbon_intensity_g_per_kwh:.0f} g CO2e/kWh** (data year "
+               f"{site.intensity_year}) · PUE {site.pue:g} · change these in the sidebar")
 
 
 def _num(label: str, fmt: str, help_text: str | None = None):

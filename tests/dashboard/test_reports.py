@@ -1,0 +1,61 @@
+"""The full report CSV: inputs, assumptions, results and provenance; results as the CLI
+writes them."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+
+import pandas as pd
+
+from planner.cli_plan import plan_report
+from planner.dashboard import reports, state
+from tests.dashboard.conftest import ROOT
+
+
+def test_full_report_sections(planner):
+    s = state.default_state(planner.defaults)
+    report = reports.full_report(s, planner)
+    assert list(report.columns[:6]) == reports.HEAD
+    assert set(report["section"]) == {"inputs", "site", "assumptions", "training", "inference"}
+    inputs = report[report["section"] == "inputs"]
+    assert set(inputs["note"]) == set(reports.INPUT_UNITS)
+    site = report[report["section"] == "site"].set_index("item")
+    assert "eGRID" in site.loc["grid carbon intensity", "basis"]
+    for col in ("utilisation_basis", "power_basis", "throughput_basis", "price_basis",
+                "embodied_basis", "assumptions"):
+        assert report.loc[report["section"] == "training", col].notna().all(), col
+
+
+def test_report_results_equal_the_cli(planner, tmp_path):
+    s = {**state.default_state(planner.defaults), "site_region": "country:FRA",
+         "site_pue": 1.3, "price_discount_pct": 20.0}
+    scenario_file = tmp_path / "scenario.yaml"
+    scenario_file.write_text(state.scenario_yaml(s, planner.defaults), encoding="utf-8")
+    out = tmp_path / "cli.csv"
+    proc = subprocess.run([sys.executable, "-m", "planner", "plan", str(scenario_file),
+                           "--csv", str(out)], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    cli = pd.read_csv(out)
+    ours = pd.read_csv(io.StringIO(reports.full_report_csv(s, planner)))
+    results = ours[ours["section"].isin(["training", "inference"])]
+    results = results[cli.columns].reset_index(drop=True)
+    pd.testing.assert_frame_equal(results, cli, check_dtype=False)
+
+
+def test_report_of_a_bad_scenario_says_why(planner):
+    s = {**state.default_state(planner.defaults), "site_pue": 0.0}
+    report = reports.full_report(s, planner)
+    error = report[report["section"] == "error"]
+    assert len(error) == 1 and "site.pue" in error.iloc[0]["note"]
+
+
+def test_report_matches_plan_report(planner):
+    s = state.default_state(planner.defaults)
+    result = planner.plan(state.to_scenario(s, planner.defaults))
+    report = reports.full_report(s, planner, result)
+    expected = plan_report(result)
+    got = report[report["section"].isin(["training", "inference"])][expected.columns]
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), expected, check_dtype=False)
