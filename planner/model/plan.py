@@ -114,4 +114,20 @@ class Planner:
             comparison = edge.compare_edge_cloud(inference)
             if comparison is not None:
                 extras["edge_vs_cloud"] = comparison
+        if scenario.levers is not None:
+            from planner.model.levers import plan_levers
+
+            extras["levers"] = plan_levers(self, scenario, site)
+        if scenario.lifecycle is not None:
+            from planner.model.lifecycle import plan_lifecycle
+
+            curves, summary = plan_lifecycle(scenario.lifecycle, training, inference)
+            extras["lifecycle"] = curves
+            extras["lifecycle_summary"] = summary
+        if scenario.uncertainty is not None:
+            from planner.model.uncertainty import plan_uncertainty
+
+            u = plan_uncertainty(scenario.uncertainty, scenario.inference, training, inference)
+            extras["uncertainty"] = u.summary
+            extras["sensitivity"] = u.sensitivity
         return PlanResult(scenario, site, training, inference, extras)

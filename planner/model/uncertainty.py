@@ -1,0 +1,276 @@
+"""Uncertainty: Monte Carlo over the key assumptions (utilisation, power, PUE, price, grid
+intensity, traffic) with P10/P50/P90 results, and a sensitivity ranking of which assumption
+moves each result most.
+
+Each assumption carries a triangular range of factors of its baseline value (defaults with
+sources in ``profiles/levers.yaml``; a scenario's ``uncertainty.ranges`` override them). A
+draw multiplies every option's baseline figure by the same factor, so options stay comparable
+within a draw. All draws are evaluated at once on (draws × options) arrays by the same
+vectorised functions as the plan (``serving.replica_times_s``, ``queueing``,
+``serving.year_of_service``): performance, fleet size, energy, carbon and cost are all
+recomputed; the batch size and devices per replica stay at the plan's choice. With
+autoscaling the hourly fleet follows the headroom rule alone inside the Monte Carlo.
+
+Sensitivity is one-at-a-time (a tornado): each assumption at its low and its high factor with
+the others at their mode, ranked by the swing of the result (Saltelli et al. 2008, Global
+Sensitivity Analysis: The Primer, section 1.2.3); Spearman's rank correlation between each
+factor and the result over the Monte Carlo draws is given beside it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from planner.model import carbon, cost, energy, queueing
+from planner.model.scenario import UNCERTAIN_NAMES, InferenceSpec, UncertaintySpec
+from planner.model.serving import (
+    P95_TAIL,
+    YEAR_INPUTS,
+    Traffic,
+    hourly_replicas,
+    queue_stats,
+    replica_times_s,
+    resolve_traffic,
+    variability_factor,
+    wait_budget_s,
+    year_of_service,
+)
+
+PERCENTILES = (10.0, 50.0, 90.0)
+SERVING_METRICS = ("annual_cost_usd", "annual_energy_kwh", "annual_total_co2e_kg",
+                   "fleet_devices", "fleet_latency_p95_s")
+TRAINING_METRICS = ("cost_usd", "energy_kwh", "total_co2e_kg")
+PERF_INPUTS = ("batch_size", "devices_per_replica", "weight_bytes", "kv_bytes_per_token",
+               "prompt_tokens", "output_tokens", "prefill_flops_per_request",
+               "decode_flops_per_token", "bytes_per_request", "peak_flops_per_s",
+               "utilisation", "memory_bandwidth_bytes_per_s", "bandwidth_utilisation",
+               "network_rtt_s")
+
+SUMMARY_COLUMNS = ["section", "hardware_id", "metric", "baseline", "p10", "p50", "p90",
+                   "mean", "draws", "draws_meeting_target_share", "note"]
+SENSITIVITY_COLUMNS = ["section", "hardware_id", "metric", "assumption", "rank", "low_factor",
+                       "high_factor", "result_at_low", "result_at_high", "swing_fraction",
+                       "spearman_rho", "source"]
+
+
+Ranges = dict[str, tuple[float, float, float]]
+
+
+def resolve_ranges(spec: UncertaintySpec | None, defaults) -> Ranges:
+    """(low, mode, high) factors per assumption: the scenario's, else the sourced defaults."""
+    out = {}
+    for name in UNCERTAIN_NAMES:
+        r = (spec.ranges.get(name) if spec is not None else None) or defaults.uncertainty[name]
+        out[name] = (float(r.low), float(r.mode), float(r.high))
+    return out
+
+
+def draw_factors(ranges: Ranges, draws: int, seed: int = 0) -> dict[str, np.ndarray]:
+    """Independent triangular draws of every factor, shape (draws,)."""
+    rng = np.random.default_rng(seed)
+    out = {}
+    for name in UNCERTAIN_NAMES:
+        low, mode, high = ranges[name]
+        out[name] = (np.full(draws, mode) if high <= low
+                     else rng.triangular(low, mode, high, size=draws))
+    return out
+
+
+def one_at_a_time_factors(ranges: Ranges) -> dict[str, np.ndarray]:
+    """2 × n cases: assumption i at its low then its high, every other at its mode."""
+    names = list(UNCERTAIN_NAMES)
+    out = {n: np.full(2 * len(names), ranges[n][1]) for n in names}
+    for i, n in enumerate(names):
+        out[n][2 * i], out[n][2 * i + 1] = ranges[n][0], ranges[n][2]
+    return out
+
+
+def _columns(table: pd.DataFrame, names) -> dict[str, np.ndarray]:
+    return {k: table[k].to_numpy(dtype=float)[None, :] for k in names}
+
+
+def serving_draws(table: pd.DataFrame, spec: InferenceSpec, traffic: Traffic,
+                  factors: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Every serving metric for every draw × option (rows of a sized inference table)."""
+    c = _columns(table, set(PERF_INPUTS) | set(YEAR_INPUTS))
+    c["is_llm"] = table["is_llm"].to_numpy(dtype=bool)[None, :]
+    c["edge"] = (table["placement"] == "edge").to_numpy()[None, :]
+    c["on_prem"] = (table["pricing_mode"] == "on_prem").to_numpy()[None, :]
+    fx = {k: v[:, None] for k, v in factors.items()}
+    c["utilisation"] = np.minimum(c["utilisation"] * fx["utilisation"], 1.0)
+    c["bandwidth_utilisation"] = np.minimum(c["bandwidth_utilisation"] * fx["utilisation"], 1.0)
+    c["busy_power_w"] = c["busy_power_w"] * fx["power"]
+    c["idle_power_w"] = c["idle_power_w"] * fx["power"]
+    c["pue"] = np.where(c["edge"], 1.0, np.maximum(c["pue"] * fx["pue"], 1.0))
+    c["price_usd_per_device_hour"] = c["price_usd_per_device_hour"] * fx["price"]
+    c["purchase_price_usd"] = c["purchase_price_usd"] * fx["price"]
+    c["carbon_intensity_g_per_kwh"] = c["carbon_intensity_g_per_kwh"] * fx["carbon_intensity"]
+    times = replica_times_s(c)
+    c.update(times)
+    lam = traffic.peak_requests_per_s * fx["traffic"]
+    hourly = np.asarray(traffic.hourly_requests_per_s)[None, None, :] * fx["traffic"][..., None]
+    k = variability_factor(spec)
+    budget, *_ = wait_budget_s(spec, times["batch_time_s"], times["ttft_s"], times["tpot_s"],
+                               c["network_rtt_s"], c["is_llm"])
+    edge = c["edge"]
+    with np.errstate(divide="ignore"):
+        mu = 1.0 / times["batch_time_s"]
+    units = queueing.min_units_for_wait(
+        lam, mu, c["batch_size"], budget, max_utilisation=1.0 - spec.headroom, pooled=~edge,
+        tail_probability=P95_TAIL, variability_factor=k)
+    if spec.edge_devices is not None:
+        units = np.where(edge & np.isfinite(mu), float(spec.edge_devices), units)
+    q = queue_stats(units, c["batch_size"], times["batch_time_s"], lam, edge, k)
+    meets = (np.isfinite(units) & (q["utilisation"] < 1.0)
+             & (~np.isfinite(budget) | (q["wait_p95_s"] <= budget)))
+    units = np.where(meets, units, np.nan)
+    units_h = hourly_replicas(spec, units, c["batch_size"], times["batch_time_s"], budget,
+                              hourly, edge, exact=False)
+    y = year_of_service(c, units, units_h, hourly)
+    out = {
+        "annual_cost_usd": y["cost_usd"], "annual_energy_kwh": y["energy_kwh"],
+        "annual_total_co2e_kg": y["total_co2e_kg"],
+        "fleet_devices": units * c["devices_per_replica"],
+        "fleet_latency_p95_s": q["wait_p95_s"] + times["batch_time_s"] + c["network_rtt_s"],
+    }
+    result = {name: np.where(meets, v, np.nan) for name, v in out.items()}
+    result["meets_target"] = meets
+    return result
+
+
+def training_draws(table: pd.DataFrame, factors: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Cost, energy and CO2e of each training option for every draw: device-hours scale with
+    1 / utilisation (the work is fixed; a known run keeps its device-hours)."""
+    c = _columns(table, ("device_hours", "busy_power_w", "host_power_fraction", "pue",
+                         "carbon_intensity_g_per_kwh", "embodied_kgco2e",
+                         "service_life_years", "price_usd_per_device_hour", "cloud_discount",
+                         "purchase_price_usd", "electricity_usd_per_kwh"))
+    fx = {k: v[:, None] for k, v in factors.items()}
+    known = (table["mode_code"].to_numpy() == 2)[None, :]
+    device_hours = np.where(known, c["device_hours"], c["device_hours"] / fx["utilisation"])
+    pue = np.maximum(c["pue"] * fx["pue"], 1.0)
+    parts = energy.energy_breakdown_kwh(c["busy_power_w"] * fx["power"], device_hours,
+                                        c["host_power_fraction"], pue)
+    co2e = (carbon.operational_co2e_kg(parts["energy_kwh"],
+                                       c["carbon_intensity_g_per_kwh"] * fx["carbon_intensity"])
+            + carbon.embodied_co2e_kg(c["embodied_kgco2e"], device_hours,
+                                      c["service_life_years"]))
+    cloud = cost.cloud_cost_usd(c["price_usd_per_device_hour"] * fx["price"], device_hours,
+                                c["cloud_discount"])
+    owned = cost.on_prem_cost_usd(c["purchase_price_usd"] * fx["price"], device_hours,
+                                  c["service_life_years"], parts["energy_kwh"],
+                                  c["electricity_usd_per_kwh"])
+    on_prem = (table["pricing_mode"] == "on_prem").to_numpy()[None, :]
+    return {"cost_usd": np.where(on_prem, owned, cloud), "energy_kwh": parts["energy_kwh"],
+            "total_co2e_kg": co2e, "meets_target": np.isfinite(device_hours)}
+
+
+def _spearman(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Spearman's rho of a factor (draws,) with each column of y (draws, options)."""
+    out = np.full(y.shape[1], np.nan)
+    rx_all = np.argsort(np.argsort(x)).astype(float)
+    for j in range(y.shape[1]):  # a handful of options; every draw is already evaluated
+        ok = np.isfinite(y[:, j])
+        if ok.sum() < 3 or np.ptp(x[ok]) == 0 or np.ptp(y[ok, j]) == 0:
+            continue
+        rx = rx_all[ok] if ok.all() else np.argsort(np.argsort(x[ok])).astype(float)
+        ry = np.argsort(np.argsort(y[ok, j])).astype(float)
+        out[j] = np.corrcoef(rx, ry)[0, 1]
+    return out
+
+
+@dataclass(frozen=True)
+class UncertaintyResult:
+    """Percentiles, sensitivity ranking, and the raw draws (metric → draws × options)."""
+
+    summary: pd.DataFrame
+    sensitivity: pd.DataFrame
+    draws: dict[str, np.ndarray]
+    factors: dict[str, np.ndarray]
+    options: dict[str, list[str]]
+
+
+def _section_tables(section: str, ids: list[str], baseline: pd.DataFrame, metrics,
+                    mc: dict[str, np.ndarray], oat: dict[str, np.ndarray],
+                    factors: dict[str, np.ndarray], ranges: Ranges, sources: dict[str, str]):
+    summary, sensitivity = [], []
+    names = list(UNCERTAIN_NAMES)
+    for metric in metrics:
+        values = mc[metric]
+        has = np.isfinite(values).any(axis=0)
+        pct = np.full((3, len(ids)), np.nan)
+        mean = np.full(len(ids), np.nan)
+        if has.any():
+            pct[:, has] = np.nanpercentile(values[:, has], PERCENTILES, axis=0)
+            mean[has] = np.nanmean(values[:, has], axis=0)
+        base = baseline[metric].to_numpy(dtype=float)
+        summary.append(pd.DataFrame({
+            "section": section, "hardware_id": ids, "metric": metric, "baseline": base,
+            "p10": pct[0], "p50": pct[1], "p90": pct[2], "mean": mean,
+            "draws": values.shape[0],
+            "draws_meeting_target_share": mc["meets_target"].mean(axis=0),
+            "note": np.where(np.isnan(base), "no baseline figure: see the plan's basis and "
+                             "reason columns", "")}))
+        lo, hi = oat[metric][0::2], oat[metric][1::2]  # (assumptions, options)
+        with np.errstate(all="ignore"):
+            swing = np.abs(hi - lo) / np.abs(base)[None, :]
+        rank = pd.DataFrame(np.nan_to_num(swing, nan=-1.0)).rank(
+            axis=0, ascending=False, method="first").to_numpy()
+        for i, name in enumerate(names):
+            sensitivity.append(pd.DataFrame({
+                "section": section, "hardware_id": ids, "metric": metric, "assumption": name,
+                "rank": rank[i], "low_factor": ranges[name][0], "high_factor": ranges[name][2],
+                "result_at_low": lo[i], "result_at_high": hi[i], "swing_fraction": swing[i],
+                "spearman_rho": _spearman(factors[name], values), "source": sources[name]}))
+    return summary, sensitivity
+
+
+def plan_uncertainty(spec: UncertaintySpec | None, inference_spec: InferenceSpec | None,
+                     training: pd.DataFrame | None, inference: pd.DataFrame | None,
+                     defaults=None) -> UncertaintyResult:
+    """P10/P50/P90 and sensitivity of the serving year (with traffic) and the training run,
+    for every option the plan found feasible."""
+    from planner.model.levers import load_lever_defaults
+
+    d = defaults or load_lever_defaults()
+    ranges = resolve_ranges(spec, d)
+    n, seed = (spec.draws, spec.seed) if spec is not None else (10_000, 0)
+    factors = draw_factors(ranges, n, seed)
+    oat_factors = one_at_a_time_factors(ranges)
+    sources = {name: d.cite(d.uncertainty[name].source) for name in UNCERTAIN_NAMES}
+    summary, sensitivity, raw, options = [], [], {}, {}
+    traffic = resolve_traffic(inference_spec) if inference_spec is not None else None
+    if inference is not None and traffic is not None:
+        rows = inference[inference["feasible"].astype(bool)].reset_index(drop=True)
+        if len(rows):
+            ids = rows["hardware_id"].tolist()
+            mc = serving_draws(rows, inference_spec, traffic, factors)
+            oat = serving_draws(rows, inference_spec, traffic, oat_factors)
+            s, t = _section_tables("inference", ids, rows, SERVING_METRICS, mc, oat, factors,
+                                   ranges, sources)
+            summary += s
+            sensitivity += t
+            raw.update({f"inference.{k}": v for k, v in mc.items() if k != "meets_target"})
+            options["inference"] = ids
+    if training is not None:
+        rows = training[training["feasible"].astype(bool)].reset_index(drop=True)
+        if len(rows):
+            ids = rows["hardware_id"].tolist()
+            mc = training_draws(rows, factors)
+            oat = training_draws(rows, oat_factors)
+            s, t = _section_tables("training", ids, rows, TRAINING_METRICS, mc, oat, factors,
+                                   ranges, sources)
+            summary += s
+            sensitivity += t
+            raw.update({f"training.{k}": v for k, v in mc.items() if k != "meets_target"})
+            options["training"] = ids
+    summary_frame = (pd.concat(summary, ignore_index=True) if summary
+                     else pd.DataFrame(columns=SUMMARY_COLUMNS))
+    sens_frame = (pd.concat(sensitivity, ignore_index=True).sort_values(
+        ["section", "hardware_id", "metric", "rank"], kind="stable").reset_index(drop=True)
+        if sensitivity else pd.DataFrame(columns=SENSITIVITY_COLUMNS))
+    return UncertaintyResult(summary_frame[SUMMARY_COLUMNS], sens_frame[SENSITIVITY_COLUMNS],
+                             raw, factors, options)
