@@ -49,9 +49,9 @@ PERF_INPUTS = ("batch_size", "devices_per_replica", "weight_bytes", "kv_bytes_pe
                "utilisation", "memory_bandwidth_bytes_per_s", "bandwidth_utilisation",
                "network_rtt_s")
 
-SUMMARY_COLUMNS = ["section", "hardware_id", "metric", "baseline", "p10", "p50", "p90",
+SUMMARY_COLUMNS = ["phase", "hardware_id", "metric", "baseline", "p10", "p50", "p90",
                    "mean", "draws", "draws_meeting_target_share", "note"]
-SENSITIVITY_COLUMNS = ["section", "hardware_id", "metric", "assumption", "rank", "low_factor",
+SENSITIVITY_COLUMNS = ["phase", "hardware_id", "metric", "assumption", "rank", "low_factor",
                        "high_factor", "result_at_low", "result_at_high", "swing_fraction",
                        "spearman_rho", "source"]
 
@@ -193,7 +193,7 @@ class UncertaintyResult:
     options: dict[str, list[str]]
 
 
-def _section_tables(section: str, ids: list[str], baseline: pd.DataFrame, metrics,
+def _section_tables(phase: str, ids: list[str], baseline: pd.DataFrame, metrics,
                     mc: dict[str, np.ndarray], oat: dict[str, np.ndarray],
                     factors: dict[str, np.ndarray], ranges: Ranges, sources: dict[str, str]):
     summary, sensitivity = [], []
@@ -208,7 +208,7 @@ def _section_tables(section: str, ids: list[str], baseline: pd.DataFrame, metric
             mean[has] = np.nanmean(values[:, has], axis=0)
         base = baseline[metric].to_numpy(dtype=float)
         summary.append(pd.DataFrame({
-            "section": section, "hardware_id": ids, "metric": metric, "baseline": base,
+            "phase": phase, "hardware_id": ids, "metric": metric, "baseline": base,
             "p10": pct[0], "p50": pct[1], "p90": pct[2], "mean": mean,
             "draws": values.shape[0],
             "draws_meeting_target_share": mc["meets_target"].mean(axis=0),
@@ -221,7 +221,7 @@ def _section_tables(section: str, ids: list[str], baseline: pd.DataFrame, metric
             axis=0, ascending=False, method="first").to_numpy()
         for i, name in enumerate(names):
             sensitivity.append(pd.DataFrame({
-                "section": section, "hardware_id": ids, "metric": metric, "assumption": name,
+                "phase": phase, "hardware_id": ids, "metric": metric, "assumption": name,
                 "rank": rank[i], "low_factor": ranges[name][0], "high_factor": ranges[name][2],
                 "result_at_low": lo[i], "result_at_high": hi[i], "swing_fraction": swing[i],
                 "spearman_rho": _spearman(factors[name], values), "source": sources[name]}))
@@ -249,7 +249,7 @@ def plan_uncertainty(spec: UncertaintySpec | None, inference_spec: InferenceSpec
             ids = rows["hardware_id"].tolist()
             mc = serving_draws(rows, inference_spec, traffic, factors)
             oat = serving_draws(rows, inference_spec, traffic, oat_factors)
-            s, t = _section_tables("inference", ids, rows, SERVING_METRICS, mc, oat, factors,
+            s, t = _section_tables("serving", ids, rows, SERVING_METRICS, mc, oat, factors,
                                    ranges, sources)
             summary += s
             sensitivity += t
@@ -270,7 +270,7 @@ def plan_uncertainty(spec: UncertaintySpec | None, inference_spec: InferenceSpec
     summary_frame = (pd.concat(summary, ignore_index=True) if summary
                      else pd.DataFrame(columns=SUMMARY_COLUMNS))
     sens_frame = (pd.concat(sensitivity, ignore_index=True).sort_values(
-        ["section", "hardware_id", "metric", "rank"], kind="stable").reset_index(drop=True)
+        ["phase", "hardware_id", "metric", "rank"], kind="stable").reset_index(drop=True)
         if sensitivity else pd.DataFrame(columns=SENSITIVITY_COLUMNS))
     return UncertaintyResult(summary_frame[SUMMARY_COLUMNS], sens_frame[SENSITIVITY_COLUMNS],
                              raw, factors, options)
