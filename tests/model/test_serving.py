@@ -1,0 +1,256 @@
+"""Serving fleets: a hand-worked fleet and year, targets, batching, edge and bad input."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from planner.errors import ScenarioError
+from planner.model import queueing
+from planner.model.edge import edge_vs_cloud
+from planner.model.inference import evaluate_inference, plan_inference
+from planner.model.plan import Planner
+from planner.model.scenario import parse_scenario
+from planner.model.serving import (
+    batch_candidates,
+    plan_serving,
+    replica_times_s,
+    resolve_traffic,
+    serving_grid,
+)
+
+H100 = "nvidia-h100-sxm"
+JETSON = "nvidia-jetson-orin-nano-8gb-super"
+SITE = {"cloud_provider": "aws", "cloud_region": "us-east-1", "carbon_intensity_g_per_kwh": 400,
+        "pue": 1.2}
+
+
+@pytest.fixture(scope="module")
+def planner() -> Planner:
+    return Planner.load()
+
+
+def _scenario(inference, site=None, **extra):
+    return parse_scenario({"inference": {"model": "llama-3-8b", **inference},
+                           "site": site or SITE, **extra})
+
+
+def _serve(planner, inference, site=None):
+    s = _scenario(inference, site)
+    return plan_serving(planner, s, planner.resolve_site(s))
+
+
+def test_hand_worked_fleet_and_year(planner):
+    """Llama 3 8B, bf16, batch 16 on H100; 20 requests/s flat, 20% headroom, no latency target.
+
+    Per replica (Pope et al. roofline): prefill 16·2·8.03e9·512 FLOPs at 50% of 989 TFLOP/s
+    = 0.2660 s; a decode step reads 16.06 GB of weights + 16·131,072 B·640 tokens of KV at 70%
+    of 3.35 TB/s = 7.42 ms; 256 steps → a batch takes 2.166 s, so a replica serves
+    16 / 2.166 = 7.39 requests/s. Replicas = ceil(20 / (7.39 · 0.8)) = 4.
+    """
+    row = _serve(planner, {"hardware": H100, "batch_size": 16, "batch_policy": "fixed",
+                           "requests_per_s_avg": 20}).iloc[0]
+    prefill = 16 * 2 * 8.03e9 * 512 / (989e12 * 0.5)
+    step = (2 * 8.03e9 + 16 * 131072 * (512 + 128)) / (3.35e12 * 0.7)
+    batch_s = prefill + 256 * step
+    assert row["batch_time_s"] == pytest.approx(batch_s, rel=1e-9)
+    capacity = 16 / batch_s
+    replicas = math.ceil(20 / (capacity * 0.8))
+    assert replicas == 4
+    assert row["fleet_replicas"] == replicas and row["fleet_devices"] == replicas
+    duty = 20 / (replicas * capacity)
+    assert row["fleet_mean_utilisation"] == pytest.approx(duty, rel=1e-9)
+    power_w = 140 + (525 - 140) * duty  # idle 20% and busy 75% of 700 W
+    device_kwh = replicas * power_w * 8760 / 1000
+    energy_kwh = device_kwh * 1.3 * 1.2  # host +30%, PUE 1.2
+    assert row["annual_device_hours"] == pytest.approx(replicas * 8760)
+    assert row["annual_energy_kwh"] == pytest.approx(energy_kwh, rel=1e-9)
+    assert row["annual_co2e_kg"] == pytest.approx(energy_kwh * 0.4, rel=1e-9)
+    assert row["annual_embodied_co2e_kg"] == pytest.approx(replicas * 318 / 5, rel=1e-9)
+    assert row["annual_cost_usd"] == pytest.approx(replicas * 8760 * 6.88, rel=1e-9)
+    requests = 20 * 3600 * 8760
+    assert row["fleet_cost_usd_per_1k_requests"] == pytest.approx(
+        replicas * 8760 * 6.88 / requests * 1000, rel=1e-9)
+    assert row["fleet_energy_kwh_per_1m_tokens"] == pytest.approx(
+        energy_kwh / (requests * 256) * 1e6, rel=1e-9)
+    # With no latency target the queue needs only the headroom rule; the wait is reported.
+    assert row["fleet_wait_p95_s"] == pytest.approx(float(queueing.wait_quantile_s(
+        replicas * 16, 20, 1 / batch_s)), rel=1e-9)
+    assert row["fleet_latency_p95_s"] == pytest.approx(row["fleet_wait_p95_s"] + batch_s)
+
+
+def test_a_tight_target_adds_the_fewest_replicas_that_meet_it(planner):
+    spec = {"hardware": H100, "batch_size": 16, "batch_policy": "fixed",
+            "requests_per_s_avg": 20, "headroom": 0.0, "latency_p95_s": 2.3}
+    row = _serve(planner, spec).iloc[0]
+    t, n = row["batch_time_s"], row["fleet_replicas"]
+    budget = 2.3 - t
+
+    def p95(units):
+        return float(queueing.wait_quantile_s(units * 16, 20.0, 1 / t))
+
+    assert p95(n) <= budget < p95(n - 1)
+    assert row["fleet_latency_p95_s"] <= 2.3
+
+
+def test_the_chosen_batch_needs_the_fewest_devices_and_meets_every_target(planner):
+    spec = {"hardware": H100, "batch_size": 256, "requests_per_s_avg": 30,
+            "latency_p95_s": 6, "ttft_s": 1.0, "tpot_s": 0.015, "network_rtt_s": 0.05}
+    chosen = _serve(planner, spec).iloc[0]
+    assert chosen["fleet_latency_p95_s"] <= 6
+    assert chosen["fleet_ttft_p95_s"] <= 1.0
+    assert chosen["fleet_tpot_s"] <= 0.015
+    for b in batch_candidates(_scenario(spec).inference):
+        other = _serve(planner, {**spec, "batch_size": b, "batch_policy": "fixed"}).iloc[0]
+        if other["fleet_meets_target"]:
+            assert chosen["fleet_devices"] <= other["fleet_devices"]
+
+
+def test_an_unmeetable_target_names_the_closest_hardware(planner):
+    with pytest.raises(ScenarioError, match=r"closest is .*cannot be met.*× the target"):
+        planner.plan({"inference": {"model": "llama-3-8b", "hardware": [H100, "nvidia-l4"],
+                                    "requests_per_s_avg": 5, "latency_p95_s": 0.05},
+                      "site": SITE})
+    table = _serve(planner, {"hardware": [H100, "nvidia-l4"], "requests_per_s_avg": 5,
+                             "latency_p95_s": 0.05})
+    assert not table["feasible"].any()
+    assert (table["fleet_target_ratio"] > 1).all()
+    assert table["annual_cost_usd"].isna().all()  # NaN only beside a reason
+    assert table["infeasible_reason"].str.contains("latency_p95_s").all()
+
+
+@pytest.mark.parametrize(("field", "value", "match"), [
+    ("requests_per_s_avg", 0, "inference.requests_per_s_avg"),
+    ("requests_per_s_peak", -3, "inference.requests_per_s_peak"),
+    ("latency_p95_s", 0, "inference.latency_p95_s"),
+    ("daily_profile", [0] * 24, "inference.daily_profile"),
+    ("headroom", 1.0, "inference.headroom"),
+])
+def test_bad_traffic_and_targets_get_a_message_naming_the_field(field, value, match):
+    with pytest.raises(ScenarioError, match=match):
+        _scenario({"requests_per_s_avg": 10, field: value})
+
+
+def test_peak_below_average_is_refused():
+    with pytest.raises(ScenarioError, match="peak must be at least the average"):
+        _scenario({"requests_per_s_avg": 10, "requests_per_s_peak": 5})
+
+
+def test_ttft_target_on_a_generic_model_is_refused(planner):
+    with pytest.raises(ScenarioError, match="apply to language models only"):
+        s = parse_scenario({"inference": {"model": "resnet-50", "hardware": H100,
+                                          "requests_per_s_avg": 10, "ttft_s": 0.1},
+                            "site": SITE})
+        plan_serving(planner, s, planner.resolve_site(s))
+
+
+def test_traffic_resolution():
+    profile = [1.0] * 12 + [3.0] * 12
+    t = resolve_traffic(_scenario({"requests_per_s_avg": 20, "daily_profile": profile}).inference)
+    assert t.avg_requests_per_s == pytest.approx(20)
+    assert t.peak_requests_per_s == pytest.approx(30)
+    t = resolve_traffic(_scenario({"requests_per_s_peak": 30, "daily_profile": profile}).inference)
+    assert t.avg_requests_per_s == pytest.approx(20)
+    t = resolve_traffic(_scenario({"requests_per_s_peak": 30}).inference)
+    assert t.avg_requests_per_s == 30 and "flat at the peak" in t.basis
+    assert resolve_traffic(_scenario({}).inference) is None
+
+
+def test_batch_candidates():
+    assert batch_candidates(_scenario({"batch_size": 8}).inference) == [1, 2, 4, 8]
+    assert batch_candidates(_scenario({"batch_size": 24}).inference) == [1, 2, 4, 8, 16, 24]
+    fixed = _scenario({"batch_size": 24, "batch_policy": "fixed"}).inference
+    assert batch_candidates(fixed) == [24]
+
+
+def test_without_traffic_the_table_is_the_per_replica_plan(planner):
+    s = _scenario({"hardware": [H100, JETSON], "batch_size": 8})
+    site = planner.resolve_site(s)
+    a, b = plan_serving(planner, s, site), plan_inference(planner, s, site)
+    assert not [c for c in a.columns if c.startswith(("fleet_", "annual_"))]
+    assert a.equals(b)
+
+
+def test_monte_carlo_replica_times_match_the_inference_model(planner):
+    s = _scenario({"hardware": "all", "batch_size": 64, "requests_per_s_avg": 5})
+    perf = evaluate_inference(serving_grid(planner, s, planner.resolve_site(s)))
+    perf = perf[perf["feasible"]]
+    cols = {k: perf[k].to_numpy() for k in perf.columns if k != "batch_time_s"}
+    cols["is_llm"] = perf["is_llm"].to_numpy(dtype=bool)
+    got = replica_times_s(cols)
+    np.testing.assert_allclose(got["batch_time_s"], perf["batch_time_s"], rtol=1e-12)
+    np.testing.assert_allclose(got["ttft_s"], perf["ttft_s"], rtol=1e-12)
+
+
+def test_bigger_batches_serve_more_per_replica_and_take_longer(planner):
+    s = _scenario({"hardware": "all", "batch_size": 512, "requests_per_s_avg": 5})
+    perf = evaluate_inference(serving_grid(planner, s, planner.resolve_site(s)))
+    perf = perf[perf["feasible"] & (perf["placement"] != "edge")]
+    for _, g in perf.groupby(["hardware_id", "devices_per_replica"]):
+        g = g.sort_values("batch_size")
+        assert (np.diff(g["requests_per_s_per_replica"]) >= -1e-9).all()
+        assert (np.diff(g["batch_time_s"]) >= -1e-12).all()
+
+
+@settings(max_examples=25, deadline=None)
+@given(low=st.floats(1.0, 200.0), factor=st.floats(1.0, 4.0))
+def test_more_traffic_never_needs_fewer_devices(planner, low, factor):
+    spec = {"hardware": H100, "batch_size": 64, "latency_p95_s": 6}
+    a = _serve(planner, {**spec, "requests_per_s_avg": low}).iloc[0]
+    b = _serve(planner, {**spec, "requests_per_s_avg": low * factor}).iloc[0]
+    assert b["fleet_devices"] >= a["fleet_devices"]
+    assert b["annual_energy_kwh"] >= a["annual_energy_kwh"] * (1 - 1e-9)
+
+
+def test_autoscaling_rents_fewer_device_hours_over_a_daily_profile(planner):
+    spec = {"hardware": H100, "batch_size": 64, "requests_per_s_avg": 100,
+            "daily_profile": [0.2] * 8 + [1.6] * 16, "latency_p95_s": 8}
+    flat = _serve(planner, spec).iloc[0]
+    scaled = _serve(planner, {**spec, "autoscaling": True}).iloc[0]
+    assert scaled["fleet_devices"] == flat["fleet_devices"]  # sized for the same peak
+    assert scaled["annual_device_hours"] < flat["annual_device_hours"]
+    assert scaled["annual_cost_usd"] < flat["annual_cost_usd"]
+    assert scaled["annual_energy_kwh"] < flat["annual_energy_kwh"]
+    assert "autoscaled" in scaled["annual_cost_basis"]
+
+
+def test_edge_devices_have_no_pue_no_round_trip_and_a_busy_time_embodied_share(planner):
+    row = _serve(planner, {"model": "llama-3.2-1b", "precision": "int8", "hardware": JETSON,
+                           "requests_per_s_avg": 10, "edge_devices": 10_000,
+                           "network_rtt_s": 0.1}).iloc[0]
+    assert row["feasible"] and row["pue"] == 1.0 and row["host_power_fraction"] == 0.0
+    assert row["network_rtt_s"] == 0.0 and row["batch_size"] == 1
+    assert row["fleet_devices"] == 10_000
+    busy_hours = row["annual_busy_device_hours"]
+    assert busy_hours == pytest.approx(10 * 8760 * 3600 * row["batch_time_s"] / 3600, rel=1e-9)
+    assert row["annual_embodied_co2e_kg"] == pytest.approx(
+        row["embodied_kgco2e"] * busy_hours / (row["service_life_years"] * 8760), rel=1e-9)
+    assert row["annual_energy_kwh"] == pytest.approx(
+        row["busy_power_w"] * busy_hours / 1000, rel=1e-9)  # idle is the owner's (0 W)
+
+
+def test_too_few_edge_devices_say_they_cannot_keep_up(planner):
+    row = _serve(planner, {"model": "llama-3.2-1b", "precision": "int8", "hardware": JETSON,
+                           "requests_per_s_avg": 50, "edge_devices": 3}).iloc[0]
+    assert not row["feasible"]
+    assert "cannot keep up" in row["infeasible_reason"]
+
+
+def test_edge_versus_cloud_compares_with_the_best_data_centre_option(planner):
+    s = {"inference": {"model": "llama-3.2-1b", "precision": "int8",
+                       "hardware": [JETSON, H100, "google-tpu-v5e"], "requests_per_s_avg": 20,
+                       "edge_devices": 50_000, "network_rtt_s": 0.06, "latency_p95_s": 10},
+         "site": SITE}
+    table = edge_vs_cloud(planner, s)
+    best = table[table["hardware_id"] == table["best_datacenter_id"].iloc[0]].iloc[0]
+    assert best["co2e_vs_best_datacenter"] == pytest.approx(1.0)
+    dc = table[table["placement"] != "edge"]
+    assert (dc["total_co2e_kg"] >= best["total_co2e_kg"] - 1e-9).all()
+    assert (dc["network_rtt_s"] == 0.06).all()
+    assert "edge_vs_cloud" in Planner.load().plan(s).extras
+    with pytest.raises(ScenarioError, match="at least one edge device"):
+        edge_vs_cloud(planner, {**s, "inference": {**s["inference"], "hardware": H100}})
