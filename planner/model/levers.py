@@ -55,7 +55,7 @@ GENERIC_TRAIN_FLOPS_PER_FORWARD = 3.0  # forward + backward
 
 LEVER_COLUMNS = [
     "lever", "setting", "hardware_id", "name", "placement", "feasible", "infeasible_reason",
-    "precision_used", "batch_size", "devices", "latency_s", "tpot_s",
+    "precision_used", "batch_size", "devices", "latency_s", "ttft_s", "tpot_s",
     "energy_kwh_per_1k_requests", "co2e_kg_per_1k_requests", "cost_usd_per_1k_requests",
     "annual_energy_kwh", "annual_total_co2e_kg", "annual_cost_usd", "one_off_energy_kwh",
     "one_off_co2e_kg", "one_off_cost_usd", "payback_months", "latency_vs_baseline",
@@ -389,7 +389,7 @@ def plan_levers(planner, scenario: Scenario, site: ResolvedSite | None = None,
             "annual_cost_usd": np.nan,
         }
     out = t[["lever", "setting", "hardware_id", "name", "placement", "feasible",
-             "infeasible_reason", "precision_used", "batch_size", "tpot_s", "source",
+             "infeasible_reason", "precision_used", "batch_size", "ttft_s", "tpot_s", "source",
              "note"]].copy()
     for name, values in metrics.items():
         out[name] = values
