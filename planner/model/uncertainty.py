@@ -168,18 +168,80 @@ def training_draws(table: pd.DataFrame, factors: dict[str, np.ndarray]) -> dict[
             "total_co2e_kg": co2e, "meets_target": np.isfinite(device_hours)}
 
 
-def _spearman(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Spearman's rho of a factor (draws,) with each column of y (draws, options)."""
-    out = np.full(y.shape[1], np.nan)
-    rx_all = np.argsort(np.argsort(x)).astype(float)
-    for j in range(y.shape[1]):  # a handful of options; every draw is already evaluated
-        ok = np.isfinite(y[:, j])
-        if ok.sum() < 3 or np.ptp(x[ok]) == 0 or np.ptp(y[ok, j]) == 0:
-            continue
-        rx = rx_all[ok] if ok.all() else np.argsort(np.argsort(x[ok])).astype(float)
-        ry = np.argsort(np.argsort(y[ok, j])).astype(float)
-        out[j] = np.corrcoef(rx, ry)[0, 1]
+def _ranks(a: np.ndarray) -> np.ndarray:
+    """Ranks along the first axis (ties broken by order; continuous draws have none)."""
+    r = np.empty_like(a, dtype=float)
+    np.put_along_axis(r, np.argsort(a, axis=0),
+                      np.arange(a.shape[0], dtype=float).reshape(-1, *(1,) * (a.ndim - 1)),
+                      axis=0)
+    return r
+
+
+def _standardise(a: np.ndarray) -> np.ndarray:
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (a - a.mean(axis=0)) / a.std(axis=0)
+
+
+def spearman_rho(factor_ranks: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Spearman's rho of each factor (draws × assumptions, already ranked) with each option's
+    result (draws × options), as the Pearson correlation of ranks: (assumptions × options).
+    Options whose result is missing in some draws are ranked over the draws that have one."""
+    out = np.full((factor_ranks.shape[1], y.shape[1]), np.nan)
+    finite = np.isfinite(y)
+    whole = finite.all(axis=0)
+    if whole.any():
+        zx, zy = _standardise(factor_ranks), _standardise(_ranks(y[:, whole]))
+        out[:, whole] = zx.T @ zy / y.shape[0]
+    for j in np.flatnonzero(~whole & (finite.sum(axis=0) > 2)):  # rare: some draws fail
+        ok = finite[:, j]
+        zx = _standardise(_ranks(factor_ranks[ok]))
+        zy = _standardise(_ranks(y[ok, j]))
+        out[:, j] = zx.T @ zy / ok.sum()
     return out
+
+
+def _section_tables(phase: str, ids: list[str], baseline: pd.DataFrame, metrics,
+                    mc: dict[str, np.ndarray], oat: dict[str, np.ndarray],
+                    factors: dict[str, np.ndarray], ranges: Ranges, sources: dict[str, str]):
+    names = list(UNCERTAIN_NAMES)
+    n_opt, n_a = len(ids), len(names)
+    factor_ranks = _ranks(np.column_stack([factors[n] for n in names]))
+    summary: dict[str, list] = {c: [] for c in SUMMARY_COLUMNS}
+    sens: dict[str, list] = {c: [] for c in SENSITIVITY_COLUMNS}
+    share = mc["meets_target"].mean(axis=0)
+    for metric in metrics:
+        values = mc[metric]
+        has = np.isfinite(values).any(axis=0)
+        pct = np.full((3, n_opt), np.nan)
+        mean = np.full(n_opt, np.nan)
+        if has.any():
+            pct[:, has] = np.nanpercentile(values[:, has], PERCENTILES, axis=0)
+            mean[has] = np.nanmean(values[:, has], axis=0)
+        base = baseline[metric].to_numpy(dtype=float)
+        for col, v in (("phase", [phase] * n_opt), ("hardware_id", ids),
+                       ("metric", [metric] * n_opt), ("baseline", base), ("p10", pct[0]),
+                       ("p50", pct[1]), ("p90", pct[2]), ("mean", mean),
+                       ("draws", [values.shape[0]] * n_opt),
+                       ("draws_meeting_target_share", share),
+                       ("note", np.where(np.isnan(base), "no baseline figure: see the plan's "
+                                         "basis and reason columns", ""))):
+            summary[col].extend(v)
+        lo, hi = oat[metric][0::2], oat[metric][1::2]  # (assumptions, options)
+        with np.errstate(all="ignore"):
+            swing = np.abs(hi - lo) / np.abs(base)[None, :]
+        rank = pd.DataFrame(np.nan_to_num(swing, nan=-1.0)).rank(
+            axis=0, ascending=False, method="first").to_numpy()
+        rho = spearman_rho(factor_ranks, values)
+        for col, v in (("phase", [phase] * n_opt * n_a), ("hardware_id", ids * n_a),
+                       ("metric", [metric] * n_opt * n_a),
+                       ("assumption", np.repeat(names, n_opt)), ("rank", rank.ravel()),
+                       ("low_factor", np.repeat([ranges[n][0] for n in names], n_opt)),
+                       ("high_factor", np.repeat([ranges[n][2] for n in names], n_opt)),
+                       ("result_at_low", lo.ravel()), ("result_at_high", hi.ravel()),
+                       ("swing_fraction", swing.ravel()), ("spearman_rho", rho.ravel()),
+                       ("source", np.repeat([sources[n] for n in names], n_opt))):
+            sens[col].extend(v)
+    return [pd.DataFrame(summary)], [pd.DataFrame(sens)]
 
 
 @dataclass(frozen=True)
@@ -191,41 +253,6 @@ class UncertaintyResult:
     draws: dict[str, np.ndarray]
     factors: dict[str, np.ndarray]
     options: dict[str, list[str]]
-
-
-def _section_tables(phase: str, ids: list[str], baseline: pd.DataFrame, metrics,
-                    mc: dict[str, np.ndarray], oat: dict[str, np.ndarray],
-                    factors: dict[str, np.ndarray], ranges: Ranges, sources: dict[str, str]):
-    summary, sensitivity = [], []
-    names = list(UNCERTAIN_NAMES)
-    for metric in metrics:
-        values = mc[metric]
-        has = np.isfinite(values).any(axis=0)
-        pct = np.full((3, len(ids)), np.nan)
-        mean = np.full(len(ids), np.nan)
-        if has.any():
-            pct[:, has] = np.nanpercentile(values[:, has], PERCENTILES, axis=0)
-            mean[has] = np.nanmean(values[:, has], axis=0)
-        base = baseline[metric].to_numpy(dtype=float)
-        summary.append(pd.DataFrame({
-            "phase": phase, "hardware_id": ids, "metric": metric, "baseline": base,
-            "p10": pct[0], "p50": pct[1], "p90": pct[2], "mean": mean,
-            "draws": values.shape[0],
-            "draws_meeting_target_share": mc["meets_target"].mean(axis=0),
-            "note": np.where(np.isnan(base), "no baseline figure: see the plan's basis and "
-                             "reason columns", "")}))
-        lo, hi = oat[metric][0::2], oat[metric][1::2]  # (assumptions, options)
-        with np.errstate(all="ignore"):
-            swing = np.abs(hi - lo) / np.abs(base)[None, :]
-        rank = pd.DataFrame(np.nan_to_num(swing, nan=-1.0)).rank(
-            axis=0, ascending=False, method="first").to_numpy()
-        for i, name in enumerate(names):
-            sensitivity.append(pd.DataFrame({
-                "phase": phase, "hardware_id": ids, "metric": metric, "assumption": name,
-                "rank": rank[i], "low_factor": ranges[name][0], "high_factor": ranges[name][2],
-                "result_at_low": lo[i], "result_at_high": hi[i], "swing_fraction": swing[i],
-                "spearman_rho": _spearman(factors[name], values), "source": sources[name]}))
-    return summary, sensitivity
 
 
 def plan_uncertainty(spec: UncertaintySpec | None, inference_spec: InferenceSpec | None,
@@ -253,8 +280,8 @@ def plan_uncertainty(spec: UncertaintySpec | None, inference_spec: InferenceSpec
                                    ranges, sources)
             summary += s
             sensitivity += t
-            raw.update({f"inference.{k}": v for k, v in mc.items() if k != "meets_target"})
-            options["inference"] = ids
+            raw.update({f"serving.{k}": v for k, v in mc.items() if k != "meets_target"})
+            options["serving"] = ids
     if training is not None:
         rows = training[training["feasible"].astype(bool)].reset_index(drop=True)
         if len(rows):

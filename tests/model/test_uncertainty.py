@@ -1,0 +1,149 @@
+"""Uncertainty: the Monte Carlo reproduces the plan, its percentiles are ordered, the ranking
+moves the right results, and 10,000 draws are quick."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from planner.errors import ScenarioError
+from planner.model.plan import Planner
+from planner.model.scenario import UNCERTAIN_NAMES, parse_scenario
+from planner.model.serving import plan_serving, resolve_traffic
+from planner.model.uncertainty import (
+    SERVING_METRICS,
+    draw_factors,
+    plan_uncertainty,
+    serving_draws,
+    training_draws,
+)
+
+HW = ["nvidia-h100-sxm", "google-tpu-v6e", "nvidia-a100-sxm-80gb"]
+SCENARIO = {
+    "training": {"model": "llama-3-8b", "hardware": HW[:2], "days": 30},
+    "inference": {"model": "llama-3-8b", "precision": "int8", "hardware": HW, "batch_size": 64,
+                  "batch_policy": "fixed", "requests_per_s_avg": 40, "requests_per_s_peak": 80,
+                  "latency_p95_s": 8, "network_rtt_s": 0.05},
+    "site": {"cloud_provider": "aws", "cloud_region": "us-east-1", "pue": 1.2},
+    "uncertainty": {"draws": 2000, "seed": 3},
+}
+
+
+@pytest.fixture(scope="module")
+def planner() -> Planner:
+    return Planner.load()
+
+
+@pytest.fixture(scope="module")
+def planned(planner):
+    return planner.plan(SCENARIO)
+
+
+def _ones(n=1):
+    return {name: np.ones(n) for name in UNCERTAIN_NAMES}
+
+
+def test_a_draw_at_the_baseline_reproduces_the_plan(planned):
+    spec = planned.scenario.inference
+    rows = planned.inference[planned.inference["feasible"]].reset_index(drop=True)
+    got = serving_draws(rows, spec, resolve_traffic(spec), _ones())
+    for metric in SERVING_METRICS:
+        np.testing.assert_allclose(got[metric][0], rows[metric], rtol=1e-12)
+    train = training_draws(planned.training, _ones())
+    for metric in ("cost_usd", "energy_kwh", "total_co2e_kg"):
+        np.testing.assert_allclose(train[metric][0], planned.training[metric], rtol=1e-12)
+
+
+def test_a_traffic_or_pue_factor_equals_replanning_with_it(planner, planned):
+    spec = planned.scenario.inference
+    rows = planned.inference[planned.inference["feasible"]].reset_index(drop=True)
+    factors = _ones()
+    factors["traffic"] = np.array([1.5])
+    factors["pue"] = np.array([1.25])
+    got = serving_draws(rows, spec, resolve_traffic(spec), factors)
+    s = dict(SCENARIO, inference={**SCENARIO["inference"], "requests_per_s_avg": 60,
+                                  "requests_per_s_peak": 120},
+             site={**SCENARIO["site"], "pue": 1.5})
+    s = parse_scenario({k: v for k, v in s.items() if k != "uncertainty"})
+    again = plan_serving(planner, s, planner.resolve_site(s)).set_index("hardware_id")
+    again = again.loc[rows["hardware_id"]]
+    for metric in ("annual_cost_usd", "annual_energy_kwh", "annual_total_co2e_kg",
+                   "fleet_devices"):
+        np.testing.assert_allclose(got[metric][0], again[metric], rtol=1e-9)
+
+
+def test_percentiles_are_ordered_and_collapse_without_uncertainty(planner, planned):
+    summary = planned.extras["uncertainty"]
+    assert {"serving", "training"} == set(summary["phase"])
+    ok = summary.dropna(subset=["p10"])
+    assert (ok["p10"] <= ok["p50"]).all() and (ok["p50"] <= ok["p90"]).all()
+    assert (ok["p10"] < ok["p90"]).any()
+    flat = {name: {"low": 1, "mode": 1, "high": 1} for name in UNCERTAIN_NAMES}
+    still = planner.plan({**SCENARIO, "uncertainty": {"draws": 200, "ranges": flat}})
+    s = still.extras["uncertainty"].dropna(subset=["baseline"])
+    np.testing.assert_allclose(s["p10"], s["baseline"], rtol=1e-12)
+    np.testing.assert_allclose(s["p90"], s["baseline"], rtol=1e-12)
+    assert (s["draws_meeting_target_share"] == 1).all()
+
+
+def test_the_ranking_moves_only_what_each_assumption_touches(planned):
+    sens = planned.extras["sensitivity"].set_index(["phase", "hardware_id", "metric",
+                                                    "assumption"])
+    h100 = ("serving", "nvidia-h100-sxm")
+    assert sens.loc[(*h100, "annual_energy_kwh", "price"), "swing_fraction"] == 0
+    assert sens.loc[(*h100, "annual_cost_usd", "carbon_intensity"), "swing_fraction"] == 0
+    assert sens.loc[(*h100, "annual_cost_usd", "pue"), "swing_fraction"] == 0
+    assert sens.loc[(*h100, "fleet_latency_p95_s", "utilisation"), "rank"] == 1
+    assert sens.loc[(*h100, "annual_cost_usd", "utilisation"), "spearman_rho"] < 0
+    assert sens.loc[(*h100, "annual_cost_usd", "traffic"), "spearman_rho"] > 0
+    assert sens.loc[("training", "nvidia-h100-sxm", "cost_usd", "traffic"),
+                    "swing_fraction"] == 0
+    # The swing is the one-at-a-time result at the high factor against the low one.
+    row = sens.loc[(*h100, "annual_energy_kwh", "pue")]
+    assert row["result_at_high"] / row["result_at_low"] == pytest.approx(
+        max(1.2 * 1.3, 1) / max(1.2 * 0.95, 1), rel=1e-9)
+
+
+def test_triangular_draws_follow_their_ranges():
+    f = draw_factors({n: (0.5, 1.0, 2.0) for n in UNCERTAIN_NAMES}, 20_000, seed=0)
+    for v in f.values():
+        assert v.min() >= 0.5 and v.max() <= 2.0
+        assert v.mean() == pytest.approx((0.5 + 1.0 + 2.0) / 3, rel=0.02)
+
+
+def test_ten_thousand_draws_are_quick(planned):
+    """The bench (bench/monte_carlo.py) measures it properly; this only guards against a
+    per-draw Python loop creeping in (which would take minutes)."""
+    start = time.perf_counter()
+    u = plan_uncertainty(parse_scenario({**SCENARIO, "uncertainty": {"draws": 10_000}})
+                         .uncertainty, planned.scenario.inference, planned.training,
+                         planned.inference)
+    assert time.perf_counter() - start < 5.0
+    assert u.draws["serving.annual_cost_usd"].shape == (10_000, 3)
+
+
+@pytest.mark.parametrize(("uncertainty", "match"), [
+    ({"ranges": {"pue": {"low": 1.3, "high": 1.1}}}, r"uncertainty\.ranges\.pue.*low ≤ mode"),
+    ({"ranges": {"weather": {"low": 0.9, "high": 1.1}}}, r"uncertainty\.ranges\.weather"),
+    ({"draws": 10}, r"uncertainty\.draws"),
+])
+def test_bad_ranges_get_a_message_naming_the_field(uncertainty, match):
+    with pytest.raises(ScenarioError, match=match):
+        parse_scenario({**SCENARIO, "uncertainty": uncertainty})
+
+
+def test_spearman_matches_scipy():
+    from scipy.stats import spearmanr
+
+    from planner.model.uncertainty import _ranks, spearman_rho
+
+    rng = np.random.default_rng(0)
+    x = rng.random((500, 2))
+    y = np.column_stack([x[:, 0] ** 3 + 0.1 * rng.random(500), rng.random(500)])
+    y[:50, 1] = np.nan  # some draws missing in one option
+    rho = spearman_rho(_ranks(x), y)
+    assert rho[0, 0] == pytest.approx(spearmanr(x[:, 0], y[:, 0]).statistic, rel=1e-9)
+    ok = np.isfinite(y[:, 1])
+    assert rho[1, 1] == pytest.approx(spearmanr(x[ok, 1], y[ok, 1]).statistic, rel=1e-9)
