@@ -18,7 +18,7 @@ VIEWS = "planner/dashboard/views"
 pages = {
     "Plan": [
         st.Page(f"{VIEWS}/compare.py", title="Compare hardware", icon=":material/compare_arrows:",
-                url_path="compare", default=True),
+                default=True),  # the default page lives at "/"
         st.Page(f"{VIEWS}/training.py", title="Training planner", icon=":material/model_training:",
                 url_path="training"),
     ],

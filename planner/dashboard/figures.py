@@ -61,19 +61,30 @@ def _error(frame: pd.DataFrame, column: str, scale: float = 1.0) -> dict | None:
             "arrayminus": (np.maximum(mid - frame[lo].to_numpy(float), 0) * scale).tolist()}
 
 
-def _hover(data: pd.DataFrame, hover_values: dict[str, pd.Series]) -> list[str]:
-    """Per point: the device name, its figures, and the provenance of each figure."""
-    names = data["name"].astype(str).tolist()
-    columns = [(label, values.reindex(data.index).astype(str).tolist())
-               for label, values in hover_values.items()]
-    prov = hover_lines(data).tolist()
+def _texts(values, fmt) -> list[str]:
+    return [fmt(v) for v in np.asarray(values, dtype=float).tolist()]
+
+
+def _hover(data: pd.DataFrame, hover_values: dict[str, tuple[str, object]]) -> list[str]:
+    """Per point: the device name, its figures, and the provenance of each figure.
+    ``hover_values`` maps a label to (column, formatter), or to a function of the frame
+    giving one text per row."""
+    names = [str(n) for n in data["name"].tolist()]
+    columns = []
+    for label, spec in hover_values.items():
+        if callable(spec):
+            columns.append((label, spec(data)))
+        else:
+            column, fmt = spec
+            columns.append((label, _texts(data[column], fmt)))
+    prov = hover_lines(data)
     return [f"<b>{names[i]}</b><br>" + "".join(f"{label}: {vals[i]}<br>" for label, vals in columns)
             + "<i>provenance</i><br>" + prov[i] for i in range(len(data))]
 
 
 def tradeoff_figure(frame: pd.DataFrame, *, x: str, y: str, colour: str, title: str,
                     x_title: str, y_title: str, colour_title: str,
-                    hover_values: dict[str, pd.Series], x_scale: float = 1.0,
+                    hover_values: dict[str, object], x_scale: float = 1.0,
                     y_scale: float = 1.0, x_format: str = "~s",
                     y_format: str = "~s") -> go.Figure:
     """Cost against CO2e coloured by time: Pareto-optimal devices (no other device is
@@ -128,12 +139,13 @@ def training_tradeoff(training: pd.DataFrame) -> go.Figure:
         y_title="CO2e, operational + embodied (t, log scale)", colour_title="days",
         y_scale=1e-3, x_format="$~s",
         hover_values={
-            "cost": t["cost_usd"].map(formats.money),
-            "CO2e": t["total_co2e_kg"].map(formats.co2e)
-            + " (embodied " + t["embodied_co2e_kg"].map(formats.co2e) + ")",
-            "time": t["days"].map(formats.duration_days),
-            "devices": t["devices"].map(formats.count),
-            "energy": t["energy_kwh"].map(formats.energy),
+            "cost": ("cost_usd", formats.money),
+            "CO2e": lambda d: [f"{a} (embodied {b})" for a, b in zip(
+                _texts(d["total_co2e_kg"], formats.co2e),
+                _texts(d["embodied_co2e_kg"], formats.co2e), strict=True)],
+            "time": ("days", formats.duration_days),
+            "devices": ("devices", formats.count),
+            "energy": ("energy_kwh", formats.energy),
         })
 
 
@@ -149,11 +161,11 @@ def inference_tradeoff(inference: pd.DataFrame) -> go.Figure:
         y_title="CO2e per 1,000 requests (g, log scale)", colour_title="latency (s)",
         y_scale=1e3, x_format="$.2~f", y_format="~g",
         hover_values={
-            "cost / 1k requests": i["cost_usd_per_1k_requests"].map(formats.money),
-            "CO2e / 1k requests": i["total_co2e_kg_per_1k_requests"].map(formats.co2e),
-            "energy / 1k requests": i["energy_kwh_per_1k_requests"].map(formats.energy),
-            "latency": i["latency_s"].map(formats.seconds),
-            "devices per replica": i["devices_per_replica"].map(formats.count),
+            "cost / 1k requests": ("cost_usd_per_1k_requests", formats.money),
+            "CO2e / 1k requests": ("total_co2e_kg_per_1k_requests", formats.co2e),
+            "energy / 1k requests": ("energy_kwh_per_1k_requests", formats.energy),
+            "latency": ("latency_s", formats.seconds),
+            "devices per replica": ("devices_per_replica", formats.count),
         })
 
 

@@ -36,9 +36,10 @@ def plan_or_error(sections: tuple[str, ...] = ("training", "inference")) -> Plan
 
 def csv_download(frame: pd.DataFrame, file_name: str, key: str,
                  label: str = "Download this table (CSV)") -> None:
-    """A download button for ``frame`` as CSV (no index), the format the CLI writes."""
-    st.download_button(label, data=frame.to_csv(index=False), file_name=file_name,
-                       mime="text/csv", key=key, icon=":material/download:",
+    """A download button for ``frame`` as CSV (no index), the format the CLI writes. The
+    CSV is made when clicked, so a rerun does not pay for it."""
+    st.download_button(label, data=lambda: frame.to_csv(index=False), file_name=file_name,
+                       mime="text/csv", key=key, icon=":material/download:", on_click="ignore",
                        help="Every column of the table, including the provenance columns.")
 
 
@@ -116,6 +117,8 @@ def table(frame: pd.DataFrame, visible: list[str] | None = None, key: str | None
     """Show ``frame`` with labelled, unit-bearing columns; ``visible`` picks and orders them
     (the download holds every column)."""
     kwargs = {"height": height} if height else {}
+    if visible is not None:  # send only what is shown: Arrow conversion is per column
+        frame = frame[[c for c in visible if c in frame.columns]]
     st.dataframe(frame, hide_index=True, width="stretch", column_order=visible,
                  column_config={k: v for k, v in COLUMNS.items() if k in frame.columns},
                  key=key, **kwargs)

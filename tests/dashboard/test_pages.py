@@ -40,7 +40,7 @@ def test_compare_page_matches_planner(planner, downloads):
     # the training table and its CSV: the planner's rows in the CLI's columns
     expected = tables.training_table(plan_sections(result)["training"])
     table = at.dataframe[0].value
-    assert list(table["hardware_id"]) == list(expected["hardware_id"])
+    assert list(table["name"]) == list(expected["name"])
     pd.testing.assert_series_equal(table["cost_usd"].reset_index(drop=True),
                                    expected["cost_usd"].reset_index(drop=True),
                                    check_dtype=False, check_names=False)

@@ -24,7 +24,7 @@ catalogue.insert(4, "device_class", tables.device_class(catalogue))
 left, right = st.columns([1, 2])
 left.multiselect("Device classes", DEVICE_CLASSES, key="hw_classes",
                  help="Edge: devices in users' hands; the others are data-centre devices.")
-right.text_input("Search", key="hw_search", placeholder="name, vendor or id, e.g. nvidia",
+right.text_input("Search devices", key="hw_search", placeholder="name, vendor or id, e.g. nvidia",
                  help="Case-insensitive text in the device's id, name or vendor.")
 shown = catalogue[catalogue["device_class"].isin(st.session_state["hw_classes"])]
 needle = str(st.session_state["hw_search"]).strip().lower()

@@ -1,0 +1,165 @@
+"""Bench: how fast the dashboard answers, against its targets.
+
+    python bench/dashboard_speed.py [--reruns 15] [--no-browser] [--strict]
+
+1. Server-side rerun after a widget change (target ≤ 200 ms, default scenario): each page
+   under ``streamlit.testing.v1.AppTest``; every rerun sets the PUE to a value not seen
+   before, so the plan is recomputed (no cache hit), and times ``AppTest.run()``, an upper
+   bound of the script's own time (it adds AppTest's polling and element parsing).
+2. First page load (target ≤ 3 s): a real ``streamlit run app.py`` on localhost and headless
+   Debian Chromium (Playwright): time from navigation to the first view drawn (metrics and
+   both charts of Compare hardware), for the first session of a fresh server (cold: the
+   script's imports and the catalogue load happen here) and a second session (warm). Also
+   the browser round trip of a widget change.
+
+Prints each figure with its target; ``--strict`` exits 1 when a target is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+RERUN_TARGET_S = 0.200
+FIRST_LOAD_TARGET_S = 3.0
+PAGES = {
+    "Compare hardware": None,
+    "Training planner": "planner/dashboard/views/training.py",
+    "Hardware profiles": "planner/dashboard/views/profiles.py",
+}
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+def _page_paths() -> dict[str, str | None]:
+    """Pages present in this checkout (later pages are added as their issues land)."""
+    views = ROOT / "planner" / "dashboard" / "views"
+    extra = {"Serving planner": "serving.py", "Lifecycle": "lifecycle.py",
+             "Optimisation": "optimisation.py", "Measurements": "measurements.py"}
+    out = dict(PAGES)
+    for title, name in extra.items():
+        if (views / name).exists():
+            out[title] = f"planner/dashboard/views/{name}"
+    return out
+
+
+def bench_reruns(reruns: int) -> dict[str, dict[str, float]]:
+    """Per page: first run in this process, and reruns after a PUE change (seconds)."""
+    from streamlit.testing.v1 import AppTest
+
+    results = {}
+    for title, path in _page_paths().items():
+        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+        t0 = time.perf_counter()
+        at.run()
+        if path:
+            at.switch_page(path).run()
+        first = time.perf_counter() - t0
+        assert not at.exception, [e.value for e in at.exception]
+        times = []
+        for i in range(reruns):
+            at.number_input(key="site_pue").set_value(round(1.25 + 0.001 * (i + 1), 3))
+            t0 = time.perf_counter()
+            at.run()
+            times.append(time.perf_counter() - t0)
+            assert not at.exception, [e.value for e in at.exception]
+        unchanged = []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            at.run()
+            unchanged.append(time.perf_counter() - t0)
+        results[title] = {"first_run_s": first, "median_s": statistics.median(times),
+                          "max_s": max(times), "p90_s": sorted(times)[int(0.9 * (len(times) - 1))],
+                          "unchanged_median_s": statistics.median(unchanged)}
+    return results
+
+
+def bench_browser() -> dict[str, float] | str:
+    """First-load and round-trip times in a real server and browser, or why not measured."""
+    chromium = "/usr/bin/chromium"
+    if not Path(chromium).exists():
+        return "Debian chromium is not installed (apt-get install -y chromium)"
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return "playwright is not installed"
+    from tests.dashboard.test_browser import _free_port, start_server, stop_server
+
+    port = _free_port()
+    t0 = time.perf_counter()
+    server = start_server(port)
+    out: dict[str, float] = {"server_start_s": time.perf_counter() - t0}
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=chromium, headless=True,
+                                         args=CHROMIUM_ARGS)
+            for label in ("first_load_cold_s", "first_load_warm_s", "first_load_warm2_s"):
+                context = browser.new_context(viewport={"width": 1440, "height": 900})
+                page = context.new_page()
+                t0 = time.perf_counter()
+                page.goto(url)
+                page.wait_for_selector("[data-testid='stMetricValue']", timeout=60_000)
+                page.wait_for_function(
+                    "() => document.querySelectorAll('.js-plotly-plot .main-svg').length >= 2",
+                    timeout=60_000)
+                out[label] = time.perf_counter() - t0
+                if label == "first_load_warm2_s":
+                    pue = page.get_by_label("PUE (facility energy ÷ IT energy)", exact=True)
+                    t0 = time.perf_counter()
+                    pue.fill("1.37")
+                    pue.press("Enter")
+                    page.get_by_text("PUE 1.37 ·").first.wait_for(timeout=30_000)
+                    out["widget_round_trip_s"] = time.perf_counter() - t0
+                context.close()
+            browser.close()
+    finally:
+        stop_server(server)
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reruns", type=int, default=15, help="reruns timed per page")
+    parser.add_argument("--no-browser", action="store_true", help="skip the real-server part")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    args = parser.parse_args()
+    os.chdir(ROOT)
+    missed = []
+
+    print(f"Rerun after a widget change (AppTest, server side; target ≤ "
+          f"{RERUN_TARGET_S * 1000:.0f} ms median), {args.reruns} reruns per page:")
+    print(f"  {'page':20s} {'first run':>10s} {'median':>8s} {'p90':>8s} {'max':>8s} "
+          f"{'no change':>10s}")
+    for title, r in bench_reruns(args.reruns).items():
+        print(f"  {title:20s} {r['first_run_s'] * 1000:8.0f}ms {r['median_s'] * 1000:6.0f}ms "
+              f"{r['p90_s'] * 1000:6.0f}ms {r['max_s'] * 1000:6.0f}ms "
+              f"{r['unchanged_median_s'] * 1000:8.0f}ms")
+        if r["median_s"] > RERUN_TARGET_S:
+            missed.append(f"rerun on {title}")
+
+    if not args.no_browser:
+        print(f"\nFirst page load (streamlit run + headless Chromium; target ≤ "
+              f"{FIRST_LOAD_TARGET_S:.0f} s):")
+        result = bench_browser()
+        if isinstance(result, str):
+            print(f"  not measured: {result}")
+        else:
+            for key, value in result.items():
+                print(f"  {key:22s} {value:6.2f} s")
+            if result["first_load_cold_s"] > FIRST_LOAD_TARGET_S:
+                missed.append("first load (cold)")
+    print("\nTargets: " + ("all met" if not missed else "MISSED: " + ", ".join(missed)))
+    return 1 if (missed and args.strict) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

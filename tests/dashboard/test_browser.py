@@ -1,0 +1,224 @@
+"""End to end in a real browser: ``streamlit run app.py`` on localhost, driven by headless
+Debian Chromium through Playwright. Visits every page, changes a widget, downloads a CSV and
+checks it against the planner API, and saves a screenshot of each page.
+
+Without Chromium or Playwright the test skips and says why; with PLANNER_REQUIRE_BROWSER=1
+(CI) it fails instead.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from planner.dashboard import state
+from tests.dashboard.conftest import ROOT
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+SHOTS = ROOT / "artifacts" / "screenshots"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+def _unavailable(reason: str):
+    if os.environ.get("PLANNER_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"PLANNER_REQUIRE_BROWSER=1 but {reason}")
+    pytest.skip(reason)
+
+
+def chromium_path() -> str:
+    """Debian's Chromium (never a Playwright-downloaded browser)."""
+    for candidate in ("/usr/bin/chromium", shutil.which("chromium") or ""):
+        if candidate and Path(candidate).exists():
+            return candidate
+    _unavailable("Debian's chromium is not installed (apt-get install -y chromium)")
+    raise AssertionError  # unreachable
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(port: int) -> subprocess.Popen:
+    """``streamlit run app.py`` on localhost; returns once the health check answers."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true",
+         "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)})
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("streamlit exited: " + proc.stdout.read().decode()[-2000:])
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=1):
+                return proc
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("streamlit did not answer its health check within 60 s")
+
+
+def stop_server(proc: subprocess.Popen) -> str:
+    proc.terminate()
+    try:
+        out, _ = proc.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, _ = proc.communicate()
+    return out.decode(errors="replace")
+
+
+def wait_idle(page, timeout_ms: int = 30_000) -> None:
+    """Wait until the script run finished: a title is shown and the running indicator gone."""
+    page.wait_for_selector("h1", timeout=timeout_ms)
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+        " && !document.querySelector('.stSkeleton, [data-testid=\"stSkeleton\"]')",
+        timeout=timeout_ms)
+    page.wait_for_timeout(400)  # let Plotly finish drawing
+
+
+def screenshot(page, name: str) -> Path:
+    """The whole page (Streamlit scrolls inside its main block, so grow the viewport)."""
+    height = page.evaluate(
+        "() => Math.max(...['[data-testid=\"stMainBlockContainer\"]', "
+        "'[data-testid=\"stSidebarContent\"]'].map(s => document.querySelector(s))"
+        ".filter(Boolean).map(e => e.scrollHeight)) + 120")
+    page.set_viewport_size({"width": 1440, "height": int(min(max(height, 900), 7000))})
+    page.wait_for_timeout(700)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    path = SHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size({"width": 1440, "height": 900})
+    return path
+
+
+@pytest.fixture(scope="module")
+def browser_page():
+    executable = chromium_path()
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("playwright is not installed (pip install -r requirements-dev.txt)")
+    port = _free_port()
+    server = start_server(port)
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=executable, headless=True,
+                                         args=CHROMIUM_ARGS)
+            context = browser.new_context(viewport={"width": 1440, "height": 900},
+                                          accept_downloads=True)
+            page = context.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            yield page, f"http://127.0.0.1:{port}", server, errors
+            browser.close()
+    finally:
+        log = stop_server(server)
+        assert "Traceback" not in log, log[-3000:]
+
+
+def _download(page, button: str, tmp_path: Path) -> pd.DataFrame:
+    with page.expect_download(timeout=30_000) as info:
+        page.get_by_role("button", name=button).first.click()
+    target = tmp_path / info.value.suggested_filename
+    info.value.save_as(target)
+    return pd.read_csv(target)
+
+
+def _no_exception(page) -> None:
+    assert page.locator("[data-testid='stException']").count() == 0
+    assert "Traceback" not in page.inner_text("body")
+
+
+def test_every_page_in_a_real_browser(browser_page, tmp_path, planner):
+    page, url, server, errors = browser_page
+
+    # Compare hardware: change the PUE in the sidebar, download the training table.
+    page.goto(f"{url}/")
+    wait_idle(page)
+    _no_exception(page)
+    assert page.locator(".js-plotly-plot").count() >= 2
+    pue = page.get_by_label("PUE (facility energy ÷ IT energy)", exact=True)
+    pue.fill("1.5")
+    pue.press("Enter")
+    page.get_by_text("PUE 1.5 ·").first.wait_for(timeout=30_000)
+    wait_idle(page)
+    _no_exception(page)
+    assert "site_pue=1.5" in page.url  # the URL carries the view
+    table = _download(page, "Download this table (CSV)", tmp_path)
+    scenario = state.to_scenario({**state.default_state(planner.defaults), "site_pue": 1.5},
+                                 planner.defaults, ("training",))
+    expected = planner.plan(scenario).training.set_index("hardware_id")
+    assert len(table) == len(expected)
+    got = table.set_index("hardware_id")
+    assert (got["pue"] == 1.5).all()
+    pd.testing.assert_series_equal(got["energy_kwh"], expected.loc[got.index, "energy_kwh"],
+                                   check_names=False, rtol=1e-9)
+    screenshot(page, "compare-hardware")
+
+    # The shared link restores the view in a fresh page.
+    fresh = page.context.new_page()
+    fresh.goto(page.url)
+    wait_idle(fresh)
+    assert fresh.get_by_label("PUE (facility energy ÷ IT energy)", exact=True).input_value() == "1.50"
+    fresh.close()
+
+    # Training planner: size by device count, check the metric.
+    page.goto(f"{url}/training")
+    wait_idle(page)
+    _no_exception(page)
+    page.get_by_text("device count", exact=True).click()
+    wait_idle(page)
+    devices = page.get_by_label("Devices", exact=True)
+    devices.fill("2048")
+    devices.press("Enter")
+    page.locator("[data-testid='stMetricValue']", has_text="2,048").first.wait_for(
+        timeout=30_000)
+    wait_idle(page)
+    _no_exception(page)
+    row = _download(page, "Download this table (CSV)", tmp_path)
+    assert len(row) >= 1
+    screenshot(page, "training-planner")
+
+    # Hardware profiles: search, download the catalogue.
+    page.goto(f"{url}/profiles")
+    wait_idle(page)
+    _no_exception(page)
+    search = page.get_by_role("textbox", name="Search devices")
+    search.fill("nvidia")
+    search.press("Enter")
+    wait_idle(page)
+    catalogue = _download(page, "Download this table (CSV)", tmp_path)
+    assert len(catalogue) and catalogue["vendor"].str.contains("NVIDIA").all()
+    screenshot(page, "hardware-profiles")
+
+    # Bad input: a zero PUE shows the reason, not a traceback.
+    page.goto(f"{url}/")
+    wait_idle(page)
+    pue = page.get_by_label("PUE (facility energy ÷ IT energy)", exact=True)
+    pue.fill("0")
+    pue.press("Enter")
+    page.locator("[data-testid='stAlertContentError']").first.wait_for(timeout=30_000)
+    assert "site.pue" in page.locator("[data-testid='stAlertContentError']").first.inner_text()
+    _no_exception(page)
+    screenshot(page, "bad-input")
+
+    assert not errors, errors
+    maps = Path(f"/proc/{server.pid}/maps")
+    if maps.exists():  # the real server process never loaded torch's native library
+        assert "libtorch" not in maps.read_text(errors="replace")
