@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from planner.errors import ProfileError
 from planner.model.hardware import Source, _describe
+from planner.model.yamlio import load_yaml
 
 DEFAULTS_PATH = Path(__file__).resolve().parents[2] / "profiles" / "defaults.yaml"
 KINDS: tuple[str, ...] = ("gpu", "tpu", "npu", "cpu")
@@ -106,7 +107,7 @@ def load_defaults(path: Path | str | None = None) -> Defaults:
 @lru_cache(maxsize=4)
 def _load_cached(path: str, _mtime_ns: int) -> Defaults:
     try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        data = load_yaml(Path(path).read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise ProfileError(f"{path}: cannot be read ({exc})") from None
     try:

@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from planner.errors import ProfileError, yaml_error_line
+from planner.model.yamlio import load_yaml
 
 DeviceKind = Literal["gpu", "tpu", "npu", "cpu"]
 Placement = Literal["datacenter", "edge"]
@@ -203,7 +204,7 @@ def _describe(err: ValidationError) -> str:
 def parse_profile(text: str, origin: str) -> HardwareProfile:
     """Parse one profile's YAML text; raise ProfileError naming ``origin`` and the field."""
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
     except yaml.YAMLError as exc:
         raise ProfileError(f"{origin}: not valid YAML ({yaml_error_line(exc)})") from None
     if not isinstance(data, dict):

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from planner.errors import ScenarioError, yaml_error_line
 from planner.model.hardware import PRECISIONS, Precision
+from planner.model.yamlio import load_yaml
 
 HardwareSelection = str | list[str]
 
@@ -336,7 +337,7 @@ def load_scenario(path: Path | str) -> Scenario:
     """Read and validate a scenario YAML file."""
     p = Path(path)
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+        data = load_yaml(p.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ScenarioError(f"{p}: cannot be read ({exc.strerror})") from None
     except yaml.YAMLError as exc:

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from planner.errors import ScenarioError
 from planner.model.hardware import Source, _describe
+from planner.model.yamlio import load_yaml
 
 MODELS_PATH = Path(__file__).resolve().parents[2] / "profiles" / "models.yaml"
 
@@ -75,7 +76,7 @@ def load_presets(path: str | None = None) -> ModelCatalogue:
     """The model presets file, validated."""
     target = Path(path) if path else MODELS_PATH
     try:
-        data = yaml.safe_load(target.read_text(encoding="utf-8"))
+        data = load_yaml(target.read_text(encoding="utf-8"))
         catalogue = ModelCatalogue.model_validate(data)
     except (OSError, yaml.YAMLError) as exc:
         raise ScenarioError(f"{target}: cannot be read ({exc})") from None
