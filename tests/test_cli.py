@@ -9,14 +9,24 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from planner.cli import main
+
 ROOT = Path(__file__).resolve().parents[1]
 REQUIRED = ["hardware_id", "kind", "devices", "hours", "device_hours", "energy_kwh", "co2e_kg",
             "embodied_co2e_kg", "cost_usd", "assumptions"]
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
+    """The CLI as a separate process, exactly as a user runs it."""
     return subprocess.run([sys.executable, "-m", "planner", *args], cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
+
+
+def run_inproc(capsys, *args: str) -> subprocess.CompletedProcess:
+    """The same entry point in this process (no interpreter start-up per case)."""
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return subprocess.CompletedProcess(args, code, captured.out, captured.err)
 
 
 def test_profiles_csv(tmp_path):
@@ -33,9 +43,9 @@ def test_profiles_csv(tmp_path):
 
 @pytest.mark.parametrize("example", sorted((ROOT / "examples").glob("*.yaml")),
                          ids=lambda p: p.name)
-def test_readme_examples_run(example, tmp_path):
+def test_readme_examples_run(example, tmp_path, capsys):
     out = tmp_path / "plan.csv"
-    proc = run("plan", str(example), "--csv", str(out))
+    proc = run_inproc(capsys, "plan", str(example), "--csv", str(out))
     assert proc.returncode == 0, proc.stderr
     df = pd.read_csv(out)
     assert len(df) >= 1
@@ -54,11 +64,11 @@ def test_readme_examples_run(example, tmp_path):
      "unknown aws region 'moon-1'"),
     ("training: [1, 2", "not valid YAML"),
 ])
-def test_bad_scenarios_fail_cleanly(tmp_path, yaml_text, needle):
+def test_bad_scenarios_fail_cleanly(tmp_path, capsys, yaml_text, needle):
     path = tmp_path / "bad.yaml"
     path.write_text(yaml_text)
     out = tmp_path / "never.csv"
-    proc = run("plan", str(path), "--csv", str(out))
+    proc = run_inproc(capsys, "plan", str(path), "--csv", str(out))
     assert proc.returncode != 0
     assert needle in proc.stderr
     assert "Traceback" not in proc.stderr
@@ -66,7 +76,7 @@ def test_bad_scenarios_fail_cleanly(tmp_path, yaml_text, needle):
     assert not out.exists()
 
 
-def test_missing_scenario_file(tmp_path):
+def test_missing_scenario_file_in_a_real_process(tmp_path):
     proc = run("plan", str(tmp_path / "nope.yaml"))
     assert proc.returncode == 2
     assert "cannot be read" in proc.stderr and "Traceback" not in proc.stderr

@@ -139,7 +139,7 @@ devices = st.integers(min_value=1, max_value=100_000)
 mfu = st.floats(min_value=0.01, max_value=1.0)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(flops=flops, n=devices, extra=st.integers(min_value=1, max_value=1000), u=mfu)
 def test_more_devices_never_more_time(planner, flops, n, extra, u):
     a = _one(planner, {"total_flops": flops, "devices": n, "mfu": u})
@@ -147,7 +147,7 @@ def test_more_devices_never_more_time(planner, flops, n, extra, u):
     assert b["hours"] <= a["hours"] * (1 + 1e-12)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(flops=flops, n=devices, u=mfu, g=st.floats(min_value=0, max_value=1500),
        pue=st.floats(min_value=1.0, max_value=3.0), on_prem=st.booleans())
 def test_never_negative(planner, flops, n, u, g, pue, on_prem):
@@ -159,7 +159,7 @@ def test_never_negative(planner, flops, n, u, g, pue, on_prem):
         assert row[col] >= 0, col
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(params=st.floats(min_value=1e6, max_value=1e12),
        tokens=st.floats(min_value=1e6, max_value=1e13), n=st.integers(1, 4096))
 def test_doubling_tokens_doubles_energy(planner, params, tokens, n):
