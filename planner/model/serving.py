@@ -311,9 +311,12 @@ def hourly_replicas(spec: InferenceSpec, units, batch_size, batch_time_s, budget
     return np.where(np.asarray(edge)[..., None], units, np.minimum(per_hour, units))
 
 
-def year_of_service(c: Mapping[str, np.ndarray], units, units_h, hourly) -> dict[str, np.ndarray]:
+def year_of_service(c: Mapping[str, np.ndarray], units, units_h, hourly,
+                    hours_per_column: float = 1.0) -> dict[str, np.ndarray]:
     """Annual device-hours, energy, carbon and cost of a sized fleet (arrays of any shape; the
     hourly axis is last). ``units`` is the peak fleet, ``units_h`` the replicas in each hour.
+    ``hours_per_column`` lets one column stand for several hours of the same fleet: energy is
+    linear in the load while the fleet is fixed, so a day can be one column at its mean load.
 
     Energy: average power idle + (busy − idle) × duty per hour (``energy.average_power_w``),
     host share and PUE (``energy.energy_breakdown_kwh``). Embodied carbon: a data-centre fleet
@@ -327,9 +330,10 @@ def year_of_service(c: Mapping[str, np.ndarray], units, units_h, hourly) -> dict
         duty = np.clip(hourly / (units_h * capacity), 0.0, 1.0)
     devices_h = units_h * x["devices_per_replica"]
     power_h = energy.average_power_w(x["idle_power_w"], x["busy_power_w"], duty)
-    device_hours = devices_h.sum(axis=-1) * DAYS_PER_YEAR
-    busy_hours = (devices_h * duty).sum(axis=-1) * DAYS_PER_YEAR
-    device_kwh = (devices_h * power_h).sum(axis=-1) * DAYS_PER_YEAR / 1000.0
+    days = DAYS_PER_YEAR * hours_per_column
+    device_hours = devices_h.sum(axis=-1) * days
+    busy_hours = (devices_h * duty).sum(axis=-1) * days
+    device_kwh = (devices_h * power_h).sum(axis=-1) * days / 1000.0
     with np.errstate(divide="ignore", invalid="ignore"):
         mean_power = device_kwh * 1000.0 / device_hours
     parts = energy.energy_breakdown_kwh(mean_power, device_hours, c["host_power_fraction"],
@@ -348,7 +352,7 @@ def year_of_service(c: Mapping[str, np.ndarray], units, units_h, hourly) -> dict
                                     c["service_life_years"], parts["energy_kwh"],
                                     c["electricity_usd_per_kwh"])
     annual_cost = np.where(edge, at_edge, np.where(c["on_prem"], owned, cloud))
-    requests = np.sum(hourly, axis=-1) * SECONDS_PER_HOUR * DAYS_PER_YEAR
+    requests = np.sum(hourly, axis=-1) * SECONDS_PER_HOUR * days
     tokens = np.where(c["is_llm"], requests * c["output_tokens"], np.nan)
     return {
         "requests": requests, "tokens": tokens, "device_hours": device_hours,

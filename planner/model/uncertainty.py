@@ -27,6 +27,7 @@ import pandas as pd
 from planner.model import carbon, cost, energy, queueing
 from planner.model.scenario import UNCERTAIN_NAMES, InferenceSpec, UncertaintySpec
 from planner.model.serving import (
+    HOURS_PER_DAY,
     P95_TAIL,
     YEAR_INPUTS,
     Traffic,
@@ -127,9 +128,14 @@ def serving_draws(table: pd.DataFrame, spec: InferenceSpec, traffic: Traffic,
     meets = (np.isfinite(units) & (q["utilisation"] < 1.0)
              & (~np.isfinite(budget) | (q["wait_p95_s"] <= budget)))
     units = np.where(meets, units, np.nan)
-    units_h = hourly_replicas(spec, units, c["batch_size"], times["batch_time_s"], budget,
-                              hourly, edge, exact=False)
-    y = year_of_service(c, units, units_h, hourly)
+    if spec.autoscaling:
+        units_h = hourly_replicas(spec, units, c["batch_size"], times["batch_time_s"], budget,
+                                  hourly, edge, exact=False)
+        y = year_of_service(c, units, units_h, hourly)
+    else:  # a fixed fleet: the day at its mean load is exact (energy is linear in load)
+        mean_load = hourly.mean(axis=-1, keepdims=True)
+        y = year_of_service(c, units, units[..., None], mean_load,
+                            hours_per_column=float(HOURS_PER_DAY))
     out = {
         "annual_cost_usd": y["cost_usd"], "annual_energy_kwh": y["energy_kwh"],
         "annual_total_co2e_kg": y["total_co2e_kg"],

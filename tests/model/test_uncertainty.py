@@ -45,7 +45,14 @@ def _ones(n=1):
     return {name: np.ones(n) for name in UNCERTAIN_NAMES}
 
 
-def test_a_draw_at_the_baseline_reproduces_the_plan(planned):
+PROFILE = [0.3] * 7 + [1.0] * 5 + [1.6] * 8 + [0.8] * 4
+
+
+@pytest.mark.parametrize("change", [{}, {"daily_profile": PROFILE},
+                                    {"daily_profile": PROFILE, "autoscaling": True}])
+def test_a_draw_at_the_baseline_reproduces_the_plan(planner, planned, change):
+    s = {**SCENARIO, "inference": {**SCENARIO["inference"], **change}}
+    planned = planner.plan({k: v for k, v in s.items() if k != "uncertainty"})
     spec = planned.scenario.inference
     rows = planned.inference[planned.inference["feasible"]].reset_index(drop=True)
     got = serving_draws(rows, spec, resolve_traffic(spec), _ones())
