@@ -28,6 +28,10 @@ EDGE_VS_CLOUD_COLUMNS = [
     "cost_vs_best_datacenter", "cost_basis",
 ]
 
+EDGE_VS_CLOUD_PRINT_COLUMNS = ["hardware_id", "placement", "devices", "latency_s", "energy_kwh",
+                               "total_co2e_kg", "cost_usd", "co2e_vs_best_datacenter",
+                               "infeasible_reason"]
+
 
 def compare_edge_cloud(inference: pd.DataFrame | None) -> pd.DataFrame | None:
     """Edge and data-centre fleets for the same traffic, one row each, with ratios to the

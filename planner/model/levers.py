@@ -62,6 +62,11 @@ LEVER_COLUMNS = [
     "energy_vs_baseline", "co2e_vs_baseline", "cost_vs_baseline", "source", "note",
 ]
 
+LEVER_PRINT_COLUMNS = ["lever", "setting", "hardware_id", "devices", "latency_s",
+                       "energy_kwh_per_1k_requests", "cost_usd_per_1k_requests",
+                       "latency_vs_baseline", "energy_vs_baseline", "co2e_vs_baseline",
+                       "cost_vs_baseline", "one_off_cost_usd", "infeasible_reason"]
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -79,6 +84,8 @@ class Cited(_Strict):
 
 
 class QuantisationDefault(_Strict):
+    """Whether a precision is weight-only by default, and what is known of its accuracy."""
+
     weight_only: bool
     source: str
     confidence: Literal["high", "medium", "low"]
@@ -86,6 +93,8 @@ class QuantisationDefault(_Strict):
 
 
 class PruningDefault(_Strict):
+    """A sparsity pattern's realised speed-up and how its weights are stored."""
+
     sparsity: float | None = Field(default=None, ge=0, lt=1)
     realised_speedup: Cited
     compressed_storage: bool
@@ -93,6 +102,8 @@ class PruningDefault(_Strict):
 
 
 class DistillationDefault(_Strict):
+    """The default student size and distillation tokens, and the teacher's cost per token."""
+
     params_fraction: Cited
     tokens: Cited
     teacher_forward_flops_per_param_per_token: Cited
@@ -136,6 +147,7 @@ class LeverDefaults(_Strict):
         return self
 
     def cite(self, key: str) -> str:
+        """A short citation: the source title and date."""
         s = self.sources[key]
         return f"{s.title} ({s.date})"
 
@@ -257,6 +269,7 @@ def distil(v: Variant, lever: DistillationLever, d: LeverDefaults) -> Variant:
 
 
 def rebatch(v: Variant, batch_size: int) -> Variant:
+    """The variant served at one fixed batch size."""
     spec = v.spec.model_copy(update={"batch_size": batch_size, "batch_policy": "fixed"})
     return Variant(v.lever, f"batch {batch_size}", spec, v.site, v.weight_bytes, v.flops_scale,
                    v.distil_flops, v.source, v.notes)

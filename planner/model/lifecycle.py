@@ -36,6 +36,11 @@ SUMMARY_COLUMNS = [
     "break_even_month_co2e", "break_even_note",
 ]
 
+SUMMARY_PRINT_COLUMNS = ["hardware_id", "training_hardware_id", "training_cost_usd",
+                         "retraining_cost_usd", "serving_cost_usd", "total_cost_usd",
+                         "total_energy_kwh", "total_co2e_kg", "break_even_month_cost",
+                         "break_even_month_co2e", "break_even_note"]
+
 
 def retrainings_by_month(horizon_months: int, retrain_every_months: int | None) -> np.ndarray:
     """Retrainings paid by the end of each month 0..H (those at t = k·K < H)."""

@@ -56,6 +56,10 @@ SENSITIVITY_COLUMNS = ["phase", "hardware_id", "metric", "assumption", "rank", "
                        "high_factor", "result_at_low", "result_at_high", "swing_fraction",
                        "spearman_rho", "source"]
 
+SUMMARY_PRINT_COLUMNS = ["phase", "hardware_id", "metric", "baseline", "p10", "p50", "p90",
+                         "draws_meeting_target_share"]
+SENSITIVITY_PRINT_COLUMNS = ["phase", "hardware_id", "metric", "assumption", "rank",
+                             "swing_fraction", "spearman_rho"]
 
 Ranges = dict[str, tuple[float, float, float]]
 
