@@ -54,7 +54,7 @@ SUMMARY_COLUMNS = ["phase", "hardware_id", "metric", "baseline", "p10", "p50", "
                    "mean", "draws", "draws_meeting_target_share", "note"]
 SENSITIVITY_COLUMNS = ["phase", "hardware_id", "metric", "assumption", "rank", "low_factor",
                        "high_factor", "result_at_low", "result_at_high", "swing_fraction",
-                       "spearman_rho", "source"]
+                       "spearman_rho", "source", "note"]
 
 SUMMARY_PRINT_COLUMNS = ["phase", "hardware_id", "metric", "baseline", "p10", "p50", "p90",
                          "draws_meeting_target_share"]
@@ -239,8 +239,12 @@ def _section_tables(phase: str, ids: list[str], baseline: pd.DataFrame, metrics,
         lo, hi = oat[metric][0::2], oat[metric][1::2]  # (assumptions, options)
         with np.errstate(all="ignore"):
             swing = np.abs(hi - lo) / np.abs(base)[None, :]
-        rank = pd.DataFrame(np.nan_to_num(swing, nan=-1.0)).rank(
-            axis=0, ascending=False, method="first").to_numpy()
+        # An assumption whose low or high end breaks the target moves the result most of all.
+        breaks = np.isfinite(base)[None, :] & (np.isnan(lo) | np.isnan(hi))
+        order = np.where(breaks, np.inf, np.nan_to_num(swing, nan=-1.0))
+        rank = pd.DataFrame(order).rank(axis=0, ascending=False, method="first").to_numpy()
+        end = np.where(np.isnan(lo), "low", "high")
+        note = np.where(breaks, "the target is missed at the " + end + " factor", "")
         rho = spearman_rho(factor_ranks, values)
         for col, v in (("phase", [phase] * n_opt * n_a), ("hardware_id", ids * n_a),
                        ("metric", [metric] * n_opt * n_a),
@@ -249,7 +253,8 @@ def _section_tables(phase: str, ids: list[str], baseline: pd.DataFrame, metrics,
                        ("high_factor", np.repeat([ranges[n][2] for n in names], n_opt)),
                        ("result_at_low", lo.ravel()), ("result_at_high", hi.ravel()),
                        ("swing_fraction", swing.ravel()), ("spearman_rho", rho.ravel()),
-                       ("source", np.repeat([sources[n] for n in names], n_opt))):
+                       ("source", np.repeat([sources[n] for n in names], n_opt)),
+                       ("note", note.ravel())):
             sens[col].extend(v)
     return [pd.DataFrame(summary)], [pd.DataFrame(sens)]
 
