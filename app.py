@@ -21,6 +21,12 @@ pages = {
                 default=True),  # the default page lives at "/"
         st.Page(f"{VIEWS}/training.py", title="Training planner", icon=":material/model_training:",
                 url_path="training"),
+        st.Page(f"{VIEWS}/serving.py", title="Serving planner", icon=":material/dns:",
+                url_path="serving"),
+        st.Page(f"{VIEWS}/lifecycle.py", title="Lifecycle", icon=":material/timeline:",
+                url_path="lifecycle"),
+        st.Page(f"{VIEWS}/optimisation.py", title="Optimisation", icon=":material/tune:",
+                url_path="optimisation"),
     ],
     "Data": [
         st.Page(f"{VIEWS}/profiles.py", title="Hardware profiles", icon=":material/memory:",

@@ -263,3 +263,152 @@ def catalogue_figure(export: pd.DataFrame) -> go.Figure:
                    xaxis={"title": {"text": "rated power (W, log scale)"}, "type": "log"},
                    yaxis={"title": {"text": "dense bf16/fp16 peak (TFLOPS, log scale)"},
                           "type": "log"})
+
+
+def serving_tradeoff(inference: pd.DataFrame) -> go.Figure:
+    """A year of serving the traffic on every device: annual cost against annual CO2e,
+    coloured by the fleet's p95 latency."""
+    return tradeoff_figure(
+        inference, x="annual_cost_usd", y="annual_total_co2e_kg", colour="fleet_latency_p95_s",
+        title="Serving for a year: cost against carbon, colour = p95 latency",
+        x_title="Cost per year (USD, log scale)",
+        y_title="CO2e per year, operational + embodied (t, log scale)",
+        colour_title="p95 latency (s)", y_scale=1e-3, x_format="$~s",
+        hover_values={
+            "cost per year": ("annual_cost_usd", formats.money),
+            "CO2e per year": ("annual_total_co2e_kg", formats.co2e),
+            "energy per year": ("annual_energy_kwh", formats.energy),
+            "fleet": ("fleet_devices", lambda v: f"{formats.count(v)} devices"),
+            "p95 latency": ("fleet_latency_p95_s", formats.seconds),
+            "cost / 1k requests": ("fleet_cost_usd_per_1k_requests", formats.money),
+        })
+
+
+UNCERTAINTY_NOTE = ("bars: the plan's figure; whiskers: P10 to P90 of a Monte Carlo over "
+                    "utilisation, power, PUE, price, grid intensity and traffic")
+
+
+def range_bars(frame: pd.DataFrame, summary: pd.DataFrame, metric: str, *, title: str,
+               axis_title: str, scale: float = 1.0, fmt=formats.money,
+               highlight: str | None = None) -> go.Figure:
+    """One bar per option at the plan's value of ``metric`` with P10-P90 whiskers from an
+    uncertainty summary (columns hardware_id, metric, p10, p50, p90)."""
+    s = summary[summary["metric"] == metric].set_index("hardware_id")
+    rows = frame[frame["hardware_id"].isin(s.index)].sort_values(metric, ascending=False)
+    ids = rows["hardware_id"].tolist()
+    base = rows[metric].to_numpy(float)
+    p10 = s.loc[ids, "p10"].to_numpy(float)
+    p90 = s.loc[ids, "p90"].to_numpy(float)
+    colours = [FRONT_COLOUR if h == highlight else PALETTE["device"] for h in ids]
+    hover = [f"<b>{n}</b><br>plan: {fmt(b)}<br>P10 {fmt(lo)} · P50 {fmt(mid)} · P90 {fmt(hi)}"
+             for n, b, lo, mid, hi in zip(rows["name"], base, p10,
+                                          s.loc[ids, "p50"].to_numpy(float), p90, strict=True)]
+    trace = {"type": "bar", "orientation": "h", "y": rows["name"].tolist(),
+             "x": (base * scale).tolist(), "marker": {"color": colours},
+             "error_x": {"type": "data", "symmetric": False, "color": "#444", "thickness": 1.5,
+                         "array": (np.maximum(p90 - base, 0) * scale).tolist(),
+                         "arrayminus": (np.maximum(base - p10, 0) * scale).tolist()},
+             "customdata": [[h] for h in hover], "name": "plan with P10-P90",
+             "hovertemplate": "%{customdata[0]}<extra></extra>"}
+    return _figure([trace], title, height=max(260, 38 * len(ids) + 120), showlegend=False,
+                   xaxis={"title": {"text": axis_title}, "rangemode": "tozero"},
+                   yaxis={"automargin": True})
+
+
+ASSUMPTION_LABELS = {"utilisation": "utilisation", "power": "device power", "pue": "PUE",
+                     "price": "price", "carbon_intensity": "grid intensity",
+                     "traffic": "traffic"}
+
+
+def tornado(sensitivity: pd.DataFrame, baseline: float, *, title: str, axis_title: str,
+            scale: float = 1.0, fmt=formats.money) -> go.Figure:
+    """One-at-a-time sensitivity: each assumption at its low and high factor, widest swing
+    on top (rows of one option and metric from the uncertainty module)."""
+    s = sensitivity.dropna(subset=["result_at_low", "result_at_high"]).sort_values(
+        "rank", ascending=False)
+    labels = [ASSUMPTION_LABELS.get(a, a) for a in s["assumption"]]
+    traces = []
+    for end, column, factor, colour in (("low", "result_at_low", "low_factor", "#2ca02c"),
+                                        ("high", "result_at_high", "high_factor", "#d62728")):
+        values = s[column].to_numpy(float)
+        hover = [f"{lab} × {f:g} ({end}): {fmt(v)}<br>source: {str(src)[:80]}"
+                 for lab, f, v, src in zip(labels, s[factor], values, s["source"], strict=True)]
+        traces.append({"type": "bar", "orientation": "h", "y": labels,
+                       "x": ((values - baseline) * scale).tolist(), "base": baseline * scale,
+                       "name": f"assumption at its {end} end", "marker": {"color": colour},
+                       "customdata": [[h] for h in hover],
+                       "hovertemplate": "%{customdata[0]}<extra></extra>"})
+    return _figure(traces, title, height=max(260, 40 * len(labels) + 130), barmode="overlay",
+                   shapes=[{"type": "line", "x0": baseline * scale, "x1": baseline * scale,
+                            "xref": "x", "y0": 0, "y1": 1, "yref": "paper",
+                            "line": {"color": "#333", "dash": "dot"}}],
+                   xaxis={"title": {"text": axis_title}}, yaxis={"automargin": True})
+
+
+def lifecycle_figure(curves: pd.DataFrame, unit: str, *, label: str, scale: float,
+                     break_even: float | None, band: tuple[np.ndarray, np.ndarray] | None = None,
+                     ) -> go.Figure:
+    """Cumulative training (with retraining steps) and serving over the months, stacked, with
+    an uncertainty band around the total and the break-even month marked."""
+    months = curves["month"].tolist()
+    train = (curves[f"cumulative_training_{unit}"] * scale).tolist()
+    serve = (curves[f"cumulative_serving_{unit}"] * scale).tolist()
+    total = (curves[f"cumulative_{unit}"] * scale).tolist()
+    traces = []
+    if band is not None:
+        low, high = (np.asarray(b, dtype=float) * scale for b in band)
+        traces += [{"type": "scatter", "x": months, "y": high.tolist(), "mode": "lines",
+                    "line": {"width": 0}, "showlegend": False, "hoverinfo": "skip"},
+                   {"type": "scatter", "x": months, "y": low.tolist(), "mode": "lines",
+                    "line": {"width": 0}, "fill": "tonexty", "fillcolor": "rgba(0,0,0,0.10)",
+                    "name": "total, P10-P90 envelope", "hoverinfo": "skip"}]
+    traces += [
+        {"type": "scatter", "x": months, "y": train, "mode": "lines", "stackgroup": "phases",
+         "name": "training + retraining", "line": {"color": PALETTE["device"], "shape": "hv"},
+         "hovertemplate": f"month %{{x}}: training %{{y:,.3s}} {label}<extra></extra>"},
+        {"type": "scatter", "x": months, "y": serve, "mode": "lines", "stackgroup": "phases",
+         "name": "serving", "line": {"color": PALETTE["facility"]},
+         "hovertemplate": f"month %{{x}}: serving %{{y:,.3s}} {label}<extra></extra>"},
+        {"type": "scatter", "x": months, "y": total, "mode": "lines", "name": "total",
+         "line": {"color": "#222", "width": 2},
+         "hovertemplate": f"month %{{x}}: total %{{y:,.3s}} {label}<extra></extra>"},
+    ]
+    shapes, notes = [], []
+    if break_even is not None and np.isfinite(break_even):
+        shapes.append({"type": "line", "x0": break_even, "x1": break_even, "xref": "x",
+                       "y0": 0, "y1": 1, "yref": "paper",
+                       "line": {"color": FRONT_COLOUR, "dash": "dash", "width": 2}})
+        notes.append({"x": break_even, "xref": "x", "y": 1.0, "yref": "paper",
+                      "yanchor": "bottom", "showarrow": False,
+                      "font": {"color": FRONT_COLOUR},
+                      "text": f"break-even: month {break_even:.1f}"})
+    return _figure(traces, f"Cumulative {label} over the model's life", height=440,
+                   shapes=shapes, annotations=notes,
+                   xaxis={"title": {"text": "months from launch"}, "rangemode": "tozero"},
+                   yaxis={"title": {"text": f"cumulative {label}"}, "rangemode": "tozero"})
+
+
+def levers_figure(levers: pd.DataFrame) -> go.Figure:
+    """Each lever against the baseline: change of the annual cost, energy and CO2e (%)."""
+    rows = levers[levers["lever"] != "baseline"]
+    traces = []
+    for column, label, colour in (("cost_vs_baseline", "cost", PALETTE["facility"]),
+                                  ("energy_vs_baseline", "energy", PALETTE["device"]),
+                                  ("co2e_vs_baseline", "CO2e", PALETTE["operational"])):
+        change = (rows[column].to_numpy(float) - 1.0) * 100.0
+        hover = [f"<b>{lev}</b>: {setting}<br>{label} {c:+.0f} % per year<br>"
+                 f"source: {str(src or 'the plan')[:90]}<br>{str(note)[:90]}"
+                 for lev, setting, c, src, note in zip(rows["lever"], rows["setting"], change,
+                                                       rows["source"], rows["note"],
+                                                       strict=True)]
+        traces.append({"type": "bar", "x": rows["lever"].tolist(),
+                       "y": np.nan_to_num(change, nan=0.0).tolist(), "name": label,
+                       "marker": {"color": colour},
+                       "text": [f"{c:+.0f}%" if np.isfinite(c) else "n/a" for c in change],
+                       "textposition": "outside", "customdata": [[h] for h in hover],
+                       "hovertemplate": "%{customdata[0]}<extra></extra>"})
+    return _figure(traces, "Each lever against the baseline (change per year of serving)",
+                   height=430, barmode="group",
+                   yaxis={"title": {"text": "change against the baseline (%)"},
+                          "zeroline": True, "zerolinecolor": "#333", "ticksuffix": "%"},
+                   xaxis={"title": {"text": "lever"}})

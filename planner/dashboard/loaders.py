@@ -57,3 +57,23 @@ def training_sweep(scenario_key: str, devices: tuple[int, ...]) -> pd.DataFrame:
     grid["mode_code"] = MODE_CODES["devices"]
     grid["mode"] = "devices"
     return evaluate_training(grid)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def uncertainty(scenario_key: str, phase: str, hardware_ids: tuple[str, ...],
+                draws: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """P10/P50/P90 summary and one-at-a-time sensitivity of the given options of a plan
+    (``phase`` training or serving), from the model's Monte Carlo; only these options are
+    drawn, which keeps a rerun fast."""
+    from planner.model.uncertainty import plan_uncertainty
+
+    data = yaml.safe_load(scenario_key)
+    spec = parse_scenario({**data, "uncertainty": {"draws": draws, "seed": seed}}).uncertainty
+    result = plan(scenario_key)
+    if phase == "training":
+        rows = result.training[result.training["hardware_id"].isin(hardware_ids)]
+        u = plan_uncertainty(spec, None, rows, None)
+    else:
+        rows = result.inference[result.inference["hardware_id"].isin(hardware_ids)]
+        u = plan_uncertainty(spec, result.scenario.inference, None, rows)
+    return u.summary, u.sensitivity

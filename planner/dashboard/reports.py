@@ -39,8 +39,27 @@ INPUT_UNITS = {
     "i_params_b": ("served parameters (custom model)", "billions"),
     "i_prompt_tokens": ("prompt", "tokens per request"),
     "i_output_tokens": ("output", "tokens per request"),
-    "i_batch": ("batch size", "requests"),
+    "i_batch": ("largest batch tried", "requests"),
     "i_precision": ("serving precision", ""),
+    "i_rps_avg": ("average load", "requests/s"),
+    "i_rps_peak": ("peak load", "requests/s"),
+    "i_latency_p95_s": ("latency target (p95)", "s"),
+    "i_ttft_s": ("time to first token target (p95)", "s"),
+    "i_headroom_pct": ("headroom", "%"),
+    "i_rtt_s": ("network round trip", "s"),
+    "i_autoscaling": ("autoscaling", "true or false"),
+    "lc_horizon_months": ("planning horizon", "months"),
+    "lc_retrain_months": ("retrain every", "months"),
+    "lc_retrain_pct": ("retraining cost", "% of the first training"),
+    "lc_serving_hw": ("lifecycle serving hardware", "hardware id (blank: cheapest)"),
+    "lv_quant": ("lever: quantisation", "precision or none"),
+    "lv_prune": ("lever: pruning", "pattern or none"),
+    "lv_distil": ("lever: distil into", "preset id or none"),
+    "lv_batch": ("lever: fixed batch", "requests"),
+    "lv_region": ("lever: region", "provider:region, country:ISO or none"),
+    "lv_pue": ("lever: PUE", "ratio"),
+    "u_draws": ("Monte Carlo draws", "draws"),
+    "u_seed": ("Monte Carlo seed", ""),
 }
 
 
@@ -84,7 +103,8 @@ def full_report(current: Mapping[str, object], planner: Planner,
     frames = [inputs_frame(current, planner)]
     try:
         if result is None:
-            result = planner.plan(state.to_scenario(current, planner.defaults))
+            result = planner.plan(state.to_scenario(current, planner.defaults,
+                                                    state.ALL_SECTIONS))
     except PlannerError as exc:
         frames.append(pd.DataFrame([{"section": "error", "item": "scenario",
                                      "value": "", "note": str(exc)}], columns=HEAD))

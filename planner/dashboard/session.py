@@ -12,8 +12,9 @@ INITIALISED = "_state_initialised"
 
 def choices() -> dict[str, list[str]]:
     """The allowed values of every choice field."""
+    regions = list(loaders.region_table().index)
     return {**state.static_choices(list(loaders.presets())),
-            "site_region": [state.WORLD_AVERAGE, *loaders.region_table().index]}
+            "site_region": [state.WORLD_AVERAGE, *regions], "lv_region": [state.NONE, *regions]}
 
 
 def init() -> None:

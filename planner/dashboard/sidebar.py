@@ -51,8 +51,9 @@ def _on_scenario_upload() -> None:
     except PlannerError as exc:
         st.session_state[LOAD_MESSAGE] = ("error", f"Not loaded: {exc}")
         return
-    choices = {**state.static_choices(list(loaders.presets())),
-               "site_region": [state.WORLD_AVERAGE, *loaders.region_table().index]}
+    from planner.dashboard.session import choices as all_choices
+
+    choices = all_choices()
     bad = [f"{k}={updates[k]!r}" for k, allowed in choices.items()
            if k in updates and updates[k] not in allowed]
     if bad:
@@ -117,6 +118,10 @@ def _site_inputs(regions: pd.DataFrame) -> None:
         "Service life (years)", key="price_life_years", step=0.5, format="%.1f",
         help="Years a device is used before replacement: spreads its purchase price "
              "(on-premises) and its embodied carbon over its life. Default 5 years.")
+    st.number_input(
+        "Planning horizon (months)", key="lc_horizon_months", step=6,
+        help="How long the model is trained, retrained and served in the Lifecycle view; "
+             "1-240 months.")
 
 
 def _model_picker(prefix: str, label: str) -> None:
@@ -170,11 +175,33 @@ def _serving_inputs() -> None:
                     help="Input tokens per request; 0 or more.")
     st.number_input("Output (tokens per request)", key="i_output_tokens", step=64,
                     help="Generated tokens per request; at least 1.")
-    st.number_input("Batch size (requests at once)", key="i_batch", step=1,
-                    help="Requests one replica serves together; larger batches raise "
-                         "throughput and latency. At least 1.")
+    st.number_input("Largest batch (requests at once)", key="i_batch", step=8,
+                    help="Batches 1, 2, 4, … up to this are tried; each device keeps the one "
+                         "needing the fewest devices within the latency target. At least 1.")
     st.selectbox("Serving precision", PRECISIONS, key="i_precision",
                  help="Weights and maths at this precision (int8/int4 = quantised).")
+    st.markdown("**Traffic and targets**")
+    st.number_input("Average load (requests/s)", key="i_rps_avg", step=10.0,
+                    placeholder="none: per-replica figures only",
+                    help="Mean requests per second over the day; more than 0. Blank (with "
+                         "the peak blank too) plans one replica without a fleet.")
+    st.number_input("Peak load (requests/s)", key="i_rps_peak", step=10.0,
+                    placeholder="same as the average",
+                    help="The fleet is sized for this rate; at least the average.")
+    st.number_input("Latency target, p95 (s)", key="i_latency_p95_s", step=1.0,
+                    placeholder="no target",
+                    help="95th percentile of queueing + prefill + generation + network "
+                         "round trip, in seconds; more than 0, blank for none.")
+    st.number_input("Time to first token target, p95 (s)", key="i_ttft_s", step=0.1,
+                    placeholder="no target",
+                    help="95th percentile of queueing + prefill + round trip; blank for none.")
+    st.number_input("Headroom (%)", key="i_headroom_pct", step=5.0, format="%.0f",
+                    help="Capacity kept spare at the peak, 0-99 %.")
+    st.number_input("Network round trip (s)", key="i_rtt_s", step=0.01, format="%.3f",
+                    help="Added to every data-centre request's latency; 0 or more.")
+    st.toggle("Autoscaling", key="i_autoscaling",
+              help="Resize the fleet hour by hour to the load; otherwise the peak-sized "
+                   "fleet runs all year.")
 
 
 def _scenario_file() -> None:
@@ -211,7 +238,7 @@ def draw() -> None:
         _site_inputs(regions)
         with st.expander("Training run", expanded=True):
             _training_inputs()
-        with st.expander("Served workload", expanded=False):
+        with st.expander("Served workload and traffic", expanded=False):
             _serving_inputs()
         with st.expander("Scenario file and full report", expanded=False):
             _scenario_file()

@@ -26,6 +26,10 @@ WORLD_AVERAGE = "default"
 DEVICE_CLASSES: tuple[str, ...] = ("GPU", "TPU", "NPU", "CPU", "Edge")
 SIZE_BY = ("deadline", "devices")
 PRICING_MODES = ("cloud", "on_prem")
+NONE = "none"
+QUANTISATION = (NONE, "fp8", "int8", "int4")
+PRUNING = (NONE, "2:4")
+ALL_SECTIONS = ("training", "inference", "lifecycle", "levers", "uncertainty")
 
 
 @dataclass(frozen=True)
@@ -34,7 +38,7 @@ class Field:
     in scenario files, the others (view state) only in the URL."""
 
     key: str
-    kind: str  # "float", "optfloat", "int", "str", "list"
+    kind: str  # "float", "optfloat", "int", "optint", "bool", "str", "list"
     default: object
     scenario: bool = True
 
@@ -64,11 +68,38 @@ def fields(defaults: Defaults) -> dict[str, Field]:
         Field("i_params_b", "float", 8.0),
         Field("i_prompt_tokens", "int", 512),
         Field("i_output_tokens", "int", 256),
-        Field("i_batch", "int", 8),
+        Field("i_batch", "int", 64),
         Field("i_precision", "str", "bf16"),
+        Field("i_rps_avg", "optfloat", 200.0),
+        Field("i_rps_peak", "optfloat", 400.0),
+        Field("i_latency_p95_s", "optfloat", 8.0),
+        Field("i_ttft_s", "optfloat", None),
+        Field("i_headroom_pct", "float", 20.0),
+        Field("i_rtt_s", "float", 0.05),
+        Field("i_autoscaling", "bool", False),
+        # the model's life
+        Field("lc_horizon_months", "int", 36),
+        Field("lc_retrain_months", "optint", 12),
+        Field("lc_retrain_pct", "float", 25.0),
+        Field("lc_serving_hw", "str", ""),
+        # optimisation levers
+        Field("lv_quant", "str", "int4"),
+        Field("lv_prune", "str", "2:4"),
+        Field("lv_distil", "str", "llama-3.2-1b"),
+        Field("lv_batch", "optint", None),
+        Field("lv_region", "str", "country:FRA"),
+        Field("lv_pue", "optfloat", 1.1),
+        # uncertainty
+        Field("u_draws", "int", 2000),
+        Field("u_seed", "int", 0),
         # view state: filters and selections of single pages
         Field("cmp_classes", "list", list(DEVICE_CLASSES), scenario=False),
         Field("tp_hw", "str", "", scenario=False),
+        Field("sv_hw", "str", "", scenario=False),
+        Field("sv_metric", "str", "annual_cost_usd", scenario=False),
+        Field("tp_metric", "str", "total_co2e_kg", scenario=False),
+        Field("lv_hw", "str", "", scenario=False),
+        Field("lc_metric", "str", "cost", scenario=False),
         Field("hw_classes", "list", list(DEVICE_CLASSES), scenario=False),
         Field("hw_search", "str", "", scenario=False),
     ]
@@ -76,7 +107,8 @@ def fields(defaults: Defaults) -> dict[str, Field]:
 
 
 def default_state(defaults: Defaults) -> dict[str, object]:
-    """The first view: Llama 3 8B trained in 30 days and served for chat, in AWS us-east-1."""
+    """The first view: Llama 3 8B trained in 30 days and served as a chat assistant at
+    200 requests/s (400 at peak, p95 within 8 s) for 3 years, in AWS us-east-1."""
     return {k: (list(f.default) if isinstance(f.default, list) else f.default)
             for k, f in fields(defaults).items()}
 
@@ -147,7 +179,46 @@ def to_scenario(state: Mapping[str, object], defaults: Defaults,
             inference["params"] = _scaled(s["i_params_b"], 1e9)
         else:
             inference["model"] = s["i_model"]
+        for key, name in (("i_rps_avg", "requests_per_s_avg"),
+                          ("i_rps_peak", "requests_per_s_peak"),
+                          ("i_latency_p95_s", "latency_p95_s"), ("i_ttft_s", "ttft_s")):
+            if s[key] is not None:
+                inference[name] = s[key]
+        inference["headroom"] = _scaled(s["i_headroom_pct"], 0.01)
+        inference["network_rtt_s"] = s["i_rtt_s"]
+        if s["i_autoscaling"]:
+            inference["autoscaling"] = True
         out["inference"] = inference
+    has_traffic = s["i_rps_avg"] is not None or s["i_rps_peak"] is not None
+    if "lifecycle" in sections and "inference" in sections and has_traffic:
+        lifecycle: dict[str, object] = {"horizon_months": s["lc_horizon_months"],
+                                        "retrain_fraction": _scaled(s["lc_retrain_pct"], 0.01)}
+        if s["lc_retrain_months"] is not None:
+            lifecycle["retrain_every_months"] = s["lc_retrain_months"]
+        if s["lc_serving_hw"]:
+            lifecycle["serving_hardware"] = s["lc_serving_hw"]
+        out["lifecycle"] = lifecycle
+    if "levers" in sections and "inference" in sections:
+        levers: dict[str, object] = {}
+        if s["lv_quant"] != NONE:
+            levers["quantisation"] = {"precision": s["lv_quant"]}
+        if s["lv_prune"] != NONE:
+            levers["pruning"] = {"pattern": s["lv_prune"]}
+        if s["lv_distil"] != NONE:
+            levers["distillation"] = {"student": s["lv_distil"]}
+        if s["lv_batch"] is not None:
+            levers["batch_size"] = s["lv_batch"]
+        lever_site: dict[str, object] = {}
+        if s["lv_region"] != NONE:
+            lever_site.update(region_to_site(str(s["lv_region"])))
+        if s["lv_pue"] is not None:
+            lever_site["pue"] = s["lv_pue"]
+        if lever_site:
+            levers["site"] = lever_site
+        if levers:
+            out["levers"] = levers
+    if "uncertainty" in sections:
+        out["uncertainty"] = {"draws": s["u_draws"], "seed": s["u_seed"]}
     out["site"] = site
     out["pricing"] = pricing
     return out
@@ -167,7 +238,7 @@ def plan_key(scenario: Mapping[str, object]) -> str:
 
 def scenario_yaml(state: Mapping[str, object], defaults: Defaults) -> str:
     """The state as a scenario file that ``python -m planner plan`` also reads."""
-    data = to_scenario(state, defaults)
+    data = to_scenario(state, defaults, ALL_SECTIONS)
     header = ("# Scenario saved by the AI capacity planner dashboard.\n"
               "# Load it back in the dashboard's sidebar, or run: python -m planner plan FILE\n")
     return header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
@@ -222,10 +293,52 @@ def from_scenario(scenario: Scenario, defaults: Defaults) -> tuple[dict[str, obj
         out["i_output_tokens"] = int(i.output_tokens)
         out["i_batch"] = i.batch_size
         out["i_precision"] = i.precision
+        out["i_rps_avg"] = i.requests_per_s_avg
+        out["i_rps_peak"] = i.requests_per_s_peak
+        out["i_latency_p95_s"] = i.latency_p95_s
+        out["i_ttft_s"] = i.ttft_s
+        out["i_headroom_pct"] = i.headroom * 100.0
+        out["i_rtt_s"] = i.network_rtt_s
+        out["i_autoscaling"] = i.autoscaling
         for name in ("flops_per_request", "bytes_per_request", "weight_bytes",
-                     "kv_bytes_per_token"):
+                     "kv_bytes_per_token", "tpot_s", "daily_profile", "edge_devices"):
             if getattr(i, name) is not None:
                 ignored.append(f"inference.{name}")
+        if i.batch_policy != "max":
+            ignored.append("inference.batch_policy")
+    lc = scenario.lifecycle
+    if lc is not None:
+        out["lc_horizon_months"] = lc.horizon_months
+        out["lc_retrain_months"] = lc.retrain_every_months
+        out["lc_retrain_pct"] = lc.retrain_fraction * 100.0
+        out["lc_serving_hw"] = lc.serving_hardware if isinstance(lc.serving_hardware, str) \
+            else ""
+        for name in ("training_hardware", "training_cost_usd", "training_energy_kwh",
+                     "training_co2e_kg"):
+            if getattr(lc, name) is not None:
+                ignored.append(f"lifecycle.{name}")
+    lv = scenario.levers
+    if lv is not None:
+        out["lv_quant"] = lv.quantisation.precision if lv.quantisation else NONE
+        out["lv_prune"] = lv.pruning.pattern if lv.pruning else NONE
+        if lv.pruning and (lv.pruning.pattern != "2:4" or lv.pruning.realised_speedup):
+            ignored.append("levers.pruning (only 2:4 at its default speed-up is shown)")
+        out["lv_distil"] = (lv.distillation.student or NONE) if lv.distillation else NONE
+        if lv.distillation and lv.distillation.student is None:
+            ignored.append("levers.distillation.params_fraction")
+        out["lv_batch"] = lv.batch_size
+        out["lv_region"] = site_to_region(lv.site.model_dump()) if lv.site else NONE
+        if out["lv_region"] == WORLD_AVERAGE:
+            out["lv_region"] = NONE
+        out["lv_pue"] = lv.site.pue if lv.site else None
+    else:
+        out.update(lv_quant=NONE, lv_prune=NONE, lv_distil=NONE, lv_batch=None,
+                   lv_region=NONE, lv_pue=None)
+    u = scenario.uncertainty
+    if u is not None:
+        out["u_draws"], out["u_seed"] = u.draws, u.seed
+        if u.ranges:
+            ignored.append("uncertainty.ranges")
     return out, ignored
 
 
@@ -265,14 +378,18 @@ def to_query(state: Mapping[str, object], defaults: Defaults) -> dict[str, str]:
 def _parse(f: Field, text: str) -> object:
     if f.kind == "list":
         return [] if text in ("", "-") else [v for v in text.split(",") if v]
-    if f.kind == "optfloat" and text.strip() == "":
+    if f.kind in ("optfloat", "optint") and text.strip() == "":
         return None
+    if f.kind == "bool":
+        if text.lower() not in ("true", "false", "1", "0"):
+            raise ValueError("not true or false")
+        return text.lower() in ("true", "1")
     if f.kind in ("float", "optfloat"):
         value = float(text)
         if not math.isfinite(value):
             raise ValueError("not a finite number")
         return value
-    if f.kind == "int":
+    if f.kind in ("int", "optint"):
         return int(float(text)) if float(text).is_integer() else int(text)
     return text
 
@@ -296,8 +413,8 @@ def from_query(params: Mapping[str, str], defaults: Defaults,
         try:
             value = _parse(f, str(text))
         except ValueError:
-            errors.append(f"URL parameter {key}={text!r} is not a {f.kind.removeprefix('opt')}; "
-                          f"kept the default {f.default!r}")
+            errors.append(f"URL parameter {key}={text!r} is not a {f.kind.removeprefix('opt')}"
+                          f"; kept the default {f.default!r}")
             continue
         allowed = choices.get(key)
         if allowed is not None:
@@ -315,6 +432,10 @@ def static_choices(preset_ids: list[str]) -> dict[str, list[str]]:
     """Allowed values of the choice fields that do not depend on the catalogue."""
     models = [*preset_ids, CUSTOM_MODEL]
     return {
+        "lv_quant": list(QUANTISATION), "lv_prune": list(PRUNING),
+        "lv_distil": [NONE, *preset_ids], "lc_metric": ["cost", "energy", "co2e"],
+        "sv_metric": ["annual_cost_usd", "annual_total_co2e_kg", "annual_energy_kwh"],
+        "tp_metric": ["total_co2e_kg", "cost_usd", "energy_kwh"],
         "t_model": models, "i_model": models,
         "t_precision": list(PRECISIONS), "i_precision": list(PRECISIONS),
         "t_size_by": list(SIZE_BY), "price_mode": list(PRICING_MODES),

@@ -29,11 +29,27 @@ def training_table(training: pd.DataFrame) -> pd.DataFrame:
 
 
 def inference_table(inference: pd.DataFrame) -> pd.DataFrame:
-    """The per-replica inference rows in the CLI's CSV columns, feasible and cheapest first."""
+    """The inference rows in the CLI's CSV columns (per replica, plus the fleet and annual
+    columns where traffic is given), feasible and cheapest first."""
     cols = [c for c in INFERENCE_REPORT_COLUMNS if c in inference.columns]
-    return inference[cols].sort_values(
-        ["feasible", "cost_usd_per_1k_requests", "co2e_kg_per_1k_requests"],
-        ascending=[False, True, True], na_position="last", kind="stable")
+    extra = [c for c in inference.columns if c.startswith(("fleet_", "annual_"))]
+    by = (["annual_cost_usd", "annual_total_co2e_kg"] if "annual_cost_usd" in inference
+          else ["cost_usd_per_1k_requests", "co2e_kg_per_1k_requests"])
+    return inference[cols + extra].sort_values(
+        ["feasible", *by], ascending=[False, True, True], na_position="last", kind="stable")
+
+
+def default_serving_choice(inference: pd.DataFrame) -> str | None:
+    """The device a first view details: the cheapest per year that meets the targets (else
+    the one with the least CO2e)."""
+    ok = inference[inference["feasible"].astype(bool)]
+    if ok.empty:
+        return None
+    by = "annual_cost_usd" if "annual_cost_usd" in ok else "cost_usd_per_1k_requests"
+    co2 = "annual_total_co2e_kg" if "annual_total_co2e_kg" in ok else "co2e_kg_per_1k_requests"
+    priced = ok[ok[by].notna()]
+    best = priced.sort_values(by) if not priced.empty else ok.sort_values(co2)
+    return str(best.iloc[0]["hardware_id"])
 
 
 def infeasible_summary(frame: pd.DataFrame) -> str:

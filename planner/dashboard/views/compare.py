@@ -28,6 +28,13 @@ SERVE_VISIBLE = ["name", "devices_per_replica", "latency_s", "ttft_s",
                  "infeasible_reason"]
 
 
+FLEET_VISIBLE = ["name", "fleet_devices", "batch_size", "fleet_latency_p95_s",
+                 "fleet_peak_utilisation", "annual_cost_usd", "annual_energy_kwh",
+                 "annual_total_co2e_kg", "fleet_cost_usd_per_1k_requests",
+                 "fleet_total_co2e_kg_per_1k_requests", "utilisation_basis", "power_basis",
+                 "price_basis", "infeasible_reason"]
+
+
 def _best(frame, column):
     ok = frame[frame[column].notna()]
     return None if ok.empty else ok.loc[ok[column].idxmin()]
@@ -70,8 +77,15 @@ if result is not None:
         ui.table(shown, TRAIN_VISIBLE, key="cmp_train_table")
         ui.csv_download(shown, "compare-training.csv", key="dl_cmp_training")
 
-st.header("Serving (one replica)", divider="gray")
 result = ui.plan_or_error(("inference",))
+fleet = result is not None and "annual_cost_usd" in result.inference.columns
+if fleet:
+    spec = result.scenario.inference
+    load = (f"{spec.requests_per_s_avg:g} requests/s on average" if spec.requests_per_s_avg
+            else f"{spec.requests_per_s_peak:g} requests/s")
+    st.header(f"Serving {load} for a year", divider="gray")
+else:
+    st.header("Serving (one replica, no traffic given)", divider="gray")
 if result is not None:
     shown = tables.filter_classes(tables.inference_table(result.inference), classes)
     feasible = shown[shown["feasible"]]
@@ -80,6 +94,32 @@ if result is not None:
     elif feasible.empty:
         st.error("No device in the chosen classes can serve this workload: "
                  + tables.infeasible_summary(shown))
+    elif fleet:
+        cheap, clean, fast = (_best(feasible, "annual_cost_usd"),
+                              _best(feasible, "annual_total_co2e_kg"),
+                              _best(feasible, "fleet_latency_p95_s"))
+        c1, c2, c3 = st.columns(3)
+        if cheap is not None:
+            c1.metric("Cheapest per year", formats.money(cheap["annual_cost_usd"]),
+                      delta=f"{cheap['name']}, {formats.count(cheap['fleet_devices'])} devices",
+                      delta_color="off", delta_arrow="off", help=str(cheap["price_basis"]))
+        c2.metric("Least CO2e per year", formats.co2e(clean["annual_total_co2e_kg"]),
+                  delta=clean["name"], delta_color="off", delta_arrow="off",
+                  help="Operational plus embodied, for the whole fleet.")
+        c3.metric("Lowest p95 latency", formats.seconds(fast["fleet_latency_p95_s"]),
+                  delta=fast["name"], delta_color="off", delta_arrow="off",
+                  help="Queueing + prefill + generation + network round trip, at the peak.")
+        st.plotly_chart(figures.serving_tradeoff(feasible), key="cmp_serve_chart",
+                        width="stretch", config={"displaylogo": False})
+        unpriced = feasible[feasible["annual_cost_usd"].isna()]
+        extra = (f"Not on the chart: {len(unpriced)} device(s) with no published price "
+                 "(edge devices are owned by their users; on-premises needs a purchase "
+                 "price); they are in the table." if not unpriced.empty else "")
+        missed = shown[~shown["feasible"]]
+        if not missed.empty:
+            extra += (f" Left out as unable to serve this traffic within the targets: "
+                      f"{len(missed)} device(s), reasons in the table.")
+        ui.provenance_note(feasible, result.site, extra)
     else:
         f = feasible.assign(total=feasible["co2e_kg_per_1k_requests"]
                             + feasible["embodied_co2e_kg_per_1k_requests"])
@@ -97,11 +137,7 @@ if result is not None:
                   help="Time for one batch: prefill plus every output token.")
         st.plotly_chart(figures.inference_tradeoff(feasible), key="cmp_serve_chart",
                         width="stretch", config={"displaylogo": False})
-        unpriced = feasible[feasible["cost_usd_per_1k_requests"].isna()]
-        extra = (f"Not on the chart: {len(unpriced)} device(s) with no published price "
-                 "(edge devices are owned by their users; on-premises needs a purchase "
-                 "price); they are in the table." if not unpriced.empty else "")
-        ui.provenance_note(feasible, result.site, extra)
+        ui.provenance_note(feasible, result.site)
     if not shown.empty:
-        ui.table(shown, SERVE_VISIBLE, key="cmp_serve_table")
+        ui.table(shown, FLEET_VISIBLE if fleet else SERVE_VISIBLE, key="cmp_serve_table")
         ui.csv_download(shown, "compare-serving.csv", key="dl_cmp_serving")

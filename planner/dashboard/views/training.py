@@ -54,6 +54,27 @@ if result is not None:
                      f"spread over {row['service_life_years']:g} years of use.")
     c[3].metric("Device-hours", formats.count(row["device_hours"]))
 
+    # Uncertainty of this run: P10-P90 and what moves it most.
+    s = ui.current_state()
+    try:
+        summary, sensitivity = loaders.uncertainty(
+            state.plan_key(ui.scenario(("training",))), "training", (hw,), int(s["u_draws"]),
+            int(s["u_seed"]))
+    except PlannerError as exc:
+        st.error(f"No uncertainty: {exc}")
+        summary = sensitivity = None
+    if summary is not None and len(summary):
+        q = summary.set_index("metric")
+        spans = []
+        for metric, label, fmt in (("cost_usd", "cost", formats.money),
+                                   ("energy_kwh", "energy", formats.energy),
+                                   ("total_co2e_kg", "CO2e", formats.co2e)):
+            if metric in q.index and q.loc[metric, "p10"] == q.loc[metric, "p10"]:
+                spans.append(f"{label} **{fmt(q.loc[metric, 'p10'])} – "
+                             f"{fmt(q.loc[metric, 'p90'])}**")
+        st.markdown("Likely range (P10 to P90, Monte Carlo of "
+                    f"{int(s['u_draws']):,} draws): " + " · ".join(spans))
+
     left, right = st.columns(2)
     left.plotly_chart(figures.energy_breakdown(row), key="tp_energy_chart", width="stretch",
                       config={"displaylogo": False})
@@ -74,6 +95,31 @@ if result is not None:
                         width="stretch", config={"displaylogo": False})
     except PlannerError as exc:
         st.error(f"Cannot draw the device-count curve: {exc}")
+
+    if sensitivity is not None and len(sensitivity):
+        left, right = st.columns([1, 2])
+        metric = left.radio(
+            "Sensitivity of", ["total_co2e_kg", "cost_usd", "energy_kwh"], key="tp_metric",
+            format_func={"total_co2e_kg": "CO2e", "cost_usd": "cost",
+                         "energy_kwh": "energy"}.get,
+            help="Which figure of the run the sensitivity chart shows.")
+        left.number_input("Monte Carlo draws", key="u_draws", step=500,
+                          help="Draws of the uncertain assumptions (100 to 1,000,000); "
+                               "ranges and sources in profiles/levers.yaml.")
+        fmt, scale, unit = {"total_co2e_kg": (formats.co2e, 1e-3, "t CO2e"),
+                            "cost_usd": (formats.money, 1.0, "USD"),
+                            "energy_kwh": (formats.energy, 1e-3, "MWh")}[metric]
+        sens = sensitivity[sensitivity["metric"] == metric]
+        if sens["result_at_low"].notna().any():
+            right.plotly_chart(figures.tornado(
+                sens, float(row[metric]), title="What moves this run's figure most",
+                axis_title=unit, scale=scale, fmt=fmt), key="tp_tornado_chart",
+                width="stretch", config={"displaylogo": False})
+        else:
+            right.info("No sensitivity for this figure: it has no baseline value here "
+                       "(e.g. no published price).")
+        ui.csv_download(sensitivity, f"training-sensitivity-{hw}.csv", key="dl_tp_sensitivity",
+                        label="Download the sensitivity table (CSV)")
 
     selected = tables.training_table(training[training["hardware_id"] == hw])
     ui.provenance_note(selected, result.site,

@@ -1,0 +1,119 @@
+"""Lifecycle: training, retraining and serving added up month by month over the horizon,
+with the month in which cumulative serving overtakes cumulative training."""
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from planner.dashboard import figures, formats, loaders, state, ui
+from planner.errors import PlannerError
+from planner.model.lifecycle import MONTHS_PER_YEAR, cumulative_curves
+
+st.title("Lifecycle")
+st.markdown("Over the model's life, what costs more: training it or serving it? Training is "
+            "paid at launch and at every retraining; serving accrues every month. The horizon "
+            "is in the sidebar.")
+
+METRICS = {  # choice: (unit suffix, training column, annual serving column, scale, label, fmt)
+    "cost": ("cost_usd", "cost_usd", "annual_cost_usd", 1.0, "cost (USD)", formats.money),
+    "energy": ("energy_kwh", "energy_kwh", "annual_energy_kwh", 1e-3, "energy (MWh)",
+               formats.energy),
+    "co2e": ("co2e_kg", "total_co2e_kg", "annual_total_co2e_kg", 1e-3, "CO2e (t)",
+             formats.co2e),
+}
+
+serving_plan = ui.plan_or_error(("inference",))
+options = [""]
+names = {"": "the cheapest that meets the targets"}
+if serving_plan is not None:
+    ok = serving_plan.inference[serving_plan.inference["feasible"]]
+    names.update(dict(zip(ok["hardware_id"], ok["name"], strict=True)))
+    options += sorted(ok["hardware_id"], key=names.get)
+if st.session_state.get("lc_serving_hw") not in options:
+    st.session_state["lc_serving_hw"] = ""
+a, b, c, d = st.columns([2, 1, 1, 1])
+a.selectbox("Serving hardware", options, key="lc_serving_hw", format_func=names.get,
+            help="The fleet that serves the traffic (sized on the Serving planner). Training "
+                 "uses the cheapest device that meets the training deadline.")
+b.number_input("Retrain every (months)", key="lc_retrain_months", step=3,
+               placeholder="never",
+               help="A retraining every this many months; blank for none. 1-240.")
+c.number_input("Retraining cost (% of the first)", key="lc_retrain_pct", step=5.0,
+               format="%.0f",
+               help="Each retraining's cost, energy and carbon as a share of the first "
+                    "training: 100 % is a full re-run, 20 % a refresh. More than 0, up to 200.")
+d.radio("Show", list(METRICS), key="lc_metric", horizontal=True,
+        format_func={"cost": "cost", "energy": "energy", "co2e": "CO2e"}.get,
+        help="Which figure the chart adds up.")
+
+result = ui.plan_or_error(("training", "inference", "lifecycle"))
+if result is not None and "lifecycle" not in result.extras:
+    st.error("The lifecycle needs traffic: give an average or peak load in the sidebar.")
+    result = None
+if result is not None:
+    ui.site_banner(result.site)
+    summary = result.extras["lifecycle_summary"].iloc[0]
+    curves = result.extras["lifecycle"]
+    curves = curves[curves["hardware_id"] == summary["hardware_id"]]
+    choice = str(st.session_state["lc_metric"])
+    unit, t_col, s_col, scale, label, fmt = METRICS[choice]
+    spec = result.scenario.lifecycle
+    horizon = int(spec.horizon_months)
+    st.caption(f"Training on **{summary['training_hardware_id']}**, serving on "
+               f"**{summary['hardware_id']}**, over {horizon} months"
+               + (f", retraining every {spec.retrain_every_months} months at "
+                  f"{spec.retrain_fraction:.0%} ({int(summary['retrainings'])} retrainings)."
+                  if spec.retrain_every_months else ", no retraining."))
+
+    be = summary[f"break_even_month_{choice}"]
+    cols = st.columns(4)
+    cols[0].metric(f"Total {label.split(' (')[0]} over {horizon} months",
+                   fmt(summary[f"total_{unit}"]))
+    cols[1].metric("Training + retraining",
+                   fmt(summary[f"training_{unit}"] + summary[f"retraining_{unit}"]),
+                   help=f"First training {fmt(summary[f'training_{unit}'])}; retraining "
+                        f"{fmt(summary[f'retraining_{unit}'])}.")
+    cols[2].metric("Serving", fmt(summary[f"serving_{unit}"]),
+                   help=f"{summary[f'serving_share_of_{choice}']:.0%} of the total.")
+    cols[3].metric("Break-even", f"month {be:.1f}" if be == be else "not reached",
+                   help="When cumulative serving overtakes cumulative training. "
+                        + str(summary["break_even_note"] or ""))
+
+    # Uncertainty envelope: both phases at their P10, and both at their P90.
+    band = None
+    s = ui.current_state()
+    try:
+        t_sum, _ = loaders.uncertainty(state.plan_key(ui.scenario(("training",))), "training",
+                                       (str(summary["training_hardware_id"]),),
+                                       int(s["u_draws"]), int(s["u_seed"]))
+        s_sum, _ = loaders.uncertainty(state.plan_key(ui.scenario(("inference",))), "serving",
+                                       (str(summary["hardware_id"]),), int(s["u_draws"]),
+                                       int(s["u_seed"]))
+        tq = t_sum.set_index("metric").loc[t_col]
+        sq = s_sum.set_index("metric").loc[s_col]
+        ends = []
+        for p in ("p10", "p90"):
+            cum_t, cum_s = cumulative_curves([tq[p]], [sq[p] / MONTHS_PER_YEAR], horizon,
+                                             spec.retrain_every_months, spec.retrain_fraction)
+            ends.append((cum_t + cum_s)[0])
+        if all(np.isfinite(e).all() for e in ends):
+            band = (ends[0], ends[1])
+    except (PlannerError, KeyError) as exc:
+        st.caption(f"No uncertainty band: {exc}")
+    st.plotly_chart(figures.lifecycle_figure(curves, unit, label=label, scale=scale,
+                                             break_even=be, band=band),
+                    key="lc_chart", width="stretch", config={"displaylogo": False})
+    st.caption("**Where these numbers come from.** The training run is the Training "
+               "planner's plan for that device; serving is a twelfth of the fleet's year from "
+               "the Serving planner each month; carbon is operational plus embodied. The grey "
+               "envelope puts both phases at their P10 and at their P90 of the Monte Carlo "
+               "(wider than the P10-P90 of the sum). Break-even: Patterson et al. 2022 discuss "
+               "the same training-versus-serving split.")
+    totals = pd.DataFrame(result.extras["lifecycle_summary"])
+    st.subheader("Totals per phase")
+    ui.table(totals.drop(columns=["hardware_id"]).T.reset_index().rename(
+        columns={"index": "figure", 0: "value"}).astype(str), key="lc_summary_table")
+    ui.csv_download(totals, "lifecycle-summary.csv", key="dl_lc_summary",
+                    label="Download the totals (CSV)")
+    ui.csv_download(result.extras["lifecycle"], "lifecycle-curves.csv", key="dl_lc_curves",
+                    label="Download the monthly curves (CSV)")
