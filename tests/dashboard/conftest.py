@@ -16,6 +16,9 @@ VIEWS = "planner/dashboard/views"
 PAGES = {
     "compare": f"{VIEWS}/compare.py",
     "training": f"{VIEWS}/training.py",
+    "serving": f"{VIEWS}/serving.py",
+    "lifecycle": f"{VIEWS}/lifecycle.py",
+    "optimisation": f"{VIEWS}/optimisation.py",
     "profiles": f"{VIEWS}/profiles.py",
 }
 

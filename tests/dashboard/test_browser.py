@@ -175,7 +175,8 @@ def test_every_page_in_a_real_browser(browser_page, tmp_path, planner):
     fresh = page.context.new_page()
     fresh.goto(page.url)
     wait_idle(fresh)
-    assert fresh.get_by_label("PUE (facility energy ÷ IT energy)", exact=True).input_value() == "1.50"
+    restored = fresh.get_by_label("PUE (facility energy ÷ IT energy)", exact=True)
+    assert restored.input_value() == "1.50"
     fresh.close()
 
     # Training planner: size by device count, check the metric.

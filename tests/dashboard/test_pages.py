@@ -46,14 +46,17 @@ def test_compare_page_matches_planner(planner, downloads):
                                    check_dtype=False, check_names=False)
     assert downloads["dl_cmp_training"]["file_name"] == "compare-training.csv"
     assert downloads["dl_cmp_training"]["data"] == expected.to_csv(index=False)
-    # serving
+    # serving a year of the default traffic
     inf = planner.plan(_scenario(planner, ("inference",))).inference
     ok = inf[inf["feasible"]]
-    shown_latency = shown["Lowest latency"][0]
-    assert shown_latency == formats.seconds(ok["latency_s"].min())
+    assert shown["Lowest p95 latency"][0] == formats.seconds(ok["fleet_latency_p95_s"].min())
+    assert shown["Cheapest per year"][0] == formats.money(ok["annual_cost_usd"].min())
+    expected = tables.inference_table(plan_sections(planner.plan(
+        _scenario(planner, ("inference",))))["inference"])
+    assert downloads["dl_cmp_serving"]["data"] == expected.to_csv(index=False)
     csv = _csv(downloads, "dl_cmp_serving")
-    assert set(csv["hardware_id"]) == set(inf["hardware_id"])
-    for col in ("utilisation_basis", "power_basis", "price_basis"):
+    for col in ("utilisation_basis", "power_basis", "price_basis", "fleet_devices",
+                "annual_cost_usd"):
         assert col in csv.columns
 
 
