@@ -9,8 +9,14 @@ import pandas as pd
 
 from planner.errors import PlannerError
 from planner.model.catalogue import export_frame
+from planner.model.edge import EDGE_VS_CLOUD_PRINT_COLUMNS
+from planner.model.levers import LEVER_PRINT_COLUMNS
+from planner.model.lifecycle import SUMMARY_PRINT_COLUMNS as LIFECYCLE_SUMMARY_PRINT_COLUMNS
 from planner.model.plan import TRAINING_REPORT_COLUMNS, Planner, PlanResult
 from planner.model.scenario import load_scenario
+from planner.model.serving import FLEET_PRINT_COLUMNS
+from planner.model.uncertainty import SENSITIVITY_PRINT_COLUMNS
+from planner.model.uncertainty import SUMMARY_PRINT_COLUMNS as UNCERTAINTY_PRINT_COLUMNS
 from planner.reports import write_csv_atomic
 
 INFERENCE_REPORT_COLUMNS = [
@@ -22,6 +28,24 @@ INFERENCE_REPORT_COLUMNS = [
     "cost_usd_per_1m_tokens", "utilisation", "utilisation_basis", "busy_power_w", "power_basis",
     "pue", "carbon_intensity_g_per_kwh", "price_usd_per_device_hour", "price_basis",
 ]
+
+
+TRAINING_PRINT_COLUMNS = ["hardware_id", "devices", "days", "device_hours", "energy_kwh",
+                          "co2e_kg", "embodied_co2e_kg", "cost_usd", "infeasible_reason"]
+INFERENCE_PRINT_COLUMNS = ["hardware_id", "devices_per_replica", "latency_s",
+                           "requests_per_s_per_replica", "energy_kwh_per_1k_requests",
+                           "co2e_kg_per_1k_requests", "cost_usd_per_1k_requests",
+                           "infeasible_reason"]
+# What the terminal shows of each section; the CSV always holds every column.
+PRINT_COLUMNS = {
+    "training": TRAINING_PRINT_COLUMNS,
+    "inference": INFERENCE_PRINT_COLUMNS,
+    "edge_vs_cloud": EDGE_VS_CLOUD_PRINT_COLUMNS,
+    "levers": LEVER_PRINT_COLUMNS,
+    "lifecycle_summary": LIFECYCLE_SUMMARY_PRINT_COLUMNS,
+    "uncertainty": UNCERTAINTY_PRINT_COLUMNS,
+    "sensitivity": SENSITIVITY_PRINT_COLUMNS,
+}
 
 
 def register(subparsers) -> None:
@@ -92,11 +116,13 @@ def run_plan(args: argparse.Namespace) -> int:
     print(f"Scenario {scenario.name!r}: grid {site.carbon_intensity_g_per_kwh:.0f} gCO2e/kWh "
           f"({site.intensity_label}, data year {site.intensity_year}); PUE {site.pue:g}")
     for name, frame in plan_sections(result).items():
-        shown = [c for c in ("hardware_id", "devices", "days", "device_hours", "energy_kwh",
-                             "co2e_kg", "embodied_co2e_kg", "cost_usd", "latency_s",
-                             "cost_usd_per_1k_requests", "energy_kwh_per_1k_requests",
-                             "infeasible_reason") if c in frame.columns]
-        _print_table(frame[shown], name)
+        if name == "lifecycle":
+            print(f"lifecycle: {len(frame)} monthly rows (cumulative curves) in the CSV")
+            continue
+        columns = PRINT_COLUMNS.get(name, TRAINING_PRINT_COLUMNS)
+        if name == "inference" and "fleet_devices" in frame.columns:
+            columns = FLEET_PRINT_COLUMNS
+        _print_table(frame[[c for c in columns if c in frame.columns]], name)
     if args.csv:
         report = plan_report(result)
         write_csv_atomic(report, args.csv)
