@@ -94,6 +94,7 @@ def wait_idle(page, timeout_ms: int = 30_000) -> None:
 
 def screenshot(page, name: str) -> Path:
     """The whole page (Streamlit scrolls inside its main block, so grow the viewport)."""
+    page.mouse.move(1, 1)  # no hover tooltip in the picture
     height = page.evaluate(
         "() => Math.max(...['[data-testid=\"stMainBlockContainer\"]', "
         "'[data-testid=\"stSidebarContent\"]'].map(s => document.querySelector(s))"
@@ -207,6 +208,44 @@ def test_every_page_in_a_real_browser(browser_page, tmp_path, planner):
     catalogue = _download(page, "Download this table (CSV)", tmp_path)
     assert len(catalogue) and catalogue["vendor"].str.contains("NVIDIA").all()
     screenshot(page, "hardware-profiles")
+
+    # Serving planner: switch the charts to CO2e, download the fleet table.
+    page.goto(f"{url}/serving")
+    wait_idle(page)
+    _no_exception(page)
+    page.locator("[data-testid='stRadio']", has_text="Figure").get_by_text("CO2e").click()
+    page.get_by_text("t CO2e per year").first.wait_for(timeout=30_000)
+    wait_idle(page)
+    _no_exception(page)
+    fleet = _download(page, "Download this table (CSV)", tmp_path)
+    assert {"fleet_devices", "annual_cost_usd", "price_basis"} <= set(fleet.columns)
+    screenshot(page, "serving-planner")
+
+    # Lifecycle: show CO2e, download the monthly curves.
+    page.goto(f"{url}/lifecycle")
+    wait_idle(page)
+    _no_exception(page)
+    page.get_by_text("break-even: month").first.wait_for(timeout=30_000)  # marked on the chart
+    screenshot(page, "lifecycle")
+    page.locator("[data-testid='stRadio']", has_text="Show").get_by_text("CO2e").click()
+    page.get_by_text("Total CO2e over 36 months").first.wait_for(timeout=30_000)
+    wait_idle(page)
+    curves = _download(page, "Download the monthly curves (CSV)", tmp_path)
+    assert curves["month"].max() == 36
+
+    # Optimisation: a better PUE after the move, download the levers.
+    page.goto(f"{url}/optimisation")
+    wait_idle(page)
+    _no_exception(page)
+    pue = page.get_by_label("With PUE", exact=True)
+    pue.fill("1.05")
+    pue.press("Enter")
+    page.wait_for_function("() => location.search.includes('lv_pue=1.05')", timeout=30_000)
+    wait_idle(page)
+    _no_exception(page)
+    levers = _download(page, "Download this table (CSV)", tmp_path)
+    assert "PUE 1.05" in " ".join(str(n) for n in levers["note"])
+    screenshot(page, "optimisation")
 
     # Bad input: a zero PUE shows the reason, not a traceback.
     page.goto(f"{url}/")
