@@ -80,24 +80,28 @@ def assumed_rated_power_w(frame: pd.DataFrame) -> np.ndarray:
 
     With a published measured draw, rating = draw ÷ the kind's default busy share is not
     known here, so the draw itself is used (it bounds idle power sensibly). Otherwise the
-    device's dense bf16 (or fp16) peak × the median watts per TFLOPS of published devices of
-    the same placement released within a year of it: devices of one generation share a
-    process node and similar efficiency. Low confidence; marked "peer estimate" in results.
+    device's dense bf16 (or fp16; int8 for NPUs that publish only TOPS) peak × the median
+    watts per TFLOPS of published devices of the same placement released within a year of it:
+    devices of one generation share a process node and similar efficiency. Low confidence;
+    marked "peer estimate" in results.
     """
-    peak = frame["peak_flops_per_s_bf16"].fillna(frame["peak_flops_per_s_fp16"]).to_numpy(float)
+    float_peak = frame["peak_flops_per_s_bf16"].fillna(frame["peak_flops_per_s_fp16"])
+    int_peak = frame["peak_flops_per_s_int8"]
     rated = frame["rated_power_w"].to_numpy(float)
     year = frame["year"].astype(float).to_numpy()
     placement = frame["placement"].to_numpy()
-    w_per_flops = rated / peak
     out = np.full(len(frame), np.nan)
     for i in np.flatnonzero(np.isnan(rated)):
         if not np.isnan(frame["typical_power_w"].iloc[i]):
             out[i] = frame["typical_power_w"].iloc[i]
             continue
+        # Compare on bf16/fp16 where the device publishes it, else on int8 TOPS (edge NPUs).
+        peak = (float_peak if not np.isnan(float_peak.iloc[i]) else int_peak).to_numpy(float)
+        w_per_op = rated / peak
         peers = ((placement == placement[i]) & (np.abs(year - year[i]) <= 1)
-                 & np.isfinite(w_per_flops))
+                 & np.isfinite(w_per_op))
         if peers.any() and not np.isnan(peak[i]):
-            out[i] = float(np.median(w_per_flops[peers])) * peak[i]
+            out[i] = float(np.median(w_per_op[peers])) * peak[i]
     return out
 
 
