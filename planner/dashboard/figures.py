@@ -118,15 +118,28 @@ def tradeoff_figure(frame: pd.DataFrame, *, x: str, y: str, colour: str, title: 
                  "hovertemplate": "%{customdata[0]}<extra></extra>"}
         if on_front:
             trace.update(text=part["name"].tolist(), textposition="top center",
-                         textfont={"size": 11})
+                         textfont={"size": 11}, cliponaxis=False)
         for axis, column, scale in (("error_x", x, x_scale), ("error_y", y, y_scale)):
             err = _error(part, column, scale)
             if err is not None:
                 trace[axis] = err
         traces.append(trace)
     return _figure(traces, title, height=480,
-                   xaxis={"title": {"text": x_title}, "type": "log", "tickformat": x_format},
-                   yaxis={"title": {"text": y_title}, "type": "log", "tickformat": y_format})
+                   xaxis={"title": {"text": x_title}, "type": "log", "tickformat": x_format,
+                          **_log_range(data[x] * x_scale, pad=0.12)},
+                   yaxis={"title": {"text": y_title}, "type": "log", "tickformat": y_format,
+                          **_log_range(data[y] * y_scale, pad=0.08)})
+
+
+def _log_range(values: pd.Series, pad: float) -> dict:
+    """An explicit log-axis range with room for labels (plotly's autorange ignores text)."""
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v) & (v > 0)]
+    if not len(v):
+        return {}
+    lo, hi = np.log10(v.min()), np.log10(v.max())
+    span = max(hi - lo, 0.3)
+    return {"range": [lo - pad * span - 0.05, hi + pad * span + 0.05]}
 
 
 def training_tradeoff(training: pd.DataFrame) -> go.Figure:
@@ -241,7 +254,7 @@ def scaling_figure(sweep: pd.DataFrame, chosen_devices: float | None = None) -> 
         xaxis={"title": {"text": "devices (log scale)"}, "type": "log"},
         yaxis={"title": {"text": "days to train"}, "rangemode": "tozero"},
         yaxis2={"title": {"text": "cost (USD)"}, "overlaying": "y", "side": "right",
-                "showgrid": False, "rangemode": "tozero"})
+                "showgrid": False, "rangemode": "tozero", "tickformat": "$~s"})
 
 
 def catalogue_figure(export: pd.DataFrame) -> go.Figure:
@@ -260,9 +273,10 @@ def catalogue_figure(export: pd.DataFrame) -> go.Figure:
                               "%{x:,.0f} W rated (%{customdata[1]})<br>%{customdata[0]:,.0f} GB"
                               "<extra></extra>")})
     return _figure(traces, "Peak 16-bit throughput against rated power", height=420,
-                   xaxis={"title": {"text": "rated power (W, log scale)"}, "type": "log"},
+                   xaxis={"title": {"text": "rated power (W, log scale)"}, "type": "log",
+                          "dtick": "D2"},
                    yaxis={"title": {"text": "dense bf16/fp16 peak (TFLOPS, log scale)"},
-                          "type": "log"})
+                          "type": "log", "dtick": "D2"})
 
 
 def serving_tradeoff(inference: pd.DataFrame) -> go.Figure:
@@ -348,8 +362,9 @@ def tornado(sensitivity: pd.DataFrame, baseline: float, *, title: str, axis_titl
 def lifecycle_figure(curves: pd.DataFrame, unit: str, *, label: str, scale: float,
                      break_even: float | None, band: tuple[np.ndarray, np.ndarray] | None = None,
                      ) -> go.Figure:
-    """Cumulative training (with retraining steps) and serving over the months, stacked, with
-    an uncertainty band around the total and the break-even month marked."""
+    """Cumulative training (a step at launch and at every retraining) and cumulative serving
+    as two lines that cross at the break-even month, with the total and its uncertainty
+    envelope."""
     months = curves["month"].tolist()
     train = (curves[f"cumulative_training_{unit}"] * scale).tolist()
     serve = (curves[f"cumulative_serving_{unit}"] * scale).tolist()
@@ -361,29 +376,33 @@ def lifecycle_figure(curves: pd.DataFrame, unit: str, *, label: str, scale: floa
                     "line": {"width": 0}, "showlegend": False, "hoverinfo": "skip"},
                    {"type": "scatter", "x": months, "y": low.tolist(), "mode": "lines",
                     "line": {"width": 0}, "fill": "tonexty", "fillcolor": "rgba(0,0,0,0.10)",
-                    "name": "total, P10-P90 envelope", "hoverinfo": "skip"}]
+                    "name": "total: P10-P90 envelope", "hoverinfo": "skip"}]
     traces += [
-        {"type": "scatter", "x": months, "y": train, "mode": "lines", "stackgroup": "phases",
-         "name": "training + retraining", "line": {"color": PALETTE["device"], "shape": "hv"},
-         "hovertemplate": f"month %{{x}}: training %{{y:,.3s}} {label}<extra></extra>"},
-        {"type": "scatter", "x": months, "y": serve, "mode": "lines", "stackgroup": "phases",
-         "name": "serving", "line": {"color": PALETTE["facility"]},
-         "hovertemplate": f"month %{{x}}: serving %{{y:,.3s}} {label}<extra></extra>"},
         {"type": "scatter", "x": months, "y": total, "mode": "lines", "name": "total",
-         "line": {"color": "#222", "width": 2},
+         "line": {"color": "#222", "width": 2, "dash": "dot"},
          "hovertemplate": f"month %{{x}}: total %{{y:,.3s}} {label}<extra></extra>"},
+        {"type": "scatter", "x": months, "y": train, "mode": "lines",
+         "name": "training + retraining", "line": {"color": PALETTE["device"], "shape": "hv",
+                                                   "width": 3},
+         "hovertemplate": f"month %{{x}}: training %{{y:,.3s}} {label}<extra></extra>"},
+        {"type": "scatter", "x": months, "y": serve, "mode": "lines", "name": "serving",
+         "line": {"color": PALETTE["facility"], "width": 3},
+         "hovertemplate": f"month %{{x}}: serving %{{y:,.3s}} {label}<extra></extra>"},
     ]
     shapes, notes = [], []
     if break_even is not None and np.isfinite(break_even):
         shapes.append({"type": "line", "x0": break_even, "x1": break_even, "xref": "x",
                        "y0": 0, "y1": 1, "yref": "paper",
                        "line": {"color": FRONT_COLOUR, "dash": "dash", "width": 2}})
-        notes.append({"x": break_even, "xref": "x", "y": 1.0, "yref": "paper",
-                      "yanchor": "bottom", "showarrow": False,
-                      "font": {"color": FRONT_COLOUR},
-                      "text": f"break-even: month {break_even:.1f}"})
-    return _figure(traces, f"Cumulative {label} over the model's life", height=440,
+        notes.append({"x": break_even, "xref": "x", "y": 0.97, "yref": "paper",
+                      "xanchor": "right", "yanchor": "top", "showarrow": False,
+                      "bgcolor": "rgba(255,255,255,0.85)", "font": {"color": FRONT_COLOUR},
+                      "text": f"break-even: month {break_even:.1f}<br>serving overtakes "
+                              "training "})
+    return _figure(traces, f"Cumulative {label} over the model's life", height=460,
                    shapes=shapes, annotations=notes,
+                   legend={"orientation": "h", "yanchor": "top", "y": -0.18, "x": 0.0,
+                           "xanchor": "left"},
                    xaxis={"title": {"text": "months from launch"}, "rangemode": "tozero"},
                    yaxis={"title": {"text": f"cumulative {label}"}, "rangemode": "tozero"})
 

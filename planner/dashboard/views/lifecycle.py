@@ -59,8 +59,12 @@ if result is not None:
     unit, t_col, s_col, scale, label, fmt = METRICS[choice]
     spec = result.scenario.lifecycle
     horizon = int(spec.horizon_months)
-    st.caption(f"Training on **{summary['training_hardware_id']}**, serving on "
-               f"**{summary['hardware_id']}**, over {horizon} months"
+    device_names = {**dict(zip(result.training["hardware_id"], result.training["name"],
+                               strict=True)),
+                    **dict(zip(result.inference["hardware_id"], result.inference["name"],
+                               strict=True))}
+    st.caption(f"Training on **{device_names[summary['training_hardware_id']]}**, serving on "
+               f"**{device_names[summary['hardware_id']]}**, over {horizon} months"
                + (f", retraining every {spec.retrain_every_months} months at "
                   f"{spec.retrain_fraction:.0%} ({int(summary['retrainings'])} retrainings)."
                   if spec.retrain_every_months else ", no retraining."))
@@ -110,9 +114,16 @@ if result is not None:
                "(wider than the P10-P90 of the sum). Break-even: Patterson et al. 2022 discuss "
                "the same training-versus-serving split.")
     totals = pd.DataFrame(result.extras["lifecycle_summary"])
-    st.subheader("Totals per phase")
-    ui.table(totals.drop(columns=["hardware_id"]).T.reset_index().rename(
-        columns={"index": "figure", 0: "value"}).astype(str), key="lc_summary_table")
+    st.subheader(f"Totals over {horizon} months, per phase")
+    phases = pd.DataFrame({
+        "phase": ["first training", f"retraining ({int(summary['retrainings'])}×)",
+                  "serving", "total", "serving's share"],
+        **{title: [fmt_(summary[f"training_{u}"]), fmt_(summary[f"retraining_{u}"]),
+                   fmt_(summary[f"serving_{u}"]), fmt_(summary[f"total_{u}"]),
+                   f"{summary[f'serving_share_of_{name}']:.0%}"]
+           for name, (u, _, _, _, title, fmt_) in METRICS.items()},
+    })
+    st.dataframe(phases, hide_index=True, width="stretch", key="lc_summary_table")
     ui.csv_download(totals, "lifecycle-summary.csv", key="dl_lc_summary",
                     label="Download the totals (CSV)")
     ui.csv_download(result.extras["lifecycle"], "lifecycle-curves.csv", key="dl_lc_curves",

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from planner.dashboard import figures, formats, loaders, state, tables, ui
+from planner.dashboard.provenance import classify
 from planner.errors import PlannerError
 
 st.title("Training planner")
@@ -127,12 +128,22 @@ if result is not None:
                        "communication overheads are inside the utilisation figure.")
 
     st.subheader("What this plan assumes")
+    kind = str(row["kind"])
+    d = loaders.get_planner().defaults
+
+    def assumed(name: str) -> str:
+        a = d.training_utilisation.for_kind(kind) if name == "utilisation" else None
+        return f" — {d.cite(a)}, confidence {a.confidence}" if a else ""
+
     basis = pd.DataFrame([
-        ("model-FLOPs utilisation", f"{row['utilisation']:.2f}", row["utilisation_basis"]),
+        ("model-FLOPs utilisation", f"{row['utilisation']:.2f}",
+         f"{row['utilisation_basis']}"
+         + (assumed("utilisation") if row["utilisation_basis"] == "default" else "")),
         ("dense peak per device", f"{row['peak_flops_per_s'] / 1e12:,.0f} TFLOPS "
          f"({row['precision_used']})", row["throughput_basis"]),
         ("busy power per device", f"{row['busy_power_w']:,.0f} W", row["power_basis"]),
-        ("host power share", f"{row['host_power_fraction']:.0%}", "default"),
+        ("host power share", f"{row['host_power_fraction']:.0%}",
+         f"default — {d.cite(d.host_power_fraction.for_kind(kind))}"),
         ("PUE", f"{row['pue']:g}", result.site.pue_basis),
         ("grid intensity", f"{row['carbon_intensity_g_per_kwh']:.0f} g CO2e/kWh",
          f"{result.site.intensity_label}, {result.site.intensity_year}"),
@@ -140,8 +151,11 @@ if result is not None:
          row["price_basis"]),
         ("embodied carbon per device", f"{row['embodied_kgco2e']:,.0f} kg",
          row["embodied_basis"]),
-        ("service life", f"{row['service_life_years']:g} years", "input or default"),
+        ("service life", f"{row['service_life_years']:g} years",
+         f"default — {d.cite(d.service_life_years)}"
+         if result.scenario.pricing.service_life_years is None else "user input"),
     ], columns=["figure", "value", "from"])
+    basis.insert(2, "kind of figure", basis["from"].map(classify))
     st.dataframe(basis, hide_index=True, width="stretch", key="tp_basis_table")
     ui.csv_download(basis, f"training-assumptions-{hw}.csv", key="dl_tp_basis")
     st.subheader("This plan, every column")
