@@ -10,6 +10,7 @@ torch is imported only when the command runs, so ``python -m planner --help`` st
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 from pathlib import Path
 
@@ -95,13 +96,34 @@ def _run_command(args: argparse.Namespace, site) -> int:
 
 def _run_workload(args: argparse.Namespace, site) -> int:
     from planner.profiling import distributed as dist
-    from planner.profiling.devices import load_nvml
-    from planner.profiling.measure import Profiler, ProfilerConfig
     from planner.profiling.workloads import get_workload
 
     get_workload(args.workload)  # an unknown name fails before torch work starts
     if args.device not in ("cpu", "cuda"):
         raise PlannerError(f"--device {args.device!r}: choose cpu or cuda")
+    distributed = dist.init(args.device)
+    try:
+        record = _measure_workload(args, site)
+        if distributed:
+            dist.barrier()  # leave together: tearing down gloo while a peer talks can abort
+    finally:
+        if distributed:
+            # The model (and its DDP reducer) died with _measure_workload's frame; collect it
+            # before the process group goes, so no gloo work outlives the group.
+            gc.collect()
+            dist.finish()
+    if record is None:  # ranks other than 0 write nothing
+        return 0
+    path = write_record(record, args.out)
+    _summary(record, path)
+    return 130 if record.status == "incomplete" else 0
+
+
+def _measure_workload(args: argparse.Namespace, site) -> Record | None:
+    """Build, warm up and measure the workload; rank 0 returns the record, others None."""
+    from planner.profiling import distributed as dist
+    from planner.profiling.devices import load_nvml
+    from planner.profiling.measure import Profiler, ProfilerConfig
     from planner.profiling.runner import DEFAULT_STEPS, RunConfig, measure, prepare
     from planner.profiling.torch_support import hooks_for, is_oom, nvml_index
 
@@ -110,48 +132,40 @@ def _run_workload(args: argparse.Namespace, site) -> int:
         precision=args.precision, device=args.device, steps=args.steps, seconds=args.seconds,
         warmup_steps=args.warmup, progress=not args.no_progress and sys.stderr.isatty(),
     )
-    distributed = dist.init(args.device)
-    try:
-        prep = prepare(cfg)
-        gpus: str | tuple[int, ...] = "none"
-        if prep.device.type == "cuda":
-            nvml = load_nvml()
-            if nvml is None:
-                raise PlannerError("--device cuda: NVML does not start, so GPU energy cannot be "
-                                   "measured; check the driver with nvidia-smi")
-            gpus = (nvml_index(prep.device, nvml),)
-        config = ProfilerConfig(
-            device=args.device, gpus=gpus, country=site.country_iso_code, region=site.region,
-            cpu_tracking_mode=args.cpu_tracking or "process",
-        )
-        with Profiler(config, hooks=hooks_for(prep.device)) as prof:
-            how_long = (f"{args.seconds:g} s" if args.seconds is not None and args.steps is None
-                        else f"{args.steps or DEFAULT_STEPS} steps")
+    prep = prepare(cfg)
+    gpus: str | tuple[int, ...] = "none"
+    if prep.device.type == "cuda":
+        nvml = load_nvml()
+        if nvml is None:
+            raise PlannerError("--device cuda: NVML does not start, so GPU energy cannot be "
+                               "measured; check the driver with nvidia-smi")
+        gpus = (nvml_index(prep.device, nvml),)
+    config = ProfilerConfig(
+        device=args.device, gpus=gpus, country=site.country_iso_code, region=site.region,
+        cpu_tracking_mode=args.cpu_tracking or "process",
+    )
+    how_long = (f"{args.seconds:g} s" if args.seconds is not None and args.steps is None
+                else f"{args.steps or DEFAULT_STEPS} steps")
 
-            def announce() -> None:
-                if dist.rank() == 0:
-                    print(f"measuring {how_long} of {args.workload} {args.mode} on "
-                          f"{prep.device.type} ({prep.precision}, batch {prep.batch_size}); "
-                          "Ctrl-C stops and keeps what was measured", file=sys.stderr, flush=True)
+    def announce() -> None:
+        if dist.rank() == 0:
+            print(f"measuring {how_long} of {args.workload} {args.mode} on "
+                  f"{prep.device.type} ({prep.precision}, batch {prep.batch_size}); "
+                  "Ctrl-C stops and keeps what was measured", file=sys.stderr, flush=True)
 
-            try:
-                outcome = measure(prep, prof, on_begin=announce)
-            except Exception as exc:
-                if is_oom(exc):
-                    raise PlannerError(
-                        f"--batch {prep.batch_size}: ran out of {prep.device.type} memory "
-                        "while measuring; use a smaller --batch or --size") from None
-                raise
-            gathered = dist.gather((outcome.measurement, dist.hostname(), outcome.interrupted))
-            if dist.rank() != 0:
-                return 0
-            record = _workload_record(args, site, prep, prof, gathered)
-    finally:
-        if distributed:
-            dist.finish()
-    path = write_record(record, args.out)
-    _summary(record, path)
-    return 130 if record.status == "incomplete" else 0
+    with Profiler(config, hooks=hooks_for(prep.device)) as prof:
+        try:
+            outcome = measure(prep, prof, on_begin=announce)
+        except Exception as exc:
+            if is_oom(exc):
+                raise PlannerError(
+                    f"--batch {prep.batch_size}: ran out of {prep.device.type} memory "
+                    "while measuring; use a smaller --batch or --size") from None
+            raise
+        gathered = dist.gather((outcome.measurement, dist.hostname(), outcome.interrupted))
+        if dist.rank() != 0:
+            return None
+        return _workload_record(args, site, prep, prof, gathered)
 
 
 def _workload_record(args, site, prep, prof, gathered) -> Record:

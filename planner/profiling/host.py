@@ -165,6 +165,10 @@ class HostEnergyMeter:
             intensity = 1000.0 * data.emissions / data.energy_consumed  # kg/kWh → g/kWh
         else:
             intensity = grid.country_intensity(self.site.country_iso_code).g_per_kwh
+        note = None
+        if cpu and not data.cpu_energy > 0:
+            # e.g. psutil's CPU times tick every 10 ms: a shorter window reads as no load.
+            note = "CodeCarbon reported no CPU energy for this window (too short to sample)"
         return HostEnergy(
             cpu_energy_j=data.cpu_energy * KWH_TO_J if cpu and data.cpu_energy > 0 else None,
             ram_energy_j=data.ram_energy * KWH_TO_J if ram and data.ram_energy > 0 else None,
@@ -174,4 +178,5 @@ class HostEnergyMeter:
             ram_measured=bool(ram and ram[1]),
             carbon_intensity_g_per_kwh=intensity,
             duration_s=float(data.duration) if data.duration else None,
+            note=note,
         )
