@@ -1,0 +1,103 @@
+"""Profiling overhead: the same steps with and without a measurement window; prints the ratio.
+
+    python bench/profiling_overhead.py                      # every workload, train and infer
+    python bench/profiling_overhead.py --workload mlp --mode train --repeats 9
+
+For each workload the model is built and warmed up once, then plain runs and profiled runs
+alternate (so drift in a shared machine's load hits both alike). A profiled run is what the
+``profile`` command does around the steps: open a window (CodeCarbon tracker start, device
+sync, counters), time each request in inference, close the window (CodeCarbon stop and
+read). CodeCarbon's one-off hardware detection happens once, before any timing, as in the CLI.
+The ratio reported is the median over pairs of profiled time / plain time; the target on this
+machine's CPU workloads is at most 1.02.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import statistics
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from planner.profiling.measure import Profiler, ProfilerConfig
+from planner.profiling.runner import RunConfig, measure, prepare, run_steps
+from planner.profiling.workloads import WORKLOAD_NAMES
+
+TARGET = 1.02
+
+
+def _steps_for(prep, target_s: float) -> int:
+    """Steps that take about ``target_s`` seconds, from a half-second timed trial."""
+    trial = replace(prep, config=replace(prep.config, steps=None, seconds=0.5))
+    t = time.perf_counter()
+    done, _, _ = run_steps(trial, time_each=False)
+    per_step = (time.perf_counter() - t) / max(done, 1)
+    return max(10, math.ceil(target_s / per_step))
+
+
+def bench_one(workload: str, mode: str, size: str, repeats: int, target_s: float,
+              profiler: Profiler) -> dict:
+    """Median plain and profiled times and the median paired ratio for one workload."""
+    prep = prepare(RunConfig(workload=workload, mode=mode, size=size, warmup_steps=3))
+    steps = _steps_for(prep, target_s)
+    prep = replace(prep, config=replace(prep.config, steps=steps, seconds=None))
+    plain_s, prof_s = [], []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        run_steps(prep, time_each=False)
+        plain_s.append(time.perf_counter() - t)
+        t = time.perf_counter()
+        measure(prep, profiler)  # window open + steps (+ per-request timing) + window close
+        prof_s.append(time.perf_counter() - t)
+    ratios = [p / q for p, q in zip(prof_s, plain_s, strict=True)]
+    return {"workload": workload, "mode": mode, "steps": steps,
+            "plain_s": statistics.median(plain_s), "profiled_s": statistics.median(prof_s),
+            "ratio": statistics.median(ratios), "ratio_of_min": min(prof_s) / min(plain_s)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--workload", choices=WORKLOAD_NAMES, action="append",
+                    help="workload(s) to run (default all)")
+    ap.add_argument("--mode", choices=("train", "infer"), action="append",
+                    help="mode(s) to run (default both)")
+    ap.add_argument("--size", default="small")
+    ap.add_argument("--repeats", type=int, default=5, help="pairs of runs (default 5)")
+    ap.add_argument("--seconds", type=float, default=2.0,
+                    help="about how long one run takes (default 2 s)")
+    ap.add_argument("--country", default="USA")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="torch intra-op threads (default: torch's own choice)")
+    args = ap.parse_args(argv)
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+
+    config = ProfilerConfig(device="cpu", gpus="none", country=args.country)
+    rows = []
+    with Profiler(config) as profiler:  # CodeCarbon's hardware detection happens here, once
+        for w in args.workload or WORKLOAD_NAMES:
+            for m in args.mode or ("train", "infer"):
+                row = bench_one(w, m, args.size, args.repeats, args.seconds, profiler)
+                rows.append(row)
+                print(f"{w:12s} {m:5s} {row['steps']:6d} steps  plain {row['plain_s']:7.3f} s  "
+                      f"profiled {row['profiled_s']:7.3f} s  ratio {row['ratio']:.4f}  "
+                      f"(min/min {row['ratio_of_min']:.4f})", flush=True)
+    overall = math.exp(statistics.mean(math.log(r["ratio"]) for r in rows))
+    worst = max(rows, key=lambda r: r["ratio"])
+    import torch
+
+    print(f"torch threads: {torch.get_num_threads()}; repeats: {args.repeats}")
+    print(f"overall (geometric mean of ratios): {overall:.4f}; worst: {worst['workload']} "
+          f"{worst['mode']} {worst['ratio']:.4f}; target <= {TARGET}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
