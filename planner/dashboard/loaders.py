@@ -3,10 +3,11 @@ scenario. Streamlit caching lives here so page scripts stay free of it."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import streamlit as st
-import yaml
 
 from planner.model.grid import region_choices
 from planner.model.plan import Planner, PlanResult
@@ -42,8 +43,8 @@ def presets() -> dict[str, dict]:
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def plan(scenario_key: str) -> PlanResult:
-    """The plan of a scenario, keyed by its YAML text (see ``state.plan_key``)."""
-    return get_planner().plan(yaml.safe_load(scenario_key))
+    """The plan of a scenario, keyed by its JSON text (see ``state.plan_key``)."""
+    return get_planner().plan(json.loads(scenario_key))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -51,7 +52,7 @@ def training_sweep(scenario_key: str, devices: tuple[int, ...]) -> pd.DataFrame:
     """A training scenario evaluated at several fixed device counts, in one vectorised pass
     of the model's ``evaluate_training`` over its grid (one row per device count)."""
     planner = get_planner()
-    grid = planner.training_grid(parse_scenario(yaml.safe_load(scenario_key)))
+    grid = planner.training_grid(parse_scenario(json.loads(scenario_key)))
     grid = grid.loc[grid.index.repeat(len(devices))].reset_index(drop=True)
     grid["devices_given"] = np.tile(np.asarray(devices, dtype=float), len(grid) // len(devices))
     grid["mode_code"] = MODE_CODES["devices"]
@@ -67,7 +68,7 @@ def uncertainty(scenario_key: str, phase: str, hardware_ids: tuple[str, ...],
     drawn, which keeps a rerun fast."""
     from planner.model.uncertainty import plan_uncertainty
 
-    data = yaml.safe_load(scenario_key)
+    data = json.loads(scenario_key)
     spec = parse_scenario({**data, "uncertainty": {"draws": draws, "seed": seed}}).uncertainty
     result = plan(scenario_key)
     if phase == "training":

@@ -3,11 +3,16 @@ parameters; kept alive across pages; written back to the URL after every run."""
 
 from __future__ import annotations
 
+import time
+
 import streamlit as st
 
 from planner.dashboard import loaders, state
 
 INITIALISED = "_state_initialised"
+RUN_STARTED = "_run_started"
+LAST_RUN = state.LAST_RUN
+LAST_RUN_CPU = state.LAST_RUN_CPU
 
 
 def choices() -> dict[str, list[str]]:
@@ -19,6 +24,7 @@ def choices() -> dict[str, list[str]]:
 
 def init() -> None:
     """Fill the session state on a session's first run; keep it alive on later runs."""
+    st.session_state[RUN_STARTED] = (time.perf_counter(), time.thread_time())
     defaults = loaders.get_planner().defaults
     base = state.default_state(defaults)
     if not st.session_state.get(INITIALISED):
@@ -46,3 +52,7 @@ def sync_url() -> None:
     wanted = state.to_query(current, defaults)
     if dict(st.query_params) != wanted:
         st.query_params.from_dict(wanted)
+    started = st.session_state.get(RUN_STARTED)
+    if started is not None:  # the run's own wall and CPU time (the script runs in one thread)
+        st.session_state[LAST_RUN] = time.perf_counter() - started[0]
+        st.session_state[LAST_RUN_CPU] = time.thread_time() - started[1]

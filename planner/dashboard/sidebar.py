@@ -208,7 +208,7 @@ def _scenario_file() -> None:
     planner = loaders.get_planner()
     current = {k: st.session_state.get(k) for k in state.fields(planner.defaults)}
     st.download_button(
-        "Save scenario (YAML)", data=state.scenario_yaml(current, planner.defaults),
+        "Save scenario (YAML)", data=lambda: state.scenario_yaml(current, planner.defaults),
         file_name="scenario.yaml", mime="application/x-yaml", key="save_scenario",
         icon=":material/save:", on_click="ignore",
         help="The inputs as a scenario file; load it back here, or run "

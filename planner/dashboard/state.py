@@ -9,6 +9,7 @@ A value equal to the model's default is left out of the scenario, so its provena
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -20,6 +21,9 @@ from planner.model.defaults import Defaults
 from planner.model.hardware import PRECISIONS
 from planner.model.scenario import Scenario, parse_scenario
 
+# Session keys where each run leaves its own wall and CPU time (bench/dashboard_speed.py).
+LAST_RUN = "_last_run_s"
+LAST_RUN_CPU = "_last_run_cpu_s"
 CUSTOM_MODEL = "custom"
 DEFAULT_REGION = "aws:us-east-1"
 WORLD_AVERAGE = "default"
@@ -232,8 +236,8 @@ def _scaled(value: object, factor: float) -> object:
 
 
 def plan_key(scenario: Mapping[str, object]) -> str:
-    """A stable text key of a scenario dict, for caching plans."""
-    return yaml.safe_dump(dict(scenario), sort_keys=True)
+    """A stable text key of a scenario dict, for caching plans (JSON, which YAML also reads)."""
+    return json.dumps(scenario, sort_keys=True)
 
 
 def scenario_yaml(state: Mapping[str, object], defaults: Defaults) -> str:

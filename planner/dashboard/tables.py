@@ -73,3 +73,19 @@ def default_training_choice(training: pd.DataFrame) -> str | None:
     best = (priced.sort_values("cost_usd") if not priced.empty
             else ok.sort_values("total_co2e_kg"))
     return str(best.iloc[0]["hardware_id"])
+
+
+def with_percentiles(frame: pd.DataFrame, summary: pd.DataFrame,
+                     metrics: tuple[str, ...]) -> pd.DataFrame:
+    """``frame`` with ``<metric>_p10`` and ``<metric>_p90`` columns from an uncertainty
+    summary (one row per hardware_id and metric), for error bars."""
+    lookup = {(h, m): (lo, hi) for h, m, lo, hi in zip(
+        summary["hardware_id"].tolist(), summary["metric"].tolist(),
+        summary["p10"].tolist(), summary["p90"].tolist(), strict=True)}
+    ids = frame["hardware_id"].tolist()
+    out = frame.copy()
+    for metric in metrics:
+        pairs = [lookup.get((h, metric), (np.nan, np.nan)) for h in ids]
+        out[f"{metric}_p10"] = np.array([p[0] for p in pairs], dtype=float)
+        out[f"{metric}_p90"] = np.array([p[1] for p in pairs], dtype=float)
+    return out

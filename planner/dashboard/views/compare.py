@@ -1,10 +1,12 @@
 """Compare hardware: the training run and the served workload on every profile, side by side,
 with a Pareto view of cost against CO2e against time, filtered by device class."""
 
+import numpy as np
 import streamlit as st
 
-from planner.dashboard import figures, formats, tables, ui
+from planner.dashboard import figures, formats, loaders, state, tables, ui
 from planner.dashboard.state import DEVICE_CLASSES
+from planner.errors import PlannerError
 
 st.title("Compare hardware")
 st.markdown("Which device trains and serves this model for the least **money**, **carbon** "
@@ -36,8 +38,10 @@ FLEET_VISIBLE = ["name", "fleet_devices", "batch_size", "fleet_latency_p95_s",
 
 
 def _best(frame, column):
-    ok = frame[frame[column].notna()]
-    return None if ok.empty else ok.loc[ok[column].idxmin()]
+    values = frame[column].to_numpy(dtype=float)
+    if not np.isfinite(values).any():
+        return None
+    return frame.iloc[int(np.nanargmin(values))]
 
 
 st.header("Training", divider="gray")
@@ -64,12 +68,22 @@ if result is not None:
         c3.metric("Fewest devices", formats.count(fast["devices"]),
                   delta=f"{fast['name']}, {formats.duration_days(fast['days'])}",
                   delta_color="off", delta_arrow="off")
-        st.plotly_chart(figures.training_tradeoff(feasible), key="cmp_train_chart",
+        s = ui.current_state()
+        try:  # P10-P90 whiskers from the model's Monte Carlo
+            summary, _ = loaders.uncertainty(
+                state.plan_key(ui.scenario(("training",))), "training",
+                tuple(sorted(feasible.loc[feasible["cost_usd"].notna(), "hardware_id"])),
+                int(s["u_draws"]), int(s["u_seed"]))  # only the charted (priced) devices
+            charted = tables.with_percentiles(feasible, summary, ("cost_usd", "total_co2e_kg"))
+        except PlannerError as exc:
+            st.caption(f"No uncertainty whiskers: {exc}")
+            charted = feasible
+        st.plotly_chart(figures.training_tradeoff(charted), key="cmp_train_chart",
                         width="stretch", config={"displaylogo": False})
         unpriced = feasible[feasible["cost_usd"].isna()]
-        extra = ""
+        extra = f"Whiskers: {figures.UNCERTAINTY_NOTE}."
         if not unpriced.empty:
-            extra = (f"Not on the chart: {len(unpriced)} device(s) with no published price for "
+            extra += (f" Not on the chart: {len(unpriced)} device(s) with no published price for "
                      f"this pricing mode ({', '.join(unpriced['name'].head(8))}"
                      f"{' …' if len(unpriced) > 8 else ''}); they are in the table.")
         ui.provenance_note(feasible, result.site, extra)
