@@ -3,6 +3,8 @@ parameters; kept alive across pages; written back to the URL after every run."""
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 
 import streamlit as st
@@ -56,3 +58,6 @@ def sync_url() -> None:
     if started is not None:  # the run's own wall and CPU time (the script runs in one thread)
         st.session_state[LAST_RUN] = time.perf_counter() - started[0]
         st.session_state[LAST_RUN_CPU] = time.thread_time() - started[1]
+        if os.environ.get("PLANNER_DASHBOARD_TIMING"):  # for bench/dashboard_speed.py
+            print(f"dashboard-run wall_s={st.session_state[LAST_RUN]:.4f} "
+                  f"cpu_s={st.session_state[LAST_RUN_CPU]:.4f}", file=sys.stderr, flush=True)
