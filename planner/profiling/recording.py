@@ -7,6 +7,8 @@ average power, achieved TFLOP/s, utilisation, CO2e) are measured only if all the
 
 from __future__ import annotations
 
+import contextlib
+import os
 import uuid
 from collections.abc import Sequence
 from typing import Any
@@ -109,6 +111,11 @@ def build_record(
     hostnames = list(hostnames) if hostnames else [machine.hostname] * len(measurements)
     multi = len(measurements) > 1
     notes = list(notes)
+    with contextlib.suppress(OSError, AttributeError):  # not on Windows
+        load = os.getloadavg()[0]
+        # Other processes on the same cores slow a run down; say how busy the host was.
+        notes.append(f"host load average over the last minute at the end: {load:.2f} "
+                     f"({machine.cpu_logical_cores} logical cores)")
 
     all_gpus = [
         (r if multi else None, g, m.wall_time_s)
