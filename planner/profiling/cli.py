@@ -71,7 +71,7 @@ def _run_command(args: argparse.Namespace, site) -> int:
 
     split_command(args.cmd)  # a missing program is an input error: fail before measuring
     tracking = args.cpu_tracking or "machine"
-    config = ProfilerConfig(device="cpu", gpus="auto", country=site.country_iso_code,
+    config = ProfilerConfig(device="cpu", gpus="all", country=site.country_iso_code,
                             region=site.region, cpu_tracking_mode=tracking)
     with Profiler(config) as prof:
         outcome = measure_command(args.cmd, prof)
@@ -122,26 +122,19 @@ def _run_workload(args: argparse.Namespace, site) -> int:
 def _measure_workload(args: argparse.Namespace, site) -> Record | None:
     """Build, warm up and measure the workload; rank 0 returns the record, others None."""
     from planner.profiling import distributed as dist
-    from planner.profiling.devices import load_nvml
     from planner.profiling.measure import Profiler, ProfilerConfig
     from planner.profiling.runner import DEFAULT_STEPS, RunConfig, measure, prepare
-    from planner.profiling.torch_support import hooks_for, is_oom, nvml_index
+    from planner.profiling.torch_support import is_oom
 
     cfg = RunConfig(
         workload=args.workload, mode=args.mode, size=args.size, batch_size=args.batch,
         precision=args.precision, device=args.device, steps=args.steps, seconds=args.seconds,
         warmup_steps=args.warmup, progress=not args.no_progress and sys.stderr.isatty(),
     )
-    prep = prepare(cfg)
-    gpus: str | tuple[int, ...] = "none"
-    if prep.device.type == "cuda":
-        nvml = load_nvml()
-        if nvml is None:
-            raise PlannerError("--device cuda: NVML does not start, so GPU energy cannot be "
-                               "measured; check the driver with nvidia-smi")
-        gpus = (nvml_index(prep.device, nvml),)
+    prep = prepare(cfg)  # on CUDA this also makes the rank's GPU torch's current device
+    # gpus="auto": on CUDA the current device only (each torchrun rank measures its own GPU).
     config = ProfilerConfig(
-        device=args.device, gpus=gpus, country=site.country_iso_code, region=site.region,
+        device=args.device, gpus="auto", country=site.country_iso_code, region=site.region,
         cpu_tracking_mode=args.cpu_tracking or "process",
     )
     how_long = (f"{args.seconds:g} s" if args.seconds is not None and args.steps is None
@@ -153,7 +146,7 @@ def _measure_workload(args: argparse.Namespace, site) -> Record | None:
                   f"{prep.device.type} ({prep.precision}, batch {prep.batch_size}); "
                   "Ctrl-C stops and keeps what was measured", file=sys.stderr, flush=True)
 
-    with Profiler(config, hooks=hooks_for(prep.device)) as prof:
+    with Profiler(config) as prof:
         try:
             outcome = measure(prep, prof, on_begin=announce)
         except Exception as exc:

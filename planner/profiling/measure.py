@@ -46,8 +46,9 @@ class ProfilerConfig:
     """How to measure: which device, which GPUs, where the electricity comes from."""
 
     device: Literal["cpu", "cuda"] = "cpu"
-    gpus: Literal["auto", "none"] | tuple[int, ...] = "auto"
-    """NVML indices to measure; "auto": every GPU NVML sees, "none": no GPU measurement."""
+    gpus: Literal["auto", "all", "none"] | tuple[int, ...] = "auto"
+    """NVML indices to measure. "auto": with device "cuda", the GPU this process uses (torch's
+    current device), with "cpu" none; "all": every GPU NVML sees (for whole commands)."""
     country: str = "USA"
     region: str | None = None
     cpu_tracking_mode: Literal["process", "machine"] = "process"
@@ -160,31 +161,49 @@ class Profiler:
     ) -> None:
         self.config = config or ProfilerConfig()
         self.site = resolve_site(self.config.country, self.config.region)
-        self.hooks = hooks or AcceleratorHooks()
         self._open: dict[str, _Open] = {}
         self.gpus: NvmlGpus | None = None
         self._poller: GpuPoller | None = None
         self._infos: dict[int, GpuInfo] = {}
-        if self.config.gpus != "none":
-            module = nvml if nvml is not None else load_nvml()
-            if module is None and self.config.device == "cuda":
-                raise PlannerError(
-                    "--device cuda: NVML does not start on this machine, so GPU energy cannot be "
-                    "measured; check the NVIDIA driver (nvidia-smi) or use --device cpu"
-                )
-            if module is not None:
-                indices = None if self.config.gpus == "auto" else list(self.config.gpus)
-                self.gpus = NvmlGpus(module, indices)
-                self._infos = {i: self.gpus.info(i) for i in self.gpus.indices}
-                self._poller = GpuPoller(
-                    self.gpus.sample, self.gpus.indices, self.config.poll_interval_s
-                )
-                self._poller.start()
+        self.hooks, indices, module = self._resolve_gpus(nvml, hooks)
+        if module is not None:
+            self.gpus = NvmlGpus(module, indices)
+            self._infos = {i: self.gpus.info(i) for i in self.gpus.indices}
+            self._poller = GpuPoller(self.gpus.sample, self.gpus.indices,
+                                     self.config.poll_interval_s)
+            self._poller.start()
         self.host = host_meter
         if self.host is None and self.config.measure_host:
             self.host = HostEnergyMeter(self.site, self.config.cpu_tracking_mode)
         if self.host is not None:
             self.host.prepare()
+
+    def _resolve_gpus(
+        self, nvml: ModuleType | None, hooks: AcceleratorHooks | None
+    ) -> tuple[AcceleratorHooks, list[int] | None, ModuleType | None]:
+        """(hooks, NVML indices or None for all, NVML module or None for no GPU measurement)."""
+        cfg = self.config
+        wanted = "none" if cfg.gpus == "auto" and cfg.device == "cpu" else cfg.gpus
+        module = None
+        if wanted != "none":
+            module = nvml if nvml is not None else load_nvml()
+            if module is None and cfg.device == "cuda":
+                raise PlannerError(
+                    "--device cuda: NVML does not start on this machine, so GPU energy cannot be "
+                    "measured; check the NVIDIA driver (nvidia-smi) or use --device cpu"
+                )
+        current = None
+        if cfg.device == "cuda" and (hooks is None or wanted == "auto"):
+            from planner.profiling.torch_support import current_cuda
+
+            current = current_cuda(module)  # None where torch sees no CUDA (fake-NVML tests)
+        if hooks is None:
+            hooks = current[0] if current is not None else AcceleratorHooks()
+        if wanted == "auto":
+            indices = [current[1]] if current is not None else None
+        else:
+            indices = None if wanted in ("all", "none") else list(wanted)
+        return hooks, indices, module
 
     # -- context management -------------------------------------------------------------
     def close(self) -> None:

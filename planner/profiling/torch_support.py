@@ -94,6 +94,15 @@ def hooks_for(device: torch.device) -> AcceleratorHooks:
     )
 
 
+def current_cuda(nvml: Any) -> tuple[AcceleratorHooks, int] | None:
+    """Hooks and NVML index of this process's current CUDA device; None without CUDA."""
+    if not torch.cuda.is_available():
+        return None
+    device = torch.device("cuda", torch.cuda.current_device())
+    index = nvml_index(device, nvml) if nvml is not None else int(device.index or 0)
+    return hooks_for(device), index
+
+
 def nvml_index(device: torch.device, nvml: Any) -> int:
     """The NVML index of a CUDA device: by UUID, else through CUDA_VISIBLE_DEVICES."""
     props = torch.cuda.get_device_properties(device)

@@ -1,0 +1,35 @@
+"""The API for a user's own training script, as documented in planner/profiling/measure.py."""
+
+from __future__ import annotations
+
+import torch
+
+from planner.model.records import load_records
+from planner.profiling import Profiler, ProfilerConfig
+
+
+def test_a_training_script_measures_its_own_loop(tmp_path):
+    model = torch.nn.Linear(32, 4)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    batches = [torch.randn(16, 32) for _ in range(30)]
+
+    def train_step(x: torch.Tensor) -> None:
+        opt.zero_grad()
+        model(x).square().mean().backward()
+        opt.step()
+
+    with Profiler(ProfilerConfig(device="cpu", country="FRA")) as prof:
+        for x in batches[:3]:  # warm-up, outside the window
+            train_step(x)
+        with prof.window("train") as w:
+            for x in batches:
+                train_step(x)
+                w.add(samples=len(x))
+        record = prof.record(w.measurement, workload="my-model", mode="train", batch_size=16)
+        path = prof.save(record, tmp_path)
+    (loaded,), errors = load_records(tmp_path)
+    assert errors == [] and path.exists()
+    assert loaded.settings.workload == "my-model" and loaded.settings.country_iso_code == "FRA"
+    assert loaded.results.samples.value == 480 and loaded.results.steps.value == 30
+    assert loaded.results.gpu_energy_j is None  # a CPU-only script measures no GPU
+    assert loaded.results.ram_energy_j is not None
