@@ -31,6 +31,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument("--workload", help=f"reference workload: {', '.join(WORKLOADS)}")
     what.add_argument("--cmd", help='measure a whole command, e.g. "python train.py"')
+    what.add_argument("--report", action="store_true",
+                      help="print the calibration and predicted-versus-measured tables of the "
+                      "records in --out, measuring nothing")
     p.add_argument("--mode", default="train", help="train or infer (default train)")
     p.add_argument("--size", default="small", help="small, medium or large (default small)")
     p.add_argument("--batch", type=int, default=None, help="batch size (default per workload)")
@@ -56,6 +59,8 @@ def run_profile(args: argparse.Namespace) -> int:
     """Entry point of ``profile``; returns 0, 1 (command failed) or 130 (interrupted)."""
     from planner.profiling.host import resolve_site
 
+    if args.report:
+        return _report(args.out)
     check_writable(args.out)
     site = resolve_site(args.country, args.region)
     if args.cmd is not None:
@@ -185,6 +190,36 @@ def _workload_record(args, site, prep, prof, gathered) -> Record:
         error="interrupted by Ctrl-C; the figures cover the steps done" if interrupted else None,
         notes=notes,
     )
+
+
+def _report(folder: Path) -> int:
+    """Print the calibration table and the model's error on every record in ``folder``."""
+    import pandas as pd
+
+    from planner.model.calibration import calibrate, prediction_table
+    from planner.model.hardware import load_profiles
+    from planner.model.records import load_records
+
+    records, errors = load_records(folder)
+    for e in errors:
+        print(f"warning: skipped a bad record: {e}", file=sys.stderr)
+    if not records:
+        raise PlannerError(f"{folder}: no measurement records to report on")
+    profiles = load_profiles().profiles
+    with pd.option_context("display.width", 200, "display.max_columns", 30,
+                           "display.float_format", "{:.4g}".format):
+        cal = calibrate(records, profiles)
+        print(f"Calibration ({len(cal)} rows from {len(records)} records)")
+        print(cal.to_string(index=False) if len(cal) else "  none: no complete record with a "
+              "FLOP count matches a hardware profile")
+        table = prediction_table(records, profiles)
+        cols = ["started_at", "workload", "mode", "status", "hardware_id", "measured_time_s",
+                "predicted_time_s", "time_error", "measured_energy_j", "predicted_energy_j",
+                "energy_error", "achieved_utilisation", "note"]
+        table = table.assign(started_at=table["started_at"].dt.strftime("%Y-%m-%d %H:%M"))
+        print(f"\nPredicted (uncalibrated model) versus measured, {len(table)} records")
+        print(table[cols].to_string(index=False))
+    return 0
 
 
 def _fmt(q, scale: float = 1.0, unit: str | None = None, digits: int = 3) -> str:

@@ -121,3 +121,14 @@ def test_ctrl_c_is_forwarded_to_the_command(tmp_path):
     rec = _one_record(tmp_path)
     assert rec.status == "incomplete" and rec.exit_code != 0
     assert rec.results.wall_time_s.value < 30
+
+
+def test_report_prints_calibration_and_prediction_tables(tmp_path, capsys):
+    assert main(["profile", "--workload", "mlp", "--out", str(tmp_path), *FAST]) == 0
+    capsys.readouterr()
+    assert main(["profile", "--report", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "Calibration (0 rows from 1 records)" in out
+    assert "Predicted (uncalibrated model) versus measured, 1 records" in out
+    assert "no matching profile" in out
+    assert main(["profile", "--report", "--out", str(tmp_path / "empty")]) == 2
