@@ -29,6 +29,8 @@ pages = {
                 url_path="optimisation"),
     ],
     "Data": [
+        st.Page(f"{VIEWS}/measurements.py", title="Measurements", icon=":material/straighten:",
+                url_path="measurements"),
         st.Page(f"{VIEWS}/profiles.py", title="Hardware profiles", icon=":material/memory:",
                 url_path="profiles"),
     ],

@@ -431,3 +431,34 @@ def levers_figure(levers: pd.DataFrame) -> go.Figure:
                    yaxis={"title": {"text": "change against the baseline (%)"},
                           "zeroline": True, "zerolinecolor": "#333", "ticksuffix": "%"},
                    xaxis={"title": {"text": "lever"}})
+
+
+def predicted_measured(table: pd.DataFrame, quantity: str, *, title: str,
+                       unit: str) -> go.Figure:
+    """The planner's prediction of each record against the measurement (log-log), with the
+    line of exact prediction; ``quantity`` is ``time_s`` or ``energy_j``."""
+    t = table.dropna(subset=[f"predicted_{quantity}", f"measured_{quantity}"])
+    error = "time_error" if quantity == "time_s" else "energy_error"
+    traces = []
+    for workload, part in t.groupby("workload", sort=True):
+        hover = [f"<b>{w} {m} ({s})</b> on {d}<br>measured {mv:.3g} {unit}, predicted "
+                 f"{pv:.3g} {unit} ({e:+.0%})<br>{note or ''}"
+                 for w, m, s, d, mv, pv, e, note in zip(
+                     part["workload"], part["mode"], part["size"], part["hardware_id"],
+                     part[f"measured_{quantity}"], part[f"predicted_{quantity}"], part[error],
+                     part["note"], strict=True)]
+        traces.append({"type": "scatter", "mode": "markers", "name": str(workload),
+                       "x": part[f"measured_{quantity}"].tolist(),
+                       "y": part[f"predicted_{quantity}"].tolist(), "marker": {"size": 11},
+                       "customdata": [[h] for h in hover],
+                       "hovertemplate": "%{customdata[0]}<extra></extra>"})
+    values = np.concatenate([t[f"measured_{quantity}"].to_numpy(float),
+                             t[f"predicted_{quantity}"].to_numpy(float)]) if len(t) else []
+    if len(values):
+        lo, hi = float(np.nanmin(values)) / 2, float(np.nanmax(values)) * 2
+        traces.append({"type": "scatter", "mode": "lines", "x": [lo, hi], "y": [lo, hi],
+                       "name": "prediction = measurement", "hoverinfo": "skip",
+                       "line": {"dash": "dash", "color": "#555"}})
+    return _figure(traces, title, height=400,
+                   xaxis={"title": {"text": f"measured ({unit}, log scale)"}, "type": "log"},
+                   yaxis={"title": {"text": f"predicted ({unit}, log scale)"}, "type": "log"})

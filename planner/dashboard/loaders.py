@@ -3,7 +3,11 @@ scenario. Streamlit caching lives here so page scripts stay free of it."""
 
 from __future__ import annotations
 
+import dataclasses
+import io
 import json
+import os
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -14,6 +18,13 @@ from planner.model.plan import Planner, PlanResult
 from planner.model.scenario import parse_scenario
 from planner.model.training import MODE_CODES, evaluate_training
 from planner.model.workloads import load_presets
+
+MEASUREMENTS = Path(__file__).resolve().parents[2] / "measurements"
+
+
+def measurements_dir() -> Path:
+    """The records folder: ``measurements/``, or ``$PLANNER_MEASUREMENTS_DIR`` (tests)."""
+    return Path(os.environ.get("PLANNER_MEASUREMENTS_DIR") or MEASUREMENTS)
 
 
 @st.cache_resource(show_spinner=False)
@@ -41,17 +52,98 @@ def presets() -> dict[str, dict]:
             for k, m in load_presets().models.items()}
 
 
+@st.cache_resource(show_spinner=False, max_entries=16)
+def calibrated_planners(calibration_key: str) -> tuple[Planner, Planner]:
+    """The planner with the training calibration and with the inference calibration (the
+    planner keys calibration by hardware and precision alone, so each mode gets its own)."""
+    from planner.model.calibration import for_planning
+
+    table = pd.read_json(io.StringIO(calibration_key), orient="split")
+    base = get_planner()
+    return (base.with_calibration(for_planning(table, "train")),
+            base.with_calibration(for_planning(table, "infer")))
+
+
 @st.cache_data(show_spinner=False, max_entries=256)
-def plan(scenario_key: str) -> PlanResult:
-    """The plan of a scenario, keyed by its JSON text (see ``state.plan_key``)."""
-    return get_planner().plan(json.loads(scenario_key))
+def plan(scenario_key: str, calibration_key: str = "") -> PlanResult:
+    """The plan of a scenario, keyed by its JSON text (see ``state.plan_key``); with a
+    calibration (``calibration_key``: the calibration table as JSON), training rows use the
+    training calibration and serving rows the inference one."""
+    data = json.loads(scenario_key)
+    if not calibration_key:
+        return get_planner().plan(data)
+    train, infer = calibrated_planners(calibration_key)
+    if not data.get("inference"):
+        return train.plan(data)
+    result = infer.plan(data)
+    if not data.get("training"):
+        return result
+    # Both phases: the training table from the training-calibrated planner, and the parts
+    # built on it (lifecycle, uncertainty) again from the model's own functions.
+    from planner.model.lifecycle import plan_lifecycle
+    from planner.model.uncertainty import plan_uncertainty
+
+    training = train.plan_training(result.scenario)
+    extras = dict(result.extras)
+    if result.scenario.lifecycle is not None:
+        extras["lifecycle"], extras["lifecycle_summary"] = plan_lifecycle(
+            result.scenario.lifecycle, training, result.inference)
+    if result.scenario.uncertainty is not None:
+        u = plan_uncertainty(result.scenario.uncertainty, result.scenario.inference, training,
+                             result.inference)
+        extras["uncertainty"], extras["sensitivity"] = u.summary, u.sensitivity
+    return dataclasses.replace(result, training=training, extras=extras)
+
+
+def records_signature() -> str:
+    """The records folder with the names, sizes and modification times of its files: a cache
+    key that changes when a record is added, removed or rewritten."""
+    folder = measurements_dir()
+    if not folder.is_dir():
+        return str(folder)
+    return str(folder) + "|" + ";".join(
+        f"{e.name}:{e.stat().st_size}:{e.stat().st_mtime_ns}"
+        for e in sorted(os.scandir(folder), key=lambda e: e.name) if e.name.endswith(".json"))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def folder_records(signature: str) -> tuple[list, list[str]]:
+    """The records in the records folder and one message per broken file (keyed by
+    ``records_signature``, which starts with the folder)."""
+    from planner.model.records import load_records
+
+    folder = Path(signature.split("|", 1)[0])
+    if not folder.is_dir():
+        return [], []  # no records yet is not an error
+    return load_records(folder)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def calibration_tables(signature: str, uploads: tuple[tuple[str, str], ...]
+                       ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """For the folder's records plus this session's uploads: one row per record, the
+    calibration table and the predicted-versus-measured table."""
+    from planner.model.calibration import calibrate, prediction_table, records_frame
+    from planner.model.records import parse_record
+
+    records, _ = folder_records(signature)
+    records = list(records) + [parse_record(text, name) for name, text in uploads]
+    profiles = get_planner().profiles
+    if not records:  # prediction_table needs at least one record
+        from planner.model.calibration import CALIBRATION_COLUMNS
+
+        return (records_frame([], profiles), pd.DataFrame(columns=CALIBRATION_COLUMNS),
+                pd.DataFrame())
+    return (records_frame(records, profiles), calibrate(records, profiles),
+            prediction_table(records, profiles))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def training_sweep(scenario_key: str, devices: tuple[int, ...]) -> pd.DataFrame:
+def training_sweep(scenario_key: str, devices: tuple[int, ...],
+                   calibration_key: str = "") -> pd.DataFrame:
     """A training scenario evaluated at several fixed device counts, in one vectorised pass
     of the model's ``evaluate_training`` over its grid (one row per device count)."""
-    planner = get_planner()
+    planner = calibrated_planners(calibration_key)[0] if calibration_key else get_planner()
     grid = planner.training_grid(parse_scenario(json.loads(scenario_key)))
     grid = grid.loc[grid.index.repeat(len(devices))].reset_index(drop=True)
     grid["devices_given"] = np.tile(np.asarray(devices, dtype=float), len(grid) // len(devices))
@@ -62,7 +154,8 @@ def training_sweep(scenario_key: str, devices: tuple[int, ...]) -> pd.DataFrame:
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def uncertainty(scenario_key: str, phase: str, hardware_ids: tuple[str, ...],
-                draws: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+                draws: int, seed: int, calibration_key: str = "",
+                ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """P10/P50/P90 summary and one-at-a-time sensitivity of the given options of a plan
     (``phase`` training or serving), from the model's Monte Carlo; only these options are
     drawn, which keeps a rerun fast."""
@@ -70,7 +163,7 @@ def uncertainty(scenario_key: str, phase: str, hardware_ids: tuple[str, ...],
 
     data = json.loads(scenario_key)
     spec = parse_scenario({**data, "uncertainty": {"draws": draws, "seed": seed}}).uncertainty
-    result = plan(scenario_key)
+    result = plan(scenario_key, calibration_key)
     if phase == "training":
         rows = result.training[result.training["hardware_id"].isin(hardware_ids)]
         u = plan_uncertainty(spec, None, rows, None)

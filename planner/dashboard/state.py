@@ -102,6 +102,7 @@ def fields(defaults: Defaults) -> dict[str, Field]:
         Field("sv_hw", "str", "", scenario=False),
         Field("sv_metric", "str", "annual_cost_usd", scenario=False),
         Field("tp_metric", "str", "total_co2e_kg", scenario=False),
+        Field("use_cal", "bool", False, scenario=False),
         Field("lv_hw", "str", "", scenario=False),
         Field("lc_metric", "str", "cost", scenario=False),
         Field("hw_classes", "list", list(DEVICE_CLASSES), scenario=False),

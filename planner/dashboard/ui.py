@@ -25,13 +25,44 @@ def scenario(sections: tuple[str, ...] = ("training", "inference")) -> dict:
     return state.to_scenario(current_state(), loaders.get_planner().defaults, sections)
 
 
+USE_CALIBRATION = "use_cal"
+UPLOADS = "_uploaded_records"  # this session's uploaded records: file name → JSON text
+
+
+def uploads() -> tuple[tuple[str, str], ...]:
+    """This session's uploaded records as (name, text) pairs, for cache keys."""
+    return tuple(sorted(st.session_state.get(UPLOADS, {}).items()))
+
+
+def calibration_key() -> str:
+    """The calibration table as JSON when plans should use it (else ""): a cache key."""
+    if not st.session_state.get(USE_CALIBRATION):
+        return ""
+    _, table, _ = loaders.calibration_tables(loaders.records_signature(), uploads())
+    return "" if table.empty else table.to_json(orient="split")
+
+
+def plan(data: dict) -> PlanResult:
+    """The (cached) plan of a scenario dict, calibrated when the user asked for it."""
+    return loaders.plan(state.plan_key(data), calibration_key())
+
+
 def plan_or_error(sections: tuple[str, ...] = ("training", "inference")) -> PlanResult | None:
     """Plan the current scenario's ``sections``; on bad input show the reason and give None."""
     try:
-        return loaders.plan(state.plan_key(scenario(sections)))
+        return plan(scenario(sections))
     except PlannerError as exc:
         st.error(f"Cannot plan this scenario: {exc}", icon="⚠️")
         return None
+
+
+def uncertainty(sections: tuple[str, ...], phase: str, hardware_ids) -> tuple:
+    """P10/P50/P90 summary and sensitivity of some options of the current scenario's plan,
+    with the Monte Carlo draws and seed of the state; PlannerError for bad settings."""
+    s = current_state()
+    return loaders.uncertainty(state.plan_key(scenario(sections)), phase,
+                               tuple(sorted(hardware_ids)), int(s["u_draws"]),
+                               int(s["u_seed"]), calibration_key())
 
 
 def csv_download(frame: pd.DataFrame, file_name: str, key: str,
@@ -51,9 +82,12 @@ def provenance_note(frame: pd.DataFrame, site: ResolvedSite | None = None,
 
 def site_banner(site: ResolvedSite) -> None:
     """One line under a page title: where the work runs and on what grid."""
+    calibrated = " · :material/straighten: calibrated from measurements" \
+        if calibration_key() else ""
     st.caption(f":material/location_on: {site.intensity_label} · "
                f"**{site.carbon_intensity_g_per_kwh:.0f} g CO2e/kWh** (data year "
-               f"{site.intensity_year}) · PUE {site.pue:g} · change these in the sidebar")
+               f"{site.intensity_year}) · PUE {site.pue:g}{calibrated} · change these in the "
+               "sidebar")
 
 
 def _num(label: str, fmt: str, help_text: str | None = None):

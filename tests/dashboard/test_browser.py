@@ -21,7 +21,9 @@ import pandas as pd
 import pytest
 
 from planner.dashboard import state
+from planner.model.records import write_record
 from tests.dashboard.conftest import ROOT
+from tests.dashboard.records import record
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -51,14 +53,14 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(port: int) -> subprocess.Popen:
+def start_server(port: int, env: dict[str, str] | None = None) -> subprocess.Popen:
     """``streamlit run app.py`` on localhost; returns once the health check answers."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true",
          "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)})
+        env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})})
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -109,14 +111,18 @@ def screenshot(page, name: str) -> Path:
 
 
 @pytest.fixture(scope="module")
-def browser_page():
+def browser_page(tmp_path_factory):
     executable = chromium_path()
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
         _unavailable("playwright is not installed (pip install -r requirements-dev.txt)")
+    records = tmp_path_factory.mktemp("measurements")
+    write_record(record("h100train01"), records)
+    write_record(record("h100infer01", mode="infer", flops=2.0e15, energy_j=4000.0,
+                        minutes=5), records)
     port = _free_port()
-    server = start_server(port)
+    server = start_server(port, {"PLANNER_MEASUREMENTS_DIR": str(records)})
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=executable, headless=True,
@@ -246,6 +252,22 @@ def test_every_page_in_a_real_browser(browser_page, tmp_path, planner):
     levers = _download(page, "Download this table (CSV)", tmp_path)
     assert "PUE 1.05" in " ".join(str(n) for n in levers["note"])
     screenshot(page, "optimisation")
+
+    # Measurements: upload a record from another machine, download predicted vs measured.
+    page.goto(f"{url}/measurements")
+    wait_idle(page)
+    _no_exception(page)
+    page.get_by_text("Add records from another machine").click()
+    upload = tmp_path / "other-machine.json"
+    upload.write_text(record("othermach01", minutes=20).model_dump_json(), encoding="utf-8")
+    page.locator("[data-testid='stFileUploader']", has_text="Record files (JSON)").locator(
+        "input[type=file]").set_input_files(str(upload))
+    page.get_by_text("Added other-machine.json").first.wait_for(timeout=30_000)
+    wait_idle(page)
+    _no_exception(page)
+    predicted = _download(page, "Download this table (CSV)", tmp_path)
+    assert "othermach01" in set(predicted["run_id"]) and len(predicted) == 3
+    screenshot(page, "measurements")
 
     # Bad input: a zero PUE shows the reason, not a traceback.
     page.goto(f"{url}/")

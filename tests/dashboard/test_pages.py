@@ -244,3 +244,30 @@ def test_save_and_full_report_downloads(planner, downloads):
     want = expected.training.set_index("hardware_id")
     pd.testing.assert_series_equal(got["energy_kwh"].astype(float),
                                    want.loc[got.index, "energy_kwh"], check_names=False)
+
+
+def test_scenario_file_loads_into_the_widgets(planner):
+    at = open_page("compare")
+    text = state.scenario_yaml({**state.default_state(planner.defaults),
+                                "site_region": "country:SWE", "t_days": 60.0,
+                                "i_rps_avg": 50.0, "i_rps_peak": 80.0}, planner.defaults)
+    at.file_uploader(key="scenario_upload").set_value(
+        ("mine.yaml", text.encode(), "application/x-yaml")).run()
+    assert_clean(at)
+    assert at.selectbox(key="site_region").value == "country:SWE"
+    assert at.number_input(key="t_days").value == 60.0
+    assert any("Loaded mine.yaml" in s.value for s in at.success)
+
+
+@pytest.mark.parametrize("content, needle", [
+    (b"training: [", "not valid YAML"),
+    (b"site: {pue: 0.2}\ntraining: {model: llama-3-8b}", "site.pue"),
+    (b"training: {model: gpt-9}\nsite: {country: XXX}", "does not know"),
+])
+def test_broken_scenario_file_is_refused(planner, content, needle):
+    at = open_page("compare")
+    at.file_uploader(key="scenario_upload").set_value(
+        ("bad.yaml", content, "application/x-yaml")).run()
+    assert_clean(at)
+    assert any(needle in e.value for e in at.error)
+    assert at.number_input(key="site_pue").value == planner.defaults.pue.value  # unchanged

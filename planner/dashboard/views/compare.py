@@ -4,7 +4,7 @@ with a Pareto view of cost against CO2e against time, filtered by device class."
 import numpy as np
 import streamlit as st
 
-from planner.dashboard import figures, formats, loaders, state, tables, ui
+from planner.dashboard import figures, formats, tables, ui
 from planner.dashboard.state import DEVICE_CLASSES
 from planner.errors import PlannerError
 
@@ -68,12 +68,9 @@ if result is not None:
         c3.metric("Fewest devices", formats.count(fast["devices"]),
                   delta=f"{fast['name']}, {formats.duration_days(fast['days'])}",
                   delta_color="off", delta_arrow="off")
-        s = ui.current_state()
-        try:  # P10-P90 whiskers from the model's Monte Carlo
-            summary, _ = loaders.uncertainty(
-                state.plan_key(ui.scenario(("training",))), "training",
-                tuple(sorted(feasible.loc[feasible["cost_usd"].notna(), "hardware_id"])),
-                int(s["u_draws"]), int(s["u_seed"]))  # only the charted (priced) devices
+        try:  # P10-P90 whiskers from the model's Monte Carlo, for the charted (priced) devices
+            summary, _ = ui.uncertainty(("training",), "training",
+                                        feasible.loc[feasible["cost_usd"].notna(), "hardware_id"])
             charted = tables.with_percentiles(feasible, summary, ("cost_usd", "total_co2e_kg"))
         except PlannerError as exc:
             st.caption(f"No uncertainty whiskers: {exc}")

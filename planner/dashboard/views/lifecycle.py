@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from planner.dashboard import figures, formats, loaders, state, ui
+from planner.dashboard import figures, formats, ui
 from planner.errors import PlannerError
 from planner.model.lifecycle import MONTHS_PER_YEAR, cumulative_curves
 
@@ -85,14 +85,10 @@ if result is not None:
 
     # Uncertainty envelope: both phases at their P10, and both at their P90.
     band = None
-    s = ui.current_state()
     try:
-        t_sum, _ = loaders.uncertainty(state.plan_key(ui.scenario(("training",))), "training",
-                                       (str(summary["training_hardware_id"]),),
-                                       int(s["u_draws"]), int(s["u_seed"]))
-        s_sum, _ = loaders.uncertainty(state.plan_key(ui.scenario(("inference",))), "serving",
-                                       (str(summary["hardware_id"]),), int(s["u_draws"]),
-                                       int(s["u_seed"]))
+        t_sum, _ = ui.uncertainty(("training",), "training",
+                                  [str(summary["training_hardware_id"])])
+        s_sum, _ = ui.uncertainty(("inference",), "serving", [str(summary["hardware_id"])])
         tq = t_sum.set_index("metric").loc[t_col]
         sq = s_sum.set_index("metric").loc[s_col]
         ends = []

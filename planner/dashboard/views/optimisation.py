@@ -63,7 +63,7 @@ if baseline is not None:
         st.stop()
     scenario["inference"]["hardware"] = [hw]
     try:
-        result = loaders.plan(state.plan_key(scenario))
+        result = ui.plan(scenario)
     except PlannerError as exc:
         st.error(f"Cannot apply these levers: {exc}")
         st.stop()

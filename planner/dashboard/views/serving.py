@@ -4,7 +4,7 @@ of hardware, its year of cost, energy and carbon, per-1,000-request figures, unc
 
 import streamlit as st
 
-from planner.dashboard import figures, formats, loaders, state, tables, ui
+from planner.dashboard import figures, formats, tables, ui
 from planner.errors import PlannerError
 
 st.title("Serving planner")
@@ -71,11 +71,8 @@ if result is not None:
     # Uncertainty: the chosen device and the cheapest others, P10-P90 whiskers.
     priced = feasible[feasible["annual_cost_usd"].notna()].nsmallest(8, "annual_cost_usd")
     ids = tuple(sorted({hw, *priced["hardware_id"]}))
-    key = state.plan_key(ui.scenario(("inference",)))
-    s = ui.current_state()
     try:
-        summary, sensitivity = loaders.uncertainty(key, "serving", ids, int(s["u_draws"]),
-                                                   int(s["u_seed"]))
+        summary, sensitivity = ui.uncertainty(("inference",), "serving", ids)
     except PlannerError as exc:
         st.error(f"No uncertainty: {exc}")
         summary = sensitivity = None

@@ -58,9 +58,7 @@ if result is not None:
     # Uncertainty of this run: P10-P90 and what moves it most.
     s = ui.current_state()
     try:
-        summary, sensitivity = loaders.uncertainty(
-            state.plan_key(ui.scenario(("training",))), "training", (hw,), int(s["u_draws"]),
-            int(s["u_seed"]))
+        summary, sensitivity = ui.uncertainty(("training",), "training", [hw])
     except PlannerError as exc:
         st.error(f"No uncertainty: {exc}")
         summary = sensitivity = None
@@ -90,7 +88,8 @@ if result is not None:
     scenario = ui.scenario(("training",))
     scenario["training"]["hardware"] = [hw]
     try:
-        sweep = loaders.training_sweep(state.plan_key(scenario), tuple(int(n) for n in counts))
+        sweep = loaders.training_sweep(state.plan_key(scenario), tuple(int(n) for n in counts),
+                                       ui.calibration_key())
         sweep = sweep[sweep["feasible"]]
         st.plotly_chart(figures.scaling_figure(sweep, float(base)), key="tp_scaling_chart",
                         width="stretch", config={"displaylogo": False})

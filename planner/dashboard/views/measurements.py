@@ -1,0 +1,137 @@
+"""Measurements: the profiling records in ``measurements/``, what they calibrate, and the
+planner's prediction of each run against what was measured; upload a record from another
+machine (validated, never half-written)."""
+
+import pandas as pd
+import streamlit as st
+
+from planner.dashboard import figures, loaders, ui
+from planner.errors import PlannerError
+from planner.model.records import parse_record, write_record
+
+st.title("Measurements")
+st.markdown("How close are the planner's predictions to real runs, and what do the "
+            "measurements change? Records come from `python -m planner profile` on any "
+            "machine (one JSON file each in `measurements/`).")
+
+MESSAGES = "_upload_messages"
+
+
+def _on_upload() -> None:
+    """Validate uploaded records as they arrive; keep the valid ones for this session."""
+    files = st.session_state.get("rec_upload") or []
+    kept = dict(st.session_state.get(ui.UPLOADS, {}))
+    messages = []
+    for f in files:
+        text = f.getvalue()
+        try:
+            record = parse_record(text, f.name)
+        except PlannerError as exc:
+            messages.append(("error", f"Not added: {exc}"))
+            continue
+        kept[f.name] = text.decode("utf-8")
+        messages.append(("success", f"Added {f.name}: {record.settings.workload or 'command'} "
+                                    f"on {record.device_name} ({record.status})."))
+    st.session_state[ui.UPLOADS] = kept
+    st.session_state[MESSAGES] = messages
+
+
+def _save_uploads() -> None:
+    """Write this session's uploads into measurements/ (each atomically: temp file, rename)."""
+    messages = []
+    for name, text in list(st.session_state.get(ui.UPLOADS, {}).items()):
+        try:
+            path = write_record(parse_record(text, name), loaders.measurements_dir())
+        except PlannerError as exc:
+            messages.append(("error", f"Not saved: {exc}"))
+            continue
+        messages.append(("success", f"Saved {name} as measurements/{path.name}."))
+        st.session_state[ui.UPLOADS].pop(name)
+    st.session_state[MESSAGES] = messages
+
+
+signature = loaders.records_signature()
+_, folder_errors = loaders.folder_records(signature)
+for message in folder_errors:
+    st.warning(f"Skipped a record file: {message}")
+
+with st.expander("Add records from another machine", expanded=False):
+    st.file_uploader("Record files (JSON)", type=["json"], accept_multiple_files=True,
+                     key="rec_upload", on_change=_on_upload,
+                     help="Files written by `python -m planner profile`. Each is checked "
+                          "against the record schema; a broken file is refused with the "
+                          "reason and changes nothing.")
+    for kind, text in st.session_state.get(MESSAGES, []):
+        getattr(st, kind)(text)
+    if st.session_state.get(ui.UPLOADS):
+        st.caption(f"{len(st.session_state[ui.UPLOADS])} uploaded record(s) in use for this "
+                   "session only.")
+        st.button("Save them into measurements/", key="rec_save", on_click=_save_uploads,
+                  help="Writes each record atomically (a temporary file renamed into place), "
+                       "so no half-written record can appear.")
+
+try:
+    records, calibration, predictions = loaders.calibration_tables(signature, ui.uploads())
+except PlannerError as exc:
+    st.error(f"Cannot read the records: {exc}")
+    st.stop()
+
+c = st.columns(4)
+c[0].metric("Records", f"{len(records):,}", help="In measurements/ plus this session's uploads.")
+c[1].metric("Matched to a profile", f"{int(records['hardware_id'].notna().sum()):,}",
+            help="A record's device name is matched against each profile's match_names.")
+c[2].metric("With measured energy", f"{int(records['device_energy_measured'].sum()):,}",
+            help="NVML energy counter or power polling; CodeCarbon estimates do not count.")
+c[3].metric("Calibrations", f"{len(calibration):,}",
+            help="One per hardware, precision and mode with a complete, matched record.")
+
+if records.empty:
+    st.info("No records yet. Run `python -m planner profile` (see README) or upload one above.")
+    st.stop()
+
+st.subheader("Predicted against measured")
+both = predictions.dropna(subset=["predicted_time_s", "measured_time_s"])
+if both.empty:
+    names = ", ".join(sorted(set(predictions["device_name"])))
+    st.info("No record can be predicted yet: "
+            + "; ".join(sorted(set(predictions["note"]) - {""}))
+            + f". Devices seen: {names}. Add the device's name to a profile's `match_names` "
+              "(profiles/hardware/) so its records are matched.")
+else:
+    left, right = st.columns(2)
+    left.plotly_chart(figures.predicted_measured(
+        predictions, "time_s", title="Run time: predicted against measured", unit="s"),
+        key="ms_time_chart", width="stretch", config={"displaylogo": False})
+    right.plotly_chart(figures.predicted_measured(
+        predictions, "energy_j", title="Device energy: predicted against measured",
+        unit="J"), key="ms_energy_chart", width="stretch", config={"displaylogo": False})
+    st.caption("**Where these numbers come from.** Predicted: the uncalibrated planner (dense "
+               "peak × default utilisation, default busy power). Measured: the record's wall "
+               "clock and device energy, with the method that measured it (NVML counter, "
+               "power polling; CodeCarbon estimates are marked). On the dashed line the "
+               "prediction is exact.")
+ui.table(predictions, ["started_at", "workload", "mode", "size", "precision", "device_name",
+                       "hardware_id", "measured_time_s", "predicted_time_s", "time_error",
+                       "measured_energy_j", "energy_method", "predicted_energy_j",
+                       "energy_error", "achieved_utilisation", "default_utilisation", "note"],
+         key="ms_predictions_table")
+ui.csv_download(predictions, "predicted-vs-measured.csv", key="dl_ms_predictions")
+
+st.subheader("Calibration")
+if calibration.empty:
+    st.info("Nothing to calibrate: a calibration needs a complete record with a FLOP count, "
+            "matched to a profile with a published peak at its precision.")
+else:
+    ui.table(calibration, key="ms_calibration_table")
+    ui.csv_download(calibration, "calibration.csv", key="dl_ms_calibration")
+st.toggle("Plan with these calibrations", key=ui.USE_CALIBRATION,
+          disabled=calibration.empty,
+          help="Every page then uses the achieved utilisation and busy power measured here "
+               "for the matching device and precision (training records for training plans, "
+               "inference records for serving); their provenance reads 'calibrated'.")
+st.subheader("Records")
+ui.table(pd.DataFrame(records), ["started_at", "status", "workload", "mode", "size",
+                                 "precision", "device", "device_name", "hardware_id",
+                                 "wall_time_s", "flops", "device_energy_j",
+                                 "device_energy_method", "run_id"], key="ms_records_table")
+ui.csv_download(records, "records.csv", key="dl_ms_records")
