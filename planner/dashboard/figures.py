@@ -263,10 +263,13 @@ def catalogue_figure(export: pd.DataFrame) -> go.Figure:
     e["peak"] = e["dense_tflops_bf16"].fillna(e["dense_tflops_fp16"])
     e = e[np.isfinite(e[["peak", "rated_power_w"]].to_numpy(float)).all(axis=1)]
     traces = []
+    labelled = len(e) <= 20  # names beside the points while they stay readable
     for cls, part in e.groupby("device_class", sort=True):
         traces.append({
             "type": "scatter", "x": part["rated_power_w"].tolist(), "y": part["peak"].tolist(),
-            "mode": "markers", "name": str(cls), "marker": {"size": 11},
+            "mode": "markers+text" if labelled else "markers", "name": str(cls),
+            "marker": {"size": 11}, "textposition": "top center", "textfont": {"size": 10},
+            "cliponaxis": False, "showlegend": True,
             "text": part["name"].tolist(),
             "customdata": part[["memory_gb", "rated_power_basis"]].to_numpy().tolist(),
             "hovertemplate": ("<b>%{text}</b><br>%{y:,.0f} TFLOPS dense bf16/fp16 (spec)<br>"
@@ -440,14 +443,14 @@ def predicted_measured(table: pd.DataFrame, quantity: str, *, title: str,
     t = table.dropna(subset=[f"predicted_{quantity}", f"measured_{quantity}"])
     error = "time_error" if quantity == "time_s" else "energy_error"
     traces = []
-    for workload, part in t.groupby("workload", sort=True):
+    for (workload, mode), part in t.groupby(["workload", "mode"], sort=True):
         hover = [f"<b>{w} {m} ({s})</b> on {d}<br>measured {mv:.3g} {unit}, predicted "
                  f"{pv:.3g} {unit} ({e:+.0%})<br>{note or ''}"
                  for w, m, s, d, mv, pv, e, note in zip(
                      part["workload"], part["mode"], part["size"], part["hardware_id"],
                      part[f"measured_{quantity}"], part[f"predicted_{quantity}"], part[error],
                      part["note"], strict=True)]
-        traces.append({"type": "scatter", "mode": "markers", "name": str(workload),
+        traces.append({"type": "scatter", "mode": "markers", "name": f"{workload} {mode}",
                        "x": part[f"measured_{quantity}"].tolist(),
                        "y": part[f"predicted_{quantity}"].tolist(), "marker": {"size": 11},
                        "customdata": [[h] for h in hover],

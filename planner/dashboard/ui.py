@@ -52,7 +52,8 @@ def plan_or_error(sections: tuple[str, ...] = ("training", "inference")) -> Plan
     try:
         return plan(scenario(sections))
     except PlannerError as exc:
-        st.error(f"Cannot plan this scenario: {exc}", icon="⚠️")
+        st.error(f"Cannot plan this scenario: {str(exc).removeprefix('scenario: ')}",
+                 icon="⚠️")
         return None
 
 

@@ -88,15 +88,18 @@ if result is not None:
         ui.table(shown, TRAIN_VISIBLE, key="cmp_train_table")
         ui.csv_download(shown, "compare-training.csv", key="dl_cmp_training")
 
+serving_header = st.empty()  # its title depends on the plan, drawn above any error
 result = ui.plan_or_error(("inference",))
 fleet = result is not None and "annual_cost_usd" in result.inference.columns
 if fleet:
     spec = result.scenario.inference
     load = (f"{spec.requests_per_s_avg:g} requests/s on average" if spec.requests_per_s_avg
             else f"{spec.requests_per_s_peak:g} requests/s")
-    st.header(f"Serving {load} for a year", divider="gray")
+    serving_header.header(f"Serving {load} for a year", divider="gray")
+elif result is not None:
+    serving_header.header("Serving (one replica, no traffic given)", divider="gray")
 else:
-    st.header("Serving (one replica, no traffic given)", divider="gray")
+    serving_header.header("Serving", divider="gray")
 if result is not None:
     shown = tables.filter_classes(tables.inference_table(result.inference), classes)
     feasible = shown[shown["feasible"]]
