@@ -108,12 +108,12 @@ def _site_inputs(regions: pd.DataFrame) -> None:
             "Cloud discount (%)", key="price_discount_pct", step=5.0, format="%.0f",
             help="Reserved-instance, savings-plan or spot discount off the list price, "
                  "0-99 %.")
-    else:
-        st.number_input(
-            "Electricity price (USD/kWh)", key="site_elec_usd_per_kwh", step=0.01,
-            format="%.4f",
-            help="What the facility pays per kWh, applied to all facility energy. "
-                 "Default: US average industrial price 2023 (EIA), 0.0806.")
+    st.number_input(
+        "Electricity price (USD/kWh)", key="site_elec_usd_per_kwh", step=0.01,
+        format="%.4f",
+        help="What is paid per kWh: on-premises plans and edge devices pay it for all their "
+             "energy (a cloud price already includes power). 0 or more; default: US average "
+             "industrial price 2023 (EIA), 0.0806.")
     st.number_input(
         "Service life (years)", key="price_life_years", step=0.5, format="%.1f",
         help="Years a device is used before replacement: spreads its purchase price "
