@@ -284,3 +284,17 @@ def test_every_page_in_a_real_browser(browser_page, tmp_path, planner):
     maps = Path(f"/proc/{server.pid}/maps")
     if maps.exists():  # the real server process never loaded torch's native library
         assert "libtorch" not in maps.read_text(errors="replace")
+
+
+def test_missing_browser_fails_in_ci_and_skips_elsewhere(monkeypatch):
+    """Without Chromium: a failure under PLANNER_REQUIRE_BROWSER=1 (CI), else a skip."""
+    import tests.dashboard.test_browser as here
+
+    monkeypatch.setattr(here.shutil, "which", lambda name: None)
+    monkeypatch.setattr(here.Path, "exists", lambda self: False)
+    monkeypatch.setenv("PLANNER_REQUIRE_BROWSER", "1")
+    with pytest.raises(pytest.fail.Exception, match="chromium is not installed"):
+        chromium_path()
+    monkeypatch.delenv("PLANNER_REQUIRE_BROWSER")
+    with pytest.raises(pytest.skip.Exception, match="chromium is not installed"):
+        chromium_path()
