@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import resource
 import statistics
 import sys
 import time
@@ -60,6 +61,33 @@ def bench_one(workload: str, mode: str, size: str, repeats: int, target_s: float
             "ratio": statistics.median(ratios), "ratio_of_min": min(prof_s) / min(plain_s)}
 
 
+def _cpu_s() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def overhead_budget(profiler: Profiler, idle_s: float = 10.0, windows: int = 20) -> dict:
+    """The profiler's own costs, measured directly (robust on a busy, shared machine).
+
+    - per window: wall time of an empty begin_window + end_window pair (CodeCarbon start/stop,
+      sync, counter reads), the cost paid once per measured run;
+    - background: CPU seconds the process burns per second while a window is open and the
+      main thread sleeps (CodeCarbon's monitor threads, the GPU poller where there is one),
+      the most the profiler can steal from a workload on the same cores.
+    """
+    t = time.perf_counter()
+    for i in range(windows):
+        profiler.begin_window(f"empty{i}")
+        profiler.end_window(f"empty{i}")
+    per_window_s = (time.perf_counter() - t) / windows
+    profiler.begin_window("idle")
+    c0, t0 = _cpu_s(), time.perf_counter()
+    time.sleep(idle_s)
+    c1, t1 = _cpu_s(), time.perf_counter()
+    profiler.end_window("idle")
+    return {"per_window_s": per_window_s, "background_cpu_share": (c1 - c0) / (t1 - t0)}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--workload", choices=WORKLOAD_NAMES, action="append",
@@ -71,6 +99,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seconds", type=float, default=2.0,
                     help="about how long one run takes (default 2 s)")
     ap.add_argument("--country", default="USA")
+    ap.add_argument("--idle-seconds", type=float, default=10.0,
+                    help="length of the idle window that measures background cost")
     ap.add_argument("--threads", type=int, default=None,
                     help="torch intra-op threads (default: torch's own choice)")
     args = ap.parse_args(argv)
@@ -82,6 +112,15 @@ def main(argv: list[str] | None = None) -> int:
     config = ProfilerConfig(device="cpu", gpus="none", country=args.country)
     rows = []
     with Profiler(config) as profiler:  # CodeCarbon's hardware detection happens here, once
+        budget = overhead_budget(profiler, idle_s=args.idle_seconds)
+        print(f"profiler costs: {budget['per_window_s'] * 1e3:.1f} ms per window (open + "
+              f"close); background threads use {budget['background_cpu_share'] * 100:.3f} % "
+              f"of one core while a window is open", flush=True)
+        print(f"  => bound for a {args.seconds:g} s run: "
+              f"{1 + budget['per_window_s'] / args.seconds + budget['background_cpu_share']:.4f};"
+              f" for a 60 s run: "
+              f"{1 + budget['per_window_s'] / 60 + budget['background_cpu_share']:.4f}",
+              flush=True)
         for w in args.workload or WORKLOAD_NAMES:
             for m in args.mode or ("train", "infer"):
                 row = bench_one(w, m, args.size, args.repeats, args.seconds, profiler)

@@ -33,3 +33,18 @@ def test_a_training_script_measures_its_own_loop(tmp_path):
     assert loaded.results.samples.value == 480 and loaded.results.steps.value == 30
     assert loaded.results.gpu_energy_j is None  # a CPU-only script measures no GPU
     assert loaded.results.ram_energy_j is not None
+
+
+def test_the_profilers_own_cost_is_small():
+    """Bench helper: fixed cost per window and background CPU while a window is open."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "bench" / "profiling_overhead.py"
+    spec = importlib.util.spec_from_file_location("profiling_overhead", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    with Profiler(ProfilerConfig(device="cpu")) as prof:
+        budget = bench.overhead_budget(prof, idle_s=2.0, windows=5)
+    assert budget["per_window_s"] < 0.25  # CodeCarbon start + stop: ~20 ms here
+    assert budget["background_cpu_share"] < 0.02  # under 2 % of one core
