@@ -3,7 +3,6 @@ scenario. Streamlit caching lives here so page scripts stay free of it."""
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import json
 import os
@@ -13,6 +12,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from planner.dashboard.state import plan_key
 from planner.model.grid import region_choices
 from planner.model.plan import Planner, PlanResult
 from planner.model.scenario import parse_scenario
@@ -64,35 +64,46 @@ def calibrated_planners(calibration_key: str) -> tuple[Planner, Planner]:
             base.with_calibration(for_planning(table, "infer")))
 
 
+BOTH_PHASES = ("lifecycle", "uncertainty")  # sections built on training and serving together
+
+
 @st.cache_data(show_spinner=False, max_entries=256)
 def plan(scenario_key: str, calibration_key: str = "") -> PlanResult:
-    """The plan of a scenario, keyed by its JSON text (see ``state.plan_key``); with a
-    calibration (``calibration_key``: the calibration table as JSON), training rows use the
-    training calibration and serving rows the inference one."""
+    """The plan of a scenario, keyed by its JSON text (see ``state.plan_key``).
+
+    A scenario with training and serving is put together from the cached plans of its
+    training part and its serving part (what ``Planner.plan`` computes, in the same order),
+    then the lifecycle and uncertainty on both with the model's own functions; so a page that
+    needs both phases costs no second plan. With a calibration (``calibration_key``: the
+    calibration table as JSON) training uses the training calibration and serving the
+    inference one.
+    """
     data = json.loads(scenario_key)
-    if not calibration_key:
-        return get_planner().plan(data)
-    train, infer = calibrated_planners(calibration_key)
+    train, infer = (calibrated_planners(calibration_key) if calibration_key
+                    else (get_planner(), get_planner()))
     if not data.get("inference"):
         return train.plan(data)
-    result = infer.plan(data)
     if not data.get("training"):
-        return result
-    # Both phases: the training table from the training-calibrated planner, and the parts
-    # built on it (lifecycle, uncertainty) again from the model's own functions.
-    from planner.model.lifecycle import plan_lifecycle
-    from planner.model.uncertainty import plan_uncertainty
+        return infer.plan(data)
+    scenario = parse_scenario(data)  # validates every section first
+    common = {k: v for k, v in data.items() if k not in ("training", "inference", *BOTH_PHASES,
+                                                          "levers")}
+    training = plan(plan_key({**common, "training": data["training"]}), calibration_key)
+    serving = plan(plan_key({k: v for k, v in data.items()
+                              if k not in ("training", *BOTH_PHASES)}), calibration_key)
+    extras = dict(serving.extras)
+    if scenario.lifecycle is not None:
+        from planner.model.lifecycle import plan_lifecycle
 
-    training = train.plan_training(result.scenario)
-    extras = dict(result.extras)
-    if result.scenario.lifecycle is not None:
         extras["lifecycle"], extras["lifecycle_summary"] = plan_lifecycle(
-            result.scenario.lifecycle, training, result.inference)
-    if result.scenario.uncertainty is not None:
-        u = plan_uncertainty(result.scenario.uncertainty, result.scenario.inference, training,
-                             result.inference)
+            scenario.lifecycle, training.training, serving.inference)
+    if scenario.uncertainty is not None:
+        from planner.model.uncertainty import plan_uncertainty
+
+        u = plan_uncertainty(scenario.uncertainty, scenario.inference, training.training,
+                             serving.inference)
         extras["uncertainty"], extras["sensitivity"] = u.summary, u.sensitivity
-    return dataclasses.replace(result, training=training, extras=extras)
+    return PlanResult(scenario, serving.site, training.training, serving.inference, extras)
 
 
 def records_signature() -> str:

@@ -63,7 +63,8 @@ INPUT_UNITS = {
 }
 
 
-def inputs_frame(current: Mapping[str, object], planner: Planner) -> pd.DataFrame:
+def inputs_frame(current: Mapping[str, object], planner: Planner,
+                 calibrated: bool = False) -> pd.DataFrame:
     """One row per dashboard input, with its unit and whether it is the default."""
     base = state.default_state(planner.defaults)
     rows = []
@@ -72,6 +73,10 @@ def inputs_frame(current: Mapping[str, object], planner: Planner) -> pd.DataFram
         rows.append({"section": "inputs", "item": label, "value": value, "unit": unit,
                      "basis": "default" if value == base[key] else "user input",
                      "note": key})
+    rows.append({"section": "inputs", "item": "calibration from measurements",
+                 "value": "used" if calibrated else "not used", "unit": "",
+                 "basis": "user input" if calibrated else "default",
+                 "note": "Measurements page toggle"})
     return pd.DataFrame(rows, columns=HEAD)
 
 
@@ -98,9 +103,10 @@ def assumptions_frame(planner: Planner) -> pd.DataFrame:
 
 
 def full_report(current: Mapping[str, object], planner: Planner,
-                result: PlanResult | None = None) -> pd.DataFrame:
-    """Inputs, site, assumptions and results in one long table."""
-    frames = [inputs_frame(current, planner)]
+                result: PlanResult | None = None, calibrated: bool = False) -> pd.DataFrame:
+    """Inputs, site, assumptions and results in one long table (``result``: the plan of the
+    inputs, when already made; ``calibrated``: whether it used measurement calibration)."""
+    frames = [inputs_frame(current, planner, calibrated)]
     try:
         if result is None:
             result = planner.plan(state.to_scenario(current, planner.defaults,

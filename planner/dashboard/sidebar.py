@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from planner.dashboard import loaders, reports, state
+from planner.dashboard import loaders, reports, state, ui
 from planner.errors import PlannerError
 from planner.model.hardware import PRECISIONS
 
@@ -220,8 +220,19 @@ def _scenario_file() -> None:
     message = st.session_state.get(LOAD_MESSAGE)
     if message:
         getattr(st, message[0])(message[1])
+    calibration = ui.calibration_key()
+
+    def report() -> str:
+        try:
+            result = loaders.plan(state.plan_key(state.to_scenario(
+                current, planner.defaults, state.ALL_SECTIONS)), calibration)
+        except PlannerError:
+            result = None  # the report then carries the reason in an "error" row
+        return reports.full_report(current, planner, result,
+                                   calibrated=bool(calibration)).to_csv(index=False)
+
     st.download_button(
-        "Full report (CSV)", data=lambda: reports.full_report_csv(current, planner),
+        "Full report (CSV)", data=report,
         file_name="capacity-plan-report.csv", mime="text/csv", key="full_report",
         icon=":material/download:", on_click="ignore",
         help="One CSV with the inputs, the default assumptions with their sources, and every "

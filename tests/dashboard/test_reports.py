@@ -22,7 +22,7 @@ def test_full_report_sections(planner):
                                       "edge_vs_cloud", "levers", "lifecycle",
                                       "lifecycle_summary", "uncertainty", "sensitivity"}
     inputs = report[report["section"] == "inputs"]
-    assert set(inputs["note"]) == set(reports.INPUT_UNITS)
+    assert set(inputs["note"]) == {*reports.INPUT_UNITS, "Measurements page toggle"}
     site = report[report["section"] == "site"].set_index("item")
     assert "eGRID" in site.loc["grid carbon intensity", "basis"]
     for col in ("utilisation_basis", "power_basis", "throughput_basis", "price_basis",
