@@ -61,3 +61,16 @@ def test_report_matches_plan_report(planner):
     expected = plan_report(result)
     got = report[~report["section"].isin(["inputs", "site", "assumptions"])][expected.columns]
     pd.testing.assert_frame_equal(got.reset_index(drop=True), expected, check_dtype=False)
+
+
+def test_composed_plan_equals_the_planner(planner):
+    """The dashboard's plan of a two-phase scenario, put together from its cached parts,
+    equals Planner.plan section for section."""
+    from planner.dashboard import loaders
+
+    s = {**state.default_state(planner.defaults), "u_draws": 500}
+    data = state.to_scenario(s, planner.defaults, state.ALL_SECTIONS)
+    ours = loaders.plan(state.plan_key(data))
+    theirs = planner.plan(data)
+    assert list(ours.extras) == list(theirs.extras)
+    pd.testing.assert_frame_equal(plan_report(ours), plan_report(theirs))
