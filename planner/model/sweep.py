@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 
 from planner.model.plan import Planner
@@ -38,14 +39,16 @@ def sweep_grid(planner: Planner, scenario: Scenario | dict, *,
     grid = pd.concat(frames, ignore_index=True)
     variants = pd.DataFrame(
         [(m, d) for m in mfus for d in devices], columns=["mfu_override", "devices_override"])
-    grid = grid.merge(variants, how="cross")
-    has_mfu = grid["mfu_override"].notna()
-    grid.loc[has_mfu, "utilisation"] = grid.loc[has_mfu, "mfu_override"]
-    grid.loc[has_mfu, "utilisation_basis"] = "user"
-    has_dev = grid["devices_override"].notna()
-    grid.loc[has_dev, "devices_given"] = grid.loc[has_dev, "devices_override"].astype(float)
-    grid.loc[has_dev, "mode_code"] = 0
-    grid.loc[has_dev, "mode"] = "devices"
+    grid = grid.merge(variants.astype(float), how="cross")
+    mfu = grid["mfu_override"].to_numpy(float)
+    has_mfu = ~np.isnan(mfu)
+    grid["utilisation"] = np.where(has_mfu, mfu, grid["utilisation"].to_numpy(float))
+    grid["utilisation_basis"] = np.where(has_mfu, "user", grid["utilisation_basis"].to_numpy())
+    dev = grid["devices_override"].to_numpy(float)
+    has_dev = ~np.isnan(dev)
+    grid["devices_given"] = np.where(has_dev, dev, grid["devices_given"].to_numpy(float))
+    grid["mode_code"] = np.where(has_dev, 0, grid["mode_code"].to_numpy())
+    grid["mode"] = np.where(has_dev, "devices", grid["mode"].to_numpy())
     return grid
 
 
