@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from planner.model.defaults import Defaults
+from planner.model.frames import with_columns
 from planner.model.site import ResolvedSite
 
 # When the requested precision has no published peak, the nearest one that does is used.
@@ -44,6 +45,34 @@ def select_precision(frame: pd.DataFrame, precision: str) -> tuple[np.ndarray, n
     return peak, used
 
 
+class _NewColumns:
+    """Columns computed for a frame, joined to it once at the end.
+
+    Inserting ~25 columns one at a time into a DataFrame costs more than all the arithmetic
+    here (each insert re-lays the block manager), so reads fall through to the frame and
+    writes collect in a dict until ``joined()``.
+    """
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame = frame
+        self.new: dict[str, object] = {}
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+    def __getitem__(self, name: str) -> pd.Series:
+        if name in self.new:
+            return pd.Series(np.broadcast_to(self.new[name], len(self.frame)),
+                             index=self.frame.index, name=name)
+        return self.frame[name]
+
+    def __setitem__(self, name: str, values: object) -> None:
+        self.new[name] = values
+
+    def joined(self) -> pd.DataFrame:
+        return with_columns(self.frame, self.new)
+
+
 def _per_kind(defaults: Defaults, name: str, kinds: np.ndarray) -> np.ndarray:
     return np.array(defaults.per_kind(name, kinds), dtype=float)
 
@@ -68,7 +97,7 @@ def attach_assumptions(
     ``cloud_prices`` maps hardware id to (USD per device-hour, where) for the scenario's
     provider and region; otherwise the catalogue's cheapest listed price is used.
     """
-    out = frame.copy()
+    out = _NewColumns(frame)
     kinds = out["kind"].to_numpy()
     edge = (out["placement"] == "edge").to_numpy()
     n = len(out)
@@ -164,4 +193,4 @@ def attach_assumptions(
             f"cloud list price, {w}" if w and not np.isnan(p) else BASIS_MISSING
             for p, w in zip(price, where, strict=True)
         ]
-    return out
+    return out.joined()

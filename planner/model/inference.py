@@ -17,6 +17,7 @@ from planner.errors import ScenarioError
 from planner.model import carbon, energy, performance
 from planner.model.assumptions import attach_assumptions
 from planner.model.catalogue import cloud_price_for
+from planner.model.frames import with_columns
 from planner.model.scenario import InferenceSpec, Scenario
 from planner.model.site import ResolvedSite
 from planner.model.training import _select
@@ -130,12 +131,9 @@ def evaluate_inference(grid: pd.DataFrame) -> pd.DataFrame:
         "co2e_kg_per_1m_tokens": per_1k_co2e / tokens_per_request * 1000.0,
         "cost_usd_per_1m_tokens": cost_1k / tokens_per_request * 1000.0,
     }
-    out = g.copy()
-    out["feasible"] = feasible
-    out["infeasible_reason"] = reason
-    for name, values in results.items():
-        out[name] = np.where(feasible, values, np.nan)
-    return out
+    computed = {"feasible": feasible, "infeasible_reason": reason,
+                **{name: np.where(feasible, values, np.nan) for name, values in results.items()}}
+    return with_columns(g, computed)
 
 
 def inference_grid(planner, scenario: Scenario, site: ResolvedSite,
@@ -158,11 +156,10 @@ def inference_grid(planner, scenario: Scenario, site: ResolvedSite,
         cloud_discount=scenario.pricing.cloud_discount, pricing_mode=scenario.pricing.mode,
         service_life_years=scenario.pricing.service_life_years,
         calibration=planner.calibration, cloud_prices=prices)
-    for key, value in inference_workload(spec, spec.precision).items():
-        grid[key] = value
-    grid["batch_size"] = float(spec.batch_size)
-    grid["network_rtt_s"] = np.where(grid["placement"] == "edge", 0.0, spec.network_rtt_s)
-    return grid
+    extra = {**inference_workload(spec, spec.precision),
+             "batch_size": float(spec.batch_size),
+             "network_rtt_s": np.where(grid["placement"] == "edge", 0.0, spec.network_rtt_s)}
+    return with_columns(grid, extra)
 
 
 def plan_inference(planner, scenario: Scenario, site: ResolvedSite) -> pd.DataFrame:

@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from planner.errors import ProfileError, ScenarioError
 from planner.model import carbon, cost, energy, performance
 from planner.model.assumptions import select_precision
+from planner.model.frames import with_columns
 from planner.model.hardware import Source, _describe
 from planner.model.inference import evaluate_inference, inference_grid, inference_workload
 from planner.model.scenario import (
@@ -333,16 +334,17 @@ def variant_grid(planner, scenario: Scenario, v: Variant, with_traffic: bool) ->
     """The evaluation grid of one variant, with its overrides applied."""
     build = serving_grid if with_traffic else inference_grid
     g = build(planner, scenario, v.site, v.spec)
-    if v.weight_bytes is not None:
-        g["weight_bytes"] = v.weight_bytes
-    g["prefill_flops_per_request"] = g["prefill_flops_per_request"] * v.flops_scale
-    g["decode_flops_per_token"] = g["decode_flops_per_token"] * v.flops_scale
-    g["lever"] = v.lever
-    g["setting"] = v.setting
-    g["source"] = v.source
-    g["note"] = "; ".join(v.notes)
-    g["distil_flops"] = v.distil_flops
-    return g
+    overrides = {} if v.weight_bytes is None else {"weight_bytes": v.weight_bytes}
+    return with_columns(g, {
+        **overrides,
+        "prefill_flops_per_request": g["prefill_flops_per_request"].to_numpy() * v.flops_scale,
+        "decode_flops_per_token": g["decode_flops_per_token"].to_numpy() * v.flops_scale,
+        "lever": v.lever,
+        "setting": v.setting,
+        "source": v.source,
+        "note": "; ".join(v.notes),
+        "distil_flops": v.distil_flops,
+    })
 
 
 def one_off_distillation(rows: pd.DataFrame, defaults) -> dict[str, np.ndarray]:

@@ -33,6 +33,7 @@ import pandas as pd
 
 from planner.errors import ScenarioError
 from planner.model import carbon, cost, energy, performance, queueing
+from planner.model.frames import with_columns
 from planner.model.inference import evaluate_inference, inference_grid
 from planner.model.scenario import InferenceSpec, Scenario
 from planner.model.site import ResolvedSite
@@ -104,12 +105,16 @@ def serving_grid(planner, scenario: Scenario, site: ResolvedSite,
                  spec: InferenceSpec | None = None) -> pd.DataFrame:
     """One row per hardware × candidate batch; edge devices serve their own user at batch 1."""
     spec = spec or scenario.inference
-    base = inference_grid(planner, scenario, site, spec).assign(option_order=lambda d: d.index)
-    batches = pd.DataFrame({"batch_size": [float(b) for b in batch_candidates(spec)]})
-    dc = base[base["placement"] != "edge"].drop(columns="batch_size").merge(batches, how="cross")
-    edge = base[base["placement"] == "edge"].assign(batch_size=1.0)
-    return pd.concat([dc, edge], ignore_index=True).sort_values(
-        ["option_order", "batch_size"], kind="stable").reset_index(drop=True)
+    base = inference_grid(planner, scenario, site, spec)
+    batches = np.array(batch_candidates(spec), dtype=float)  # ascending
+    edge = (base["placement"] == "edge").to_numpy()
+    # Each data-centre row once per candidate batch, each edge row once at batch 1, in the
+    # base order: one positional take instead of a cross merge, a concat and a sort.
+    counts = np.where(edge, 1, len(batches))
+    rows = np.repeat(np.arange(len(base)), counts)
+    batch = np.concatenate([[1.0] if e else batches for e in edge]) if len(base) else batches[:0]
+    grid = base.iloc[rows].reset_index(drop=True)
+    return with_columns(grid, {"batch_size": batch, "option_order": rows})
 
 
 def _check_target_kinds(spec: InferenceSpec, llm: np.ndarray) -> None:
@@ -250,7 +255,6 @@ def size_fleet(perf: pd.DataFrame, traffic: Traffic, spec: InferenceSpec) -> pd.
         [perf_reason, "needs the memory of " + _text(dpr, ".0f") + " devices; a user's "
          "device serves alone", unmeetable, overloaded, too_slow,
          np.full(n, "no fleet size meets the target", dtype=object)], default="")
-    out = perf.copy()
     masked = {
         "fleet_replicas": units,
         "fleet_devices": units * dpr,
@@ -263,16 +267,16 @@ def size_fleet(perf: pd.DataFrame, traffic: Traffic, spec: InferenceSpec) -> pd.
         "fleet_ttft_p95_s": ttft_p95,
         "fleet_tpot_s": tpot,
     }
-    out["fleet_peak_requests_per_s"] = lam
-    out["fleet_avg_requests_per_s"] = traffic.avg_requests_per_s
-    out["fleet_traffic_basis"] = traffic.basis
-    for name, values in masked.items():
-        out[name] = np.where(meets, values, np.nan)
-    out["fleet_meets_target"] = meets
-    out["fleet_target_ratio"] = worst
-    out["fleet_binding_target"] = binding
-    out["fleet_reason"] = reason
-    return out
+    return with_columns(perf, {
+        "fleet_peak_requests_per_s": lam,
+        "fleet_avg_requests_per_s": traffic.avg_requests_per_s,
+        "fleet_traffic_basis": traffic.basis,
+        **{name: np.where(meets, values, np.nan) for name, values in masked.items()},
+        "fleet_meets_target": meets,
+        "fleet_target_ratio": worst,
+        "fleet_binding_target": binding,
+        "fleet_reason": reason,
+    })
 
 
 def choose_batch(sized: pd.DataFrame, keys: tuple[str, ...] = ("hardware_id",)) -> pd.DataFrame:
@@ -400,7 +404,6 @@ def annual_footprint(chosen: pd.DataFrame, traffic: Traffic, spec: InferenceSpec
                           "cloud: device-hours × price"
                           + (" (autoscaled hourly)" if spec.autoscaling else " (all year)"))))
     requests, tokens = y["requests"], y["tokens"]
-    out = chosen.copy()
     met = chosen["fleet_meets_target"].to_numpy(dtype=bool)
     with np.errstate(divide="ignore", invalid="ignore"):
         cols = {
@@ -426,10 +429,10 @@ def annual_footprint(chosen: pd.DataFrame, traffic: Traffic, spec: InferenceSpec
             "fleet_total_co2e_kg_per_1m_tokens": y["total_co2e_kg"] / tokens * 1e6,
             "fleet_cost_usd_per_1m_tokens": y["cost_usd"] / tokens * 1e6,
         }
-    for name, values in cols.items():
-        out[name] = np.where(met, values, np.nan)
-    out["annual_cost_basis"] = np.where(met, basis, "")
-    return out
+    return with_columns(chosen, {
+        **{name: np.where(met, values, np.nan) for name, values in cols.items()},
+        "annual_cost_basis": np.where(met, basis, ""),
+    })
 
 
 def evaluate_serving(grid: pd.DataFrame, spec: InferenceSpec, traffic: Traffic,
@@ -438,9 +441,10 @@ def evaluate_serving(grid: pd.DataFrame, spec: InferenceSpec, traffic: Traffic,
     sized = size_fleet(evaluate_inference(grid), traffic, spec)
     out = annual_footprint(choose_batch(sized, keys), traffic, spec)
     miss = ~out["fleet_meets_target"].to_numpy(dtype=bool)
-    out["feasible"] = out["feasible"].to_numpy(dtype=bool) & ~miss
-    out["infeasible_reason"] = np.where(miss, out["fleet_reason"], out["infeasible_reason"])
-    return out
+    return with_columns(out, {
+        "feasible": out["feasible"].to_numpy(dtype=bool) & ~miss,
+        "infeasible_reason": np.where(miss, out["fleet_reason"], out["infeasible_reason"]),
+    })
 
 
 def plan_serving(planner, scenario: Scenario, site: ResolvedSite,

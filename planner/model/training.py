@@ -16,6 +16,7 @@ from planner.model import carbon, cost, energy, performance
 from planner.model.assumptions import attach_assumptions
 from planner.model.catalogue import cloud_price_for
 from planner.model.defaults import Defaults
+from planner.model.frames import with_columns
 from planner.model.hardware import HardwareProfile
 from planner.model.scenario import Scenario, TrainingSpec
 from planner.model.site import ResolvedSite
@@ -128,13 +129,10 @@ def evaluate_training(grid: pd.DataFrame) -> pd.DataFrame:
         "on_prem_cost_usd": on_prem,
         "cost_usd": chosen,
     }
-    out = g.copy()
-    for name, values in results.items():
-        if name in ("feasible", "infeasible_reason", "min_devices_for_memory"):
-            out[name] = values
-        else:
-            out[name] = np.where(feasible, values, np.nan)
-    return out
+    kept_as_is = ("feasible", "infeasible_reason", "min_devices_for_memory")
+    computed = {name: values if name in kept_as_is else np.where(feasible, values, np.nan)
+                for name, values in results.items()}
+    return with_columns(g, computed)
 
 
 def _select(catalogue_profiles: list[HardwareProfile], selection, *, training: bool):
@@ -180,17 +178,16 @@ def training_grid(
         service_life_years=scenario.pricing.service_life_years,
         calibration=calibration, cloud_prices=prices,
     )
-    for key, value in training_workload(spec).items():
-        grid[key] = value
     mode = spec.mode
-    grid["mode"] = mode
-    grid["mode_code"] = MODE_CODES[mode]
     deadline_days = spec.days if spec.days else DEFAULT_DEADLINE_DAYS
-    grid["deadline_s"] = deadline_days * 86400.0
-    grid["devices_given"] = float(spec.devices) if spec.devices else np.nan
     known = spec.device_hours or (spec.devices * spec.days * 24.0 if spec.devices and spec.days
                                   else np.nan)
-    grid["known_device_hours"] = known
-    if mode == "known_run" and not spec.devices:
-        grid["devices_given"] = np.nan
-    return grid
+    extra = {
+        **training_workload(spec),
+        "mode": mode,
+        "mode_code": MODE_CODES[mode],
+        "deadline_s": deadline_days * 86400.0,
+        "devices_given": float(spec.devices) if spec.devices else np.nan,
+        "known_device_hours": known,
+    }
+    return with_columns(grid, extra)
