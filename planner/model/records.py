@@ -139,6 +139,7 @@ class Settings(_Strict):
     cpu_tracking_mode: Literal["process", "machine"] = "process"
     command: str | None = None
     world_size: int = Field(default=1, ge=1)
+    torch_threads: int | None = Field(default=None, ge=1, description="torch intra-op threads")
     workload_params: dict[str, int | float | str] = Field(
         default_factory=dict, description="The workload's dimensions at this size"
     )

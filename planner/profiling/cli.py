@@ -44,6 +44,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--precision", default=None,
                    help="fp32, tf32, bf16 or fp16 (default fp32 on cpu, bf16 on cuda)")
     p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch CPU threads (default: torch's choice, one per core)")
     p.add_argument("--country", default="USA",
                    help="ISO 3166 alpha-3 code of the electricity grid (default USA)")
     p.add_argument("--region", default=None, help="US state, for a regional grid intensity")
@@ -135,6 +137,7 @@ def _measure_workload(args: argparse.Namespace, site) -> Record | None:
         workload=args.workload, mode=args.mode, size=args.size, batch_size=args.batch,
         precision=args.precision, device=args.device, steps=args.steps, seconds=args.seconds,
         warmup_steps=args.warmup, progress=not args.no_progress and sys.stderr.isatty(),
+        threads=args.threads,
     )
     prep = prepare(cfg)  # on CUDA this also makes the rank's GPU torch's current device
     # gpus="auto": on CUDA the current device only (each torchrun rank measures its own GPU).
@@ -167,6 +170,8 @@ def _measure_workload(args: argparse.Namespace, site) -> Record | None:
 
 
 def _workload_record(args, site, prep, prof, gathered) -> Record:
+    import torch
+
     from planner.model.records import Settings
     from planner.profiling.recording import build_record
 
@@ -178,6 +183,7 @@ def _workload_record(args, site, prep, prof, gathered) -> Record:
         seconds=args.seconds, warmup_steps=args.warmup, country_iso_code=site.country_iso_code,
         region=site.region, cpu_tracking_mode=prof.config.cpu_tracking_mode,
         world_size=len(measurements), workload_params=prep.params,
+        torch_threads=torch.get_num_threads(),
     )
     notes = [f"warm-up: {args.warmup} steps plus one FLOP-counting step, not measured",
              "synthetic data made once on the device; data loading is not measured"]

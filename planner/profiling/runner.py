@@ -51,6 +51,8 @@ class RunConfig:
     warmup_steps: int = 3
     seed: int = 0
     progress: bool = False
+    threads: int | None = None
+    """torch intra-op threads (None: torch's default, one per core)."""
 
 
 @dataclass
@@ -90,6 +92,8 @@ def _check(cfg: RunConfig) -> None:
         raise PlannerError(f"--steps {cfg.steps}: must be at least 1")
     if cfg.seconds is not None and cfg.seconds <= 0:
         raise PlannerError(f"--seconds {cfg.seconds}: must be positive")
+    if cfg.threads is not None and cfg.threads < 1:
+        raise PlannerError(f"--threads {cfg.threads}: must be at least 1")
     if cfg.warmup_steps < 0:
         raise PlannerError(f"--warmup {cfg.warmup_steps}: must be 0 or more")
     if cfg.seconds is not None and cfg.steps is None and dist.world_size() > 1:
@@ -119,6 +123,8 @@ def prepare(cfg: RunConfig) -> PreparedRun:
     if free is not None and est.total_bytes > free:
         raise _oom_error(cfg, batch, device, f"needs about {est.total_bytes / GIB:.1f} GiB by "
                          f"estimate, {free / GIB:.1f} GiB is free")
+    if cfg.threads is not None:
+        torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     gen = torch.Generator(device=device).manual_seed(cfg.seed)
     try:
