@@ -4,10 +4,11 @@
     python bench/profiling_overhead.py --workload mlp --mode train --repeats 9
 
 For each workload the model is built and warmed up once, then plain runs and profiled runs
-alternate (so drift in a shared machine's load hits both alike). A profiled run is what the
-``profile`` command does around the steps: open a window (CodeCarbon tracker start, device
-sync, counters), time each request in inference, close the window (CodeCarbon stop and
-read). CodeCarbon's one-off hardware detection happens once, before any timing, as in the CLI.
+alternate in ABBA order (so drift in a shared machine's load hits both alike). A profiled
+run is what the ``profile`` command does around the steps: open a window (CodeCarbon tracker
+start, device sync, counters), time each request in inference, close the window (CodeCarbon
+stop and read). CodeCarbon's one-off hardware detection happens once, before any timing, as
+in the CLI. The profiler's own costs are also measured directly (``overhead_budget``).
 The ratio reported is the median over pairs of profiled time / plain time; the target on this
 machine's CPU workloads is at most 1.02.
 """
@@ -48,13 +49,20 @@ def bench_one(workload: str, mode: str, size: str, repeats: int, target_s: float
     steps = _steps_for(prep, target_s)
     prep = replace(prep, config=replace(prep.config, steps=steps, seconds=None))
     plain_s, prof_s = [], []
-    for _ in range(repeats):
+
+    def plain() -> None:
         t = time.perf_counter()
         run_steps(prep, time_each=False)
         plain_s.append(time.perf_counter() - t)
+
+    def profiled() -> None:
         t = time.perf_counter()
         measure(prep, profiler)  # window open + steps (+ per-request timing) + window close
         prof_s.append(time.perf_counter() - t)
+
+    for i in range(repeats):  # ABBA order, so a drift in load does not favour either side
+        for run in (plain, profiled) if i % 2 == 0 else (profiled, plain):
+            run()
     ratios = [p / q for p, q in zip(prof_s, plain_s, strict=True)]
     return {"workload": workload, "mode": mode, "steps": steps,
             "plain_s": statistics.median(plain_s), "profiled_s": statistics.median(prof_s),
