@@ -11,8 +11,8 @@ import dataclasses
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Literal
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
@@ -69,7 +69,6 @@ class PreparedRun:
     sync: Callable[[], None]
     flops_per_step: float | None = None
     tokens_per_step: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
