@@ -83,7 +83,9 @@ def records_frame(records: Sequence[Record], profiles: Sequence[HardwareProfile]
         "run_id", "started_at", "status", "workload", "mode", "size", "precision", "device",
         "device_name", "hardware_id", "kind", "n_devices", "wall_time_s", "flops",
         "device_energy_j", "device_energy_measured", "device_energy_method"])
-    return frame
+    # Fixed dtypes, so an empty list of records still gives a table that computes.
+    return frame.astype({"n_devices": int, "wall_time_s": float, "flops": float,
+                         "device_energy_j": float, "device_energy_measured": bool})
 
 
 def _with_defaults(frame: pd.DataFrame, profiles: Sequence[HardwareProfile],

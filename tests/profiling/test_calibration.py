@@ -123,3 +123,10 @@ def test_planning_uses_calibrated_values_and_says_so():
     assert h100["busy_power_w"] == pytest.approx(560.0) and h100["power_basis"] == "calibrated"
     other = plan[plan["hardware_id"] != "nvidia-h100-sxm"].iloc[0]
     assert other["utilisation_basis"] != "calibrated"
+
+
+def test_no_records_give_empty_tables():
+    profiles = load_profiles().profiles
+    assert calibrate([], profiles).empty
+    table = prediction_table([], profiles)
+    assert table.empty and "energy_error" in table.columns
