@@ -49,12 +49,18 @@ def describe_assumptions(frame: pd.DataFrame, site: ResolvedSite) -> pd.Series:
     site_text = (f"grid {site.carbon_intensity_g_per_kwh:.0f} g/kWh ({site.intensity_label}, "
                  f"{site.intensity_year}; {site.intensity_source}); PUE {site.pue:g} "
                  f"({site.pue_basis})")
+    def text(column: str, digits: int | None = None) -> pd.Series:
+        values = frame[column]
+        if digits is not None:
+            values = values.astype(float).round(digits)
+        # pandas 3 keeps NaN missing through astype(str); an unknown figure must still read.
+        return values.astype(str).fillna("unknown").replace("nan", "unknown")
+
     return (
-        "utilisation " + frame["utilisation"].round(3).astype(str) + " ("
-        + frame["utilisation_basis"] + "); power " + frame["busy_power_w"].round(1).astype(str)
-        + " W (" + frame["power_basis"] + "); embodied " + frame["embodied_kgco2e"].astype(str)
-        + " kg (" + frame["embodied_basis"] + "); life "
-        + frame["service_life_years"].astype(str) + " y; price: " + frame["price_basis"]
+        "utilisation " + text("utilisation", 3) + " (" + text("utilisation_basis")
+        + "); power " + text("busy_power_w", 1) + " W (" + text("power_basis")
+        + "); embodied " + text("embodied_kgco2e") + " kg (" + text("embodied_basis")
+        + "); life " + text("service_life_years") + " y; price: " + text("price_basis")
         + "; " + site_text
     )
 

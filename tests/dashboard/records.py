@@ -35,7 +35,7 @@ def record(run_id: str, *, device: str = "cuda", name: str = "NVIDIA H100 80GB H
         run_id=run_id, status="complete", started_at=start,
         ended_at=start + dt.timedelta(seconds=wall_s),
         machine=Machine(hostname="lab", os="Linux", python_version="3.11",
-                        cpu_model="Intel(R) Xeon(R) Processor", cpu_logical_cores=16),
+                        cpu_model="Example CPU 9000 (no profile)", cpu_logical_cores=16),
         settings=Settings(workload=workload, mode=mode, precision=precision, device=device,
                           country_iso_code="USA", batch_size=8, steps=20),
-        results=results, device_name=name if on_gpu else "Intel(R) Xeon(R) Processor")
+        results=results, device_name=name if on_gpu else "Example CPU 9000 (no profile)")

@@ -59,7 +59,9 @@ def test_matching_by_substring_and_kind():
     assert match_profile("NVIDIA H100 80GB HBM3", profiles, "gpu").id == "nvidia-h100-sxm"
     assert match_profile("nvidia h100 80gb hbm3", profiles).id == "nvidia-h100-sxm"
     assert match_profile("NVIDIA H100 80GB HBM3", profiles, "cpu") is None
-    assert match_profile("Intel(R) Xeon(R) Processor", profiles, "cpu") is None
+    assert match_profile("Example CPU 9000", profiles, "cpu") is None
+    # A generic KVM guest's name finds the derived one-vCPU profile.
+    assert match_profile("Intel(R) Xeon(R) Processor", profiles, "cpu").id == "intel-xeon-kvm-vcpu"
 
 
 def test_utilisation_is_flop_weighted_and_power_uses_measured_energy_only():
