@@ -120,6 +120,18 @@ def cloud_price_for(profile: HardwareProfile, provider: str | None, region: str 
     return min(prices, key=lambda c: c.usd_per_device_hour)
 
 
+def cloud_prices_for(profiles, provider: str | None,
+                     region: str | None) -> dict[str, tuple[float, str]]:
+    """Hardware id → (USD per device-hour, where the price applies) for a site's cloud."""
+    prices = {}
+    for p in profiles:
+        c = cloud_price_for(p, provider, region)
+        if c is not None:
+            prices[p.id] = (c.usd_per_device_hour,
+                            f"{c.provider} {c.region} {c.instance or ''} ({c.date})")
+    return prices
+
+
 def load_catalogue(directory=None) -> tuple[pd.DataFrame, LoadReport]:
     """Load the profiles folder into the catalogue table, with the load report."""
     report = load_profiles(directory)

@@ -16,7 +16,7 @@ import pandas as pd
 from planner.errors import ScenarioError
 from planner.model import carbon, energy, performance
 from planner.model.assumptions import attach_assumptions
-from planner.model.catalogue import cloud_price_for
+from planner.model.catalogue import cloud_prices_for
 from planner.model.frames import with_columns
 from planner.model.scenario import InferenceSpec, Scenario
 from planner.model.site import ResolvedSite
@@ -144,12 +144,7 @@ def inference_grid(planner, scenario: Scenario, site: ResolvedSite,
         raise ScenarioError("the scenario has no `inference` section")
     chosen = _select(list(planner.profiles), spec.hardware, training=False)
     rows = planner.catalogue.set_index("hardware_id").loc[[p.id for p in chosen]].reset_index()
-    prices = {}
-    for p in chosen:
-        c = cloud_price_for(p, site.cloud_provider, site.cloud_region)
-        if c is not None:
-            prices[p.id] = (c.usd_per_device_hour,
-                            f"{c.provider} {c.region} {c.instance or ''} ({c.date})")
+    prices = cloud_prices_for(chosen, site.cloud_provider, site.cloud_region)
     grid = attach_assumptions(
         rows, defaults=planner.defaults, site=site, precision=spec.precision,
         utilisation_name="prefill_utilisation", user_utilisation=None, user_power_w=None,

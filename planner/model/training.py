@@ -14,7 +14,7 @@ import pandas as pd
 from planner.errors import ScenarioError
 from planner.model import carbon, cost, energy, performance
 from planner.model.assumptions import attach_assumptions
-from planner.model.catalogue import cloud_price_for
+from planner.model.catalogue import cloud_prices_for
 from planner.model.defaults import Defaults
 from planner.model.frames import with_columns
 from planner.model.hardware import HardwareProfile
@@ -164,12 +164,7 @@ def training_grid(
     if not chosen:
         raise ScenarioError("training.hardware: no data-centre devices in the catalogue")
     rows = catalogue.set_index("hardware_id").loc[[p.id for p in chosen]].reset_index()
-    prices = {}
-    for p in chosen:
-        c = cloud_price_for(p, site.cloud_provider, site.cloud_region)
-        if c is not None:
-            prices[p.id] = (c.usd_per_device_hour,
-                            f"{c.provider} {c.region} {c.instance or ''} ({c.date})")
+    prices = cloud_prices_for(chosen, site.cloud_provider, site.cloud_region)
     grid = attach_assumptions(
         rows, defaults=defaults, site=site, precision=spec.precision,
         utilisation_name="training_utilisation", user_utilisation=spec.mfu,
