@@ -16,10 +16,9 @@ from dataclasses import dataclass
 
 import yaml
 
-from planner.errors import ScenarioError
 from planner.model.defaults import Defaults
 from planner.model.hardware import PRECISIONS
-from planner.model.scenario import Scenario, parse_scenario
+from planner.model.scenario import Scenario, parse_scenario_text
 
 # Session keys where each run leaves its own wall and CPU time (bench/dashboard_speed.py).
 LAST_RUN = "_last_run_s"
@@ -350,16 +349,7 @@ def from_scenario(scenario: Scenario, defaults: Defaults) -> tuple[dict[str, obj
 def load_scenario_text(text: str | bytes, origin: str,
                        defaults: Defaults) -> tuple[dict[str, object], list[str]]:
     """Parse and validate an uploaded scenario file; ScenarioError says what is wrong."""
-    if isinstance(text, bytes):
-        try:
-            text = text.decode("utf-8")
-        except UnicodeDecodeError:
-            raise ScenarioError(f"{origin}: not UTF-8 text; a scenario is a YAML file") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ScenarioError(f"{origin}: not valid YAML ({exc})") from None
-    return from_scenario(parse_scenario(data, origin), defaults)
+    return from_scenario(parse_scenario_text(text, origin), defaults)
 
 
 def to_query(state: Mapping[str, object], defaults: Defaults) -> dict[str, str]:

@@ -54,6 +54,15 @@ def erlang_c(servers, offered_load_erlangs):
     return np.where(a < c, np.clip(pw, 0.0, 1.0), 1.0)
 
 
+def _mmc(servers, arrival_rate_per_s, service_rate_per_s):
+    """Servers, arrival and service rates as arrays, the offered load a = λ/μ and Erlang C."""
+    c = np.asarray(servers, dtype=float)
+    lam = np.asarray(arrival_rate_per_s, dtype=float)
+    mu = np.asarray(service_rate_per_s, dtype=float)
+    a = lam / mu
+    return c, lam, mu, a, erlang_c(c, a)
+
+
 def mean_wait_s(servers, arrival_rate_per_s, service_rate_per_s, variability_factor=1.0):
     """Mean time in queue, W_q = C / (cμ − λ) (Gross & Harris 1998, eq. 2.37); inf if unstable.
 
@@ -61,11 +70,7 @@ def mean_wait_s(servers, arrival_rate_per_s, service_rate_per_s, variability_fac
     Allen–Cunneen approximation for G/G/c (Allen 1990, Probability, Statistics and Queueing
     Theory, eq. 6.151; Whitt 1993). 1 is M/M/c; 0.5 is Poisson arrivals, deterministic service.
     """
-    c = np.asarray(servers, dtype=float)
-    lam = np.asarray(arrival_rate_per_s, dtype=float)
-    mu = np.asarray(service_rate_per_s, dtype=float)
-    a = lam / mu
-    pw = erlang_c(c, a)
+    c, lam, mu, a, pw = _mmc(servers, arrival_rate_per_s, service_rate_per_s)
     with np.errstate(divide="ignore", invalid="ignore"):
         w = pw / (c * mu - lam) * variability_factor
     return np.where(a < c, w, np.inf)
@@ -79,11 +84,7 @@ def wait_quantile_s(servers, arrival_rate_per_s, service_rate_per_s,
     is ln(C / p) / (cμ − λ) where C > p, else 0. The Allen–Cunneen ``variability_factor``
     stretches the exponential tail by the same factor as the mean. inf where unstable.
     """
-    c = np.asarray(servers, dtype=float)
-    lam = np.asarray(arrival_rate_per_s, dtype=float)
-    mu = np.asarray(service_rate_per_s, dtype=float)
-    a = lam / mu
-    pw = erlang_c(c, a)
+    c, lam, mu, a, pw = _mmc(servers, arrival_rate_per_s, service_rate_per_s)
     with np.errstate(divide="ignore", invalid="ignore"):
         t = np.log(pw / tail_probability) / (c * mu - lam) * variability_factor
     t = np.where(pw > tail_probability, t, 0.0)
@@ -93,11 +94,7 @@ def wait_quantile_s(servers, arrival_rate_per_s, service_rate_per_s,
 def wait_exceedance_probability(servers, arrival_rate_per_s, service_rate_per_s, wait_s,
                                 variability_factor=1.0):
     """P(W > t) = C·exp(−(cμ − λ)·t / k) for M/M/c (k = 1) or Allen–Cunneen (k ≠ 1)."""
-    c = np.asarray(servers, dtype=float)
-    lam = np.asarray(arrival_rate_per_s, dtype=float)
-    mu = np.asarray(service_rate_per_s, dtype=float)
-    a = lam / mu
-    pw = erlang_c(c, a)
+    c, lam, mu, a, pw = _mmc(servers, arrival_rate_per_s, service_rate_per_s)
     with np.errstate(over="ignore", invalid="ignore"):
         p = pw * np.exp(-(c * mu - lam) * np.asarray(wait_s, dtype=float) / variability_factor)
     return np.where(a < c, np.clip(p, 0.0, 1.0), 1.0)

@@ -333,16 +333,30 @@ def parse_scenario(data: object, origin: str = "scenario") -> Scenario:
         raise ScenarioError(f"{origin}: {_describe(exc)}") from None
 
 
+def parse_scenario_text(text: str | bytes, origin: str = "scenario") -> Scenario:
+    """Parse and validate scenario YAML text (a file's or an upload's); one-line errors."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ScenarioError(f"{origin}: not UTF-8 text; a scenario is a YAML file") from None
+    try:
+        data = load_yaml(text)
+    except yaml.YAMLError as exc:
+        raise ScenarioError(f"{origin}: not valid YAML ({yaml_error_line(exc)})") from None
+    return parse_scenario(data, origin)
+
+
 def load_scenario(path: Path | str) -> Scenario:
     """Read and validate a scenario YAML file."""
     p = Path(path)
     try:
-        data = load_yaml(p.read_text(encoding="utf-8"))
+        text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise ScenarioError(f"{p}: cannot be read ({exc.strerror})") from None
-    except yaml.YAMLError as exc:
-        raise ScenarioError(f"{p}: not valid YAML ({yaml_error_line(exc)})") from None
-    return parse_scenario(data, str(p))
+    except UnicodeDecodeError:
+        raise ScenarioError(f"{p}: not UTF-8 text; a scenario is a YAML file") from None
+    return parse_scenario_text(text, str(p))
 
 
 ALLOWED_PRECISIONS = ", ".join(PRECISIONS)
