@@ -41,6 +41,10 @@ def _profile_row(p: HardwareProfile) -> dict:
             _value(p.interconnect.bandwidth_gb_per_s) * GB if p.interconnect else np.nan
         ),
         "devices_per_node": float(p.devices_per_node) if p.devices_per_node else np.nan,
+        "intra_node_bytes_per_s": _value(p.intra_node_bandwidth_gb_per_s) * GB,
+        "inter_node_bytes_per_s_per_device": (
+            _value(p.inter_node_bandwidth_gb_per_s_per_device) * GB),
+        "host_power_w_per_node": _value(p.host_power_w_per_node),
         "purchase_price_usd": _value(p.purchase_price_usd),
         "purchase_price_date": p.purchase_price_usd.date if p.purchase_price_usd else None,
         "embodied_kgco2e": _value(p.embodied_kgco2e),

@@ -134,6 +134,15 @@ class HardwareProfile(_Strict):
     idle_power_w: PowerFigure | None = None
     interconnect: Interconnect | None = None
     devices_per_node: int | None = Field(default=None, ge=1)
+    intra_node_bandwidth_gb_per_s: Figure | None = Field(
+        default=None, description="Scale-up link bandwidth per device, ONE direction (half the "
+        "bidirectional figure vendors print); tensor-parallel all-reduces run on it.")
+    inter_node_bandwidth_gb_per_s_per_device: Figure | None = Field(
+        default=None, description="Scale-out network bandwidth per device, one direction "
+        "(the node's NICs ÷ devices per node); pipeline hops between nodes run on it.")
+    host_power_w_per_node: PowerFigure | None = Field(
+        default=None, description="Power of the server around the devices (CPUs, memory, "
+        "NICs, fans, storage): the node's rating less its devices' ratings.")
     cloud_prices: list[CloudPrice] = Field(default_factory=list)
     purchase_price_usd: PurchasePrice | None = None
     embodied_kgco2e: Figure | None = Field(
@@ -165,6 +174,10 @@ class HardwareProfile(_Strict):
             "idle_power_w": self.idle_power_w,
             "purchase_price_usd": self.purchase_price_usd,
             "embodied_kgco2e": self.embodied_kgco2e,
+            "intra_node_bandwidth_gb_per_s": self.intra_node_bandwidth_gb_per_s,
+            "inter_node_bandwidth_gb_per_s_per_device":
+                self.inter_node_bandwidth_gb_per_s_per_device,
+            "host_power_w_per_node": self.host_power_w_per_node,
         }
         for name, fig in singles.items():
             if fig is not None:
