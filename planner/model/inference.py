@@ -10,13 +10,16 @@ Generic models give FLOPs and bytes per request and use the same roofline.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
 from planner.errors import ScenarioError
-from planner.model import carbon, energy, performance
+from planner.model import performance
 from planner.model.assumptions import attach_assumptions
 from planner.model.catalogue import cloud_prices_for
+from planner.model.footprint import Rates, footprint
 from planner.model.frames import with_columns
 from planner.model.scenario import InferenceSpec, Scenario
 from planner.model.site import ResolvedSite
@@ -25,6 +28,11 @@ from planner.model.workloads import BYTES_PER_WEIGHT, preset
 
 KV_BYTES_PER_VALUE = 2.0  # KV cache kept in 16-bit unless the precision is 8-bit or less
 LLM_FLOPS_PER_PARAM_PER_TOKEN = 2.0  # Kaplan et al. 2020
+# The grid columns the roofline reads besides batch, devices per replica and is_llm.
+ROOFLINE_INPUTS = ("weight_bytes", "kv_bytes_per_token", "prompt_tokens", "output_tokens",
+                   "prefill_flops_per_request", "decode_flops_per_token", "bytes_per_request",
+                   "peak_flops_per_s", "utilisation", "memory_bandwidth_bytes_per_s",
+                   "bandwidth_utilisation")
 
 
 def inference_workload(spec: InferenceSpec, precision: str) -> dict[str, float]:
@@ -72,8 +80,7 @@ def evaluate_inference(grid: pd.DataFrame) -> pd.DataFrame:
     g = grid
     f = lambda c: g[c].to_numpy(dtype=float)  # noqa: E731
     batch = f("batch_size")
-    peak, util, bw, bw_util = (f("peak_flops_per_s"), f("utilisation"),
-                               f("memory_bandwidth_bytes_per_s"), f("bandwidth_utilisation"))
+    peak, bw = f("peak_flops_per_s"), f("memory_bandwidth_bytes_per_s")
     weights, kv_tok = f("weight_bytes"), f("kv_bytes_per_token")
     prompt, out_tok = f("prompt_tokens"), f("output_tokens")
     llm = g["is_llm"].to_numpy(dtype=bool)
@@ -81,15 +88,11 @@ def evaluate_inference(grid: pd.DataFrame) -> pd.DataFrame:
     kv_full = batch * kv_tok * (prompt + out_tok)
     devices = performance.next_power_of_two(
         performance.min_devices_for_memory(weights + kv_full, 0.0, f("memory_bytes")))
+    times = replica_times_s({**{k: f(k) for k in ROOFLINE_INPUTS}, "is_llm": llm,
+                             "batch_size": batch, "devices_per_replica": devices})
+    prefill_s, batch_s = times["ttft_s"], times["batch_time_s"]
+    step_s = np.where(llm, times["tpot_s"], 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        prefill_s = performance.roofline_time_s(
-            batch * f("prefill_flops_per_request"), weights + batch * f("bytes_per_request"),
-            peak, util, bw, bw_util, devices)
-        kv_mid = batch * kv_tok * (prompt + out_tok / 2.0)
-        step_s = performance.roofline_time_s(batch * f("decode_flops_per_token"),
-                                             weights + kv_mid, peak, util, bw, bw_util, devices)
-        step_s = np.where(llm, step_s, 0.0)
-        batch_s = prefill_s + out_tok * step_s
         latency_s = batch_s + f("network_rtt_s")
         requests_per_s = batch / batch_s
         tokens_per_s = np.where(llm, batch * out_tok / batch_s, np.nan)
@@ -101,18 +104,14 @@ def evaluate_inference(grid: pd.DataFrame) -> pd.DataFrame:
         ["no published throughput at this precision", "no published memory bandwidth",
          "the model does not fit in memory", "no published power figure"], default="")
     feasible = reason == ""
-    # 1,000 requests of E joules each: a "power" of E watts for 1000/3600 hours.
-    per_1k_kwh = energy.energy_breakdown_kwh(busy_j_per_request, 1000.0 / 3600.0,
-                                             f("host_power_fraction"), f("pue"))["energy_kwh"]
-    per_1k_co2e = carbon.operational_co2e_kg(per_1k_kwh, f("carbon_intensity_g_per_kwh"))
-    device_hours_per_1k = devices * batch_s / batch * 1000.0 / 3600.0
-    per_1k_embodied = carbon.embodied_co2e_kg(f("embodied_kgco2e"), device_hours_per_1k,
-                                              f("service_life_years"))
-    cloud_1k = f("price_usd_per_device_hour") * (1 - f("cloud_discount")) * device_hours_per_1k
-    on_prem_1k = (f("purchase_price_usd") * device_hours_per_1k
-                  / (f("service_life_years") * carbon.HOURS_PER_YEAR)
-                  + per_1k_kwh * f("electricity_usd_per_kwh"))
-    cost_1k = np.where(g["pricing_mode"].to_numpy() == "on_prem", on_prem_1k, cloud_1k)
+    # 1,000 requests of E joules each: a "power" of E watts for 1000/3600 hours, charged for
+    # the replica's device-hours of those requests.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        device_hours_per_1k = devices * batch_s / batch * 1000.0 / 3600.0
+    fp = footprint(1000.0 / 3600.0, busy_j_per_request, Rates.from_frame(g),
+                   charged_device_hours=device_hours_per_1k)
+    per_1k_kwh, per_1k_co2e, cost_1k = fp.energy_kwh, fp.co2e_kg, fp.cost_usd
+    per_1k_embodied = fp.embodied_co2e_kg
     tokens_per_request = np.where(llm, out_tok, np.nan)
     results = {
         "devices_per_replica": devices,
@@ -134,6 +133,29 @@ def evaluate_inference(grid: pd.DataFrame) -> pd.DataFrame:
     computed = {"feasible": feasible, "infeasible_reason": reason,
                 **{name: np.where(feasible, values, np.nan) for name, values in results.items()}}
     return with_columns(g, computed)
+
+
+def replica_times_s(c: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Prefill (time to first token), decode-step and batch times of one replica (Pope et al.
+    2022 roofline), for arrays of any broadcast shape: the plan and the Monte Carlo use it.
+
+    ``c`` maps grid column names to arrays; ``devices_per_replica`` is taken as given.
+    """
+    batch, dpr = c["batch_size"], c["devices_per_replica"]
+    weights, kv_tok = c["weight_bytes"], c["kv_bytes_per_token"]
+    prompt, out_tok = c["prompt_tokens"], c["output_tokens"]
+    args = (c["peak_flops_per_s"], c["utilisation"], c["memory_bandwidth_bytes_per_s"],
+            c["bandwidth_utilisation"], dpr)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        prefill = performance.roofline_time_s(
+            batch * c["prefill_flops_per_request"], weights + batch * c["bytes_per_request"],
+            *args)
+        step = performance.roofline_time_s(
+            batch * c["decode_flops_per_token"],
+            weights + batch * kv_tok * (prompt + out_tok / 2.0), *args)
+    step = np.where(c["is_llm"], step, 0.0)
+    return {"ttft_s": prefill, "tpot_s": np.where(c["is_llm"], step, np.nan),
+            "batch_time_s": prefill + out_tok * step}
 
 
 def inference_grid(planner, scenario: Scenario, site: ResolvedSite,

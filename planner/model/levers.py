@@ -30,8 +30,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from planner.errors import ProfileError, ScenarioError
-from planner.model import carbon, cost, energy, performance
+from planner.model import performance
 from planner.model.assumptions import select_precision
+from planner.model.footprint import Rates, footprint
 from planner.model.frames import with_columns
 from planner.model.hardware import Source, _describe
 from planner.model.inference import evaluate_inference, inference_grid, inference_workload
@@ -357,19 +358,10 @@ def one_off_distillation(rows: pd.DataFrame, defaults) -> dict[str, np.ndarray]:
     with np.errstate(divide="ignore", invalid="ignore"):
         device_hours = performance.compute_time_s(flops, peak, util) / 3600.0
     device_hours = np.where(edge | (flops <= 0), np.where(flops > 0, np.nan, 0.0), device_hours)
-    f = lambda c: rows[c].to_numpy(dtype=float)  # noqa: E731
-    parts = energy.energy_breakdown_kwh(f("busy_power_w"), device_hours,
-                                        f("host_power_fraction"), f("pue"))
-    co2e = (carbon.operational_co2e_kg(parts["energy_kwh"], f("carbon_intensity_g_per_kwh"))
-            + carbon.embodied_co2e_kg(f("embodied_kgco2e"), device_hours,
-                                      f("service_life_years")))
-    cloud = cost.cloud_cost_usd(f("price_usd_per_device_hour"), device_hours,
-                                f("cloud_discount"))
-    owned = cost.on_prem_cost_usd(f("purchase_price_usd"), device_hours, f("service_life_years"),
-                                  parts["energy_kwh"], f("electricity_usd_per_kwh"))
-    on_prem = (rows["pricing_mode"] == "on_prem").to_numpy()
-    return {"one_off_energy_kwh": parts["energy_kwh"], "one_off_co2e_kg": co2e,
-            "one_off_cost_usd": np.where(on_prem, owned, cloud)}
+    fp = footprint(device_hours, rows["busy_power_w"].to_numpy(dtype=float),
+                   Rates.from_frame(rows))
+    return {"one_off_energy_kwh": fp.energy_kwh, "one_off_co2e_kg": fp.total_co2e_kg,
+            "one_off_cost_usd": fp.cost_usd}
 
 
 def plan_levers(planner, scenario: Scenario, site: ResolvedSite | None = None,

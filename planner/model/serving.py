@@ -32,7 +32,8 @@ import numpy as np
 import pandas as pd
 
 from planner.errors import ScenarioError
-from planner.model import carbon, cost, energy, performance, queueing
+from planner.model import carbon, energy, queueing
+from planner.model.footprint import Rates, footprint
 from planner.model.frames import with_columns
 from planner.model.inference import evaluate_inference, inference_grid
 from planner.model.scenario import InferenceSpec, Scenario
@@ -131,29 +132,6 @@ def _text(values, fmt: str) -> np.ndarray:
 def variability_factor(spec: InferenceSpec) -> float:
     """(C_a² + C_s²)/2 with Poisson arrivals (C_a = 1): the Allen–Cunneen wait factor."""
     return (1.0 + spec.service_time_cv**2) / 2.0
-
-
-def replica_times_s(c: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Prefill, decode-step and batch times of one replica, as ``evaluate_inference`` computes
-    them (Pope et al. 2022 roofline), for arrays of any broadcast shape: the Monte Carlo path.
-
-    ``c`` maps grid column names to arrays; ``devices_per_replica`` is taken as given.
-    """
-    batch, dpr = c["batch_size"], c["devices_per_replica"]
-    weights, kv_tok = c["weight_bytes"], c["kv_bytes_per_token"]
-    prompt, out_tok = c["prompt_tokens"], c["output_tokens"]
-    args = (c["peak_flops_per_s"], c["utilisation"], c["memory_bandwidth_bytes_per_s"],
-            c["bandwidth_utilisation"], dpr)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        prefill = performance.roofline_time_s(
-            batch * c["prefill_flops_per_request"], weights + batch * c["bytes_per_request"],
-            *args)
-        step = performance.roofline_time_s(
-            batch * c["decode_flops_per_token"],
-            weights + batch * kv_tok * (prompt + out_tok / 2.0), *args)
-    step = np.where(c["is_llm"], step, 0.0)
-    return {"ttft_s": prefill, "tpot_s": np.where(c["is_llm"], step, np.nan),
-            "batch_time_s": prefill + out_tok * step}
 
 
 def wait_budget_s(spec: InferenceSpec, batch_time_s, ttft_s, tpot_s, network_rtt_s, is_llm):
@@ -340,28 +318,22 @@ def year_of_service(c: Mapping[str, np.ndarray], units, units_h, hourly,
     device_kwh = (devices_h * power_h).sum(axis=-1) * days / 1000.0
     with np.errstate(divide="ignore", invalid="ignore"):
         mean_power = device_kwh * 1000.0 / device_hours
-    parts = energy.energy_breakdown_kwh(mean_power, device_hours, c["host_power_fraction"],
-                                        c["pue"])
-    co2e = carbon.operational_co2e_kg(parts["energy_kwh"], c["carbon_intensity_g_per_kwh"])
-    embodied = carbon.embodied_co2e_kg(c["embodied_kgco2e"],
-                                       np.where(edge, busy_hours, device_hours),
-                                       c["service_life_years"])
-    cloud = cost.cloud_cost_usd(c["price_usd_per_device_hour"], device_hours,
-                                c["cloud_discount"])
-    owned = cost.on_prem_cost_usd(c["purchase_price_usd"],
-                                  units * c["devices_per_replica"] * carbon.HOURS_PER_YEAR,
-                                  c["service_life_years"], parts["energy_kwh"],
-                                  c["electricity_usd_per_kwh"])
-    at_edge = cost.on_prem_cost_usd(np.nan_to_num(c["purchase_price_usd"]), busy_hours,
-                                    c["service_life_years"], parts["energy_kwh"],
-                                    c["electricity_usd_per_kwh"])
-    annual_cost = np.where(edge, at_edge, np.where(c["on_prem"], owned, cloud))
+    # A data-centre fleet is owned all year at its peak size; a user's device is charged the
+    # busy-time share of its embodied CO2e and of its purchase (none published: electricity).
+    fp = footprint(
+        device_hours, mean_power,
+        Rates.from_columns({**c, "on_prem": edge | c["on_prem"],
+                            "purchase_price_usd": np.where(edge,
+                                                           np.nan_to_num(c["purchase_price_usd"]),
+                                                           c["purchase_price_usd"])}),
+        embodied_device_hours=np.where(edge, busy_hours, device_hours),
+        owned_device_hours=np.where(edge, busy_hours,
+                                    units * c["devices_per_replica"] * carbon.HOURS_PER_YEAR))
     requests = np.sum(hourly, axis=-1) * SECONDS_PER_HOUR * days
     tokens = np.where(c["is_llm"], requests * c["output_tokens"], np.nan)
     return {
         "requests": requests, "tokens": tokens, "device_hours": device_hours,
-        "busy_hours": busy_hours, **parts, "co2e_kg": co2e, "embodied_co2e_kg": embodied,
-        "total_co2e_kg": co2e + embodied, "cost_usd": annual_cost,
+        "busy_hours": busy_hours, **fp.columns(),
     }
 
 

@@ -12,10 +12,11 @@ import numpy as np
 import pandas as pd
 
 from planner.errors import ScenarioError
-from planner.model import carbon, cost, energy, performance
+from planner.model import performance
 from planner.model.assumptions import attach_assumptions
 from planner.model.catalogue import cloud_prices_for
 from planner.model.defaults import Defaults
+from planner.model.footprint import Rates, footprint
 from planner.model.frames import with_columns
 from planner.model.hardware import HardwareProfile
 from planner.model.scenario import Scenario, TrainingSpec
@@ -98,21 +99,7 @@ def evaluate_training(grid: pd.DataFrame) -> pd.DataFrame:
         default="")
     feasible = reason == ""
 
-    busy = g["busy_power_w"].to_numpy(dtype=float)
-    parts = energy.energy_breakdown_kwh(busy, device_hours,
-                                        g["host_power_fraction"].to_numpy(float),
-                                        g["pue"].to_numpy(float))
-    co2e = carbon.operational_co2e_kg(parts["energy_kwh"],
-                                      g["carbon_intensity_g_per_kwh"].to_numpy(float))
-    embodied = carbon.embodied_co2e_kg(g["embodied_kgco2e"].to_numpy(float), device_hours,
-                                       g["service_life_years"].to_numpy(float))
-    cloud = cost.cloud_cost_usd(g["price_usd_per_device_hour"].to_numpy(float), device_hours,
-                                g["cloud_discount"].to_numpy(float))
-    on_prem = cost.on_prem_cost_usd(g["purchase_price_usd"].to_numpy(float), device_hours,
-                                    g["service_life_years"].to_numpy(float), parts["energy_kwh"],
-                                    g["electricity_usd_per_kwh"].to_numpy(float))
-    chosen = np.where(g["pricing_mode"].to_numpy() == "on_prem", on_prem, cloud)
-
+    fp = footprint(device_hours, g["busy_power_w"].to_numpy(dtype=float), Rates.from_frame(g))
     results = {
         "feasible": feasible,
         "infeasible_reason": reason,
@@ -121,13 +108,7 @@ def evaluate_training(grid: pd.DataFrame) -> pd.DataFrame:
         "hours": hours,
         "days": hours / 24.0,
         "device_hours": device_hours,
-        **parts,
-        "co2e_kg": co2e,
-        "embodied_co2e_kg": embodied,
-        "total_co2e_kg": co2e + embodied,
-        "cloud_cost_usd": cloud,
-        "on_prem_cost_usd": on_prem,
-        "cost_usd": chosen,
+        **fp.columns(),
     }
     kept_as_is = ("feasible", "infeasible_reason", "min_devices_for_memory")
     computed = {name: values if name in kept_as_is else np.where(feasible, values, np.nan)

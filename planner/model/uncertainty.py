@@ -24,7 +24,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from planner.model import carbon, cost, energy, queueing
+from planner.model import queueing
+from planner.model.footprint import RATE_COLUMNS, Rates, footprint
+from planner.model.inference import replica_times_s
 from planner.model.scenario import UNCERTAIN_NAMES, InferenceSpec, UncertaintySpec
 from planner.model.serving import (
     HOURS_PER_DAY,
@@ -33,7 +35,6 @@ from planner.model.serving import (
     Traffic,
     hourly_replicas,
     queue_stats,
-    replica_times_s,
     resolve_traffic,
     variability_factor,
     wait_budget_s,
@@ -154,28 +155,19 @@ def serving_draws(table: pd.DataFrame, spec: InferenceSpec, traffic: Traffic,
 def training_draws(table: pd.DataFrame, factors: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Cost, energy and CO2e of each training option for every draw: device-hours scale with
     1 / utilisation (the work is fixed; a known run keeps its device-hours)."""
-    c = _columns(table, ("device_hours", "busy_power_w", "host_power_fraction", "pue",
-                         "carbon_intensity_g_per_kwh", "embodied_kgco2e",
-                         "service_life_years", "price_usd_per_device_hour", "cloud_discount",
-                         "purchase_price_usd", "electricity_usd_per_kwh"))
+    c = _columns(table, ("device_hours", "busy_power_w", *RATE_COLUMNS))
     fx = {k: v[:, None] for k, v in factors.items()}
     known = (table["mode_code"].to_numpy() == 2)[None, :]
     device_hours = np.where(known, c["device_hours"], c["device_hours"] / fx["utilisation"])
-    pue = np.maximum(c["pue"] * fx["pue"], 1.0)
-    parts = energy.energy_breakdown_kwh(c["busy_power_w"] * fx["power"], device_hours,
-                                        c["host_power_fraction"], pue)
-    co2e = (carbon.operational_co2e_kg(parts["energy_kwh"],
-                                       c["carbon_intensity_g_per_kwh"] * fx["carbon_intensity"])
-            + carbon.embodied_co2e_kg(c["embodied_kgco2e"], device_hours,
-                                      c["service_life_years"]))
-    cloud = cost.cloud_cost_usd(c["price_usd_per_device_hour"] * fx["price"], device_hours,
-                                c["cloud_discount"])
-    owned = cost.on_prem_cost_usd(c["purchase_price_usd"] * fx["price"], device_hours,
-                                  c["service_life_years"], parts["energy_kwh"],
-                                  c["electricity_usd_per_kwh"])
     on_prem = (table["pricing_mode"] == "on_prem").to_numpy()[None, :]
-    return {"cost_usd": np.where(on_prem, owned, cloud), "energy_kwh": parts["energy_kwh"],
-            "total_co2e_kg": co2e, "meets_target": np.isfinite(device_hours)}
+    rates = Rates.from_columns({**c, "on_prem": on_prem}).with_values(
+        pue=np.maximum(c["pue"] * fx["pue"], 1.0),
+        carbon_intensity_g_per_kwh=c["carbon_intensity_g_per_kwh"] * fx["carbon_intensity"],
+        price_usd_per_device_hour=c["price_usd_per_device_hour"] * fx["price"],
+        purchase_price_usd=c["purchase_price_usd"] * fx["price"])
+    fp = footprint(device_hours, c["busy_power_w"] * fx["power"], rates)
+    return {"cost_usd": fp.cost_usd, "energy_kwh": fp.energy_kwh,
+            "total_co2e_kg": fp.total_co2e_kg, "meets_target": np.isfinite(device_hours)}
 
 
 def _ranks(a: np.ndarray) -> np.ndarray:

@@ -12,13 +12,12 @@ from hypothesis import strategies as st
 from planner.errors import ScenarioError
 from planner.model import queueing
 from planner.model.edge import edge_vs_cloud
-from planner.model.inference import evaluate_inference, plan_inference
+from planner.model.inference import evaluate_inference, plan_inference, replica_times_s
 from planner.model.plan import Planner
 from planner.model.scenario import parse_scenario
 from planner.model.serving import (
     batch_candidates,
     plan_serving,
-    replica_times_s,
     resolve_traffic,
     serving_grid,
 )
