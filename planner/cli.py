@@ -1,4 +1,4 @@
-"""Command-line interface: ``profiles``, ``plan`` and ``profile`` sub-commands.
+"""Command-line interface: ``profiles``, ``plan``, ``import`` and ``profile`` sub-commands.
 
 Every user error becomes one line on stderr and a non-zero exit, never a traceback.
 """
@@ -19,9 +19,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Plan time, energy, carbon and cost of training and serving AI models.",
     )
     subparsers = parser.add_subparsers(dest="command", required=True)
-    from planner import cli_plan
+    from planner import cli_import, cli_plan
 
     cli_plan.register(subparsers)
+    cli_import.register(subparsers)
     try:
         from planner.profiling import cli as profiling_cli
     except ImportError:  # the profiling package is optional until it lands

@@ -58,18 +58,19 @@ def records_frame(records: Sequence[Record], profiles: Sequence[HardwareProfile]
     for r in records:
         res, s = r.results, r.settings
         on_gpu = s.device == "cuda"
-        profile = match_profile(r.device_name, profiles, kind="gpu" if on_gpu else "cpu")
+        kind = {"cuda": "gpu", "cpu": "cpu"}.get(s.device or "")
+        profile = match_profile(r.device_name or "", profiles, kind=kind)
         energy = res.gpu_energy_j if on_gpu else res.cpu_energy_j
         rows.append({
             "run_id": r.run_id,
             "started_at": r.started_at,
             "status": r.status,
-            "workload": s.workload or "(command)",
+            "workload": s.workload or ("(imported)" if r.source else "(command)"),
             "mode": s.mode or "",
             "size": s.size or "",
-            "precision": s.precision,
-            "device": s.device,
-            "device_name": r.device_name,
+            "precision": s.precision or "",
+            "device": s.device or "",
+            "device_name": r.device_name or "(not stated)",
             "hardware_id": profile.id if profile else None,
             "kind": profile.kind if profile else None,
             "n_devices": max(len(res.gpus), 1) if on_gpu else 1,
@@ -126,18 +127,23 @@ def calibrate(
     Utilisation is FLOP-weighted: total FLOPs over total (wall time × devices × dense peak).
     Busy power is total measured device energy over total device-seconds; records whose device
     energy is an estimate (CodeCarbon's TDP model on a CPU without RAPL) give no power.
-    Only complete records with a FLOP count and a matching profile take part.
+    Complete records with a matching profile and a known precision and mode take part: those
+    with a FLOP count give utilisation, those with measured device energy give power (an
+    imported Zeus window with no FLOP count calibrates power only; its utilisation is NaN).
     """
     defaults = defaults or load_defaults()
     f = _with_defaults(records_frame(records, profiles), profiles, defaults)
-    f = f[(f["status"] == "complete") & f["hardware_id"].notna() & (f["flops"] > 0)
-          & (f["wall_time_s"] > 0) & (f["peak_flops_per_s"] > 0)]
+    measured = f["device_energy_measured"] & (f["device_energy_j"] > 0)
+    has_flops = (f["flops"] > 0) & (f["peak_flops_per_s"] > 0)
+    keep = ((f["status"] == "complete") & f["hardware_id"].notna() & (f["wall_time_s"] > 0)
+            & (f["precision_used"] != "") & (has_flops | measured))
+    f, measured, has_flops = f[keep], measured[keep], has_flops[keep]
     if f.empty:
         return pd.DataFrame(columns=CALIBRATION_COLUMNS)
     device_s = f["wall_time_s"] * f["n_devices"]
-    measured = f["device_energy_measured"] & (f["device_energy_j"] > 0)
     f = f.assign(
-        peak_work=device_s * f["peak_flops_per_s"],
+        flops=np.where(has_flops, f["flops"], 0.0),
+        peak_work=np.where(has_flops, device_s * f["peak_flops_per_s"], 0.0),
         energy=np.where(measured, f["device_energy_j"], 0.0),
         energy_s=np.where(measured, device_s, 0.0),
         has_power=measured,
@@ -147,7 +153,7 @@ def calibrate(
         energy_s=("energy_s", "sum"), n_records=("run_id", "size"),
         n_power_records=("has_power", "sum"), source_runs=("run_id", ",".join),
     )
-    g["utilisation"] = g["flops"] / g["peak_work"]
+    g["utilisation"] = g["flops"] / g["peak_work"].where(g["peak_work"] > 0)
     g["busy_power_w"] = np.where(g["energy_s"] > 0, g["energy"] / g["energy_s"].where(
         g["energy_s"] > 0), np.nan)
     g = g.rename(columns={"precision_used": "precision"})
@@ -189,7 +195,7 @@ def prediction_table(
     note = np.select(
         [f["hardware_id"].isna(), ~(f["flops"] > 0), ~(f["peak_flops_per_s"] > 0),
          f["device_energy_j"].isna(), ~f["device_energy_measured"]],
-        [NO_PROFILE, "no FLOP count (a --cmd record)", "profile has no peak at this precision",
+        [NO_PROFILE, "no FLOP count (a --cmd or imported record)", "profile has no peak at this precision",
          "device energy not measured", "measured energy is an estimate (CodeCarbon TDP model)"],
         default="",
     )

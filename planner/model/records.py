@@ -50,6 +50,13 @@ METHODS: dict[str, str] = {
     "codecarbon_grid_intensity": "energy times the grid carbon intensity of the country or "
     "region, from CodeCarbon's bundled data",
     "derived": "computed from other quantities of the same record (see the note)",
+    "codecarbon_emissions_csv": "read from CodeCarbon's emissions.csv (imported); CodeCarbon "
+    "chose how (RAPL, NVML or its TDP and RAM models) and the file does not say which",
+    "zeus_window_log": "read from a Zeus ZeusMonitor window log (imported): NVML's total-energy "
+    "counter on Volta or newer GPUs, power polling on older ones",
+    "vllm_serving_benchmark": "read from the JSON result of vLLM's serving benchmark "
+    "(imported): measured by its client per request",
+    "file_reported": "a figure the imported file states without saying how it was obtained",
 }
 
 Method = Literal[
@@ -68,7 +75,14 @@ Method = Literal[
     "codecarbon_ram_estimate",
     "codecarbon_grid_intensity",
     "derived",
+    "codecarbon_emissions_csv",
+    "zeus_window_log",
+    "vllm_serving_benchmark",
+    "file_reported",
 ]
+
+#: The tools whose output ``python -m planner import`` reads (``planner/model/imports/``).
+SourceTool = Literal["codecarbon", "zeus", "vllm"]
 
 
 class _Strict(BaseModel):
@@ -105,13 +119,16 @@ class MachineGpu(_Strict):
 
 
 class Machine(_Strict):
-    """The machine a run happened on: host, CPU, memory, GPUs, driver and library versions."""
+    """The machine a run happened on: host, CPU, memory, GPUs, driver and library versions.
 
-    hostname: str
-    os: str
-    python_version: str
-    cpu_model: str
-    cpu_logical_cores: int = Field(ge=1)
+    The profiler fills every field; an imported record leaves ``null`` what its file omits.
+    """
+
+    hostname: str | None
+    os: str | None
+    python_version: str | None
+    cpu_model: str | None
+    cpu_logical_cores: int | None = Field(ge=1)
     ram_bytes: int | None = Field(default=None, ge=0)
     gpus: list[MachineGpu] = Field(default_factory=list)
     gpu_driver_version: str | None = None
@@ -129,14 +146,14 @@ class Settings(_Strict):
     mode: Mode | None = None
     size: str | None = None
     batch_size: int | None = Field(default=None, ge=1)
-    precision: str
-    device: Device
+    precision: str | None = Field(description="null: not stated by an imported file")
+    device: Device | None = Field(description="null: not stated by an imported file")
     steps: int | None = Field(default=None, ge=1, description="Measured steps requested")
     seconds: float | None = Field(default=None, gt=0, description="Measured time requested")
-    warmup_steps: int = Field(default=0, ge=0)
-    country_iso_code: str = Field(pattern=r"^[A-Z]{3}$")
+    warmup_steps: int | None = Field(default=0, ge=0)
+    country_iso_code: str | None = Field(pattern=r"^[A-Z]{3}$")
     region: str | None = None
-    cpu_tracking_mode: Literal["process", "machine"] = "process"
+    cpu_tracking_mode: Literal["process", "machine"] | None = "process"
     command: str | None = None
     world_size: int = Field(default=1, ge=1)
     torch_threads: int | None = Field(default=None, ge=1, description="torch intra-op threads")
@@ -150,7 +167,7 @@ class GpuResult(_Strict):
 
     index: int = Field(ge=0, description="NVML index on its host")
     rank: int | None = Field(default=None, ge=0)
-    name: str
+    name: str | None
     energy_j: Q = None
     energy_polled_j: Q = Field(
         default=None, description="Power polling's integral, kept to cross-check the counter"
@@ -184,6 +201,35 @@ class RankResult(_Strict):
     co2e_kg: Q = None
 
 
+class LatencyStats(_Strict):
+    """Mean, median, spread and percentiles of one per-request latency, in seconds."""
+
+    mean_s: Q = None
+    median_s: Q = None
+    std_s: Q = None
+    percentiles_s: dict[str, Quantity] = Field(
+        default_factory=dict, description="'p99' -> the 99th percentile, as the file gives them"
+    )
+
+
+class ServingResult(_Strict):
+    """A serving benchmark's figures: requests, tokens, throughput and latencies."""
+
+    requests_sent: Q = None
+    requests_completed: Q = None
+    input_tokens: Q = None
+    output_tokens: Q = None
+    request_rate_per_s: Q = Field(default=None, description="Offered rate; null when unpaced")
+    max_concurrency: int | None = Field(default=None, ge=1)
+    requests_per_s: Q = None
+    output_tokens_per_s: Q = None
+    total_tokens_per_s: Q = None
+    ttft: LatencyStats | None = Field(default=None, description="Time to first token")
+    tpot: LatencyStats | None = Field(default=None, description="Time per output token")
+    itl: LatencyStats | None = Field(default=None, description="Inter-token latency")
+    e2el: LatencyStats | None = Field(default=None, description="End-to-end request latency")
+
+
 class Results(_Strict):
     """The measured numbers; totals over every rank and device where there are several."""
 
@@ -214,6 +260,18 @@ class Results(_Strict):
     peak_rss_bytes: Q = None
     gpus: list[GpuResult] = Field(default_factory=list)
     ranks: list[RankResult] = Field(default_factory=list)
+    serving: ServingResult | None = None
+
+
+class Source(_Strict):
+    """Where an imported record came from: the tool, its file and the entry in that file."""
+
+    tool: SourceTool
+    tool_version: str | None = None
+    format: str = Field(description="codecarbon_emissions_csv, zeus_window_log_csv, ...")
+    file: str = Field(description="The imported file's name")
+    entry: str | None = Field(default=None, description="Row, window or run inside the file")
+    imported_at: dt.datetime
 
 
 class Record(_Strict):
@@ -227,13 +285,19 @@ class Record(_Strict):
     machine: Machine
     settings: Settings
     results: Results
-    device_name: str = Field(description="The GPU or CPU name matched against profiles")
+    device_name: str | None = Field(
+        description="The GPU or CPU name matched against profiles; null when not known"
+    )
     hardware_id: str | None = Field(
         default=None, description="The profile it matched when written; null when none did"
     )
     exit_code: int | None = Field(default=None, description="The command's exit code (--cmd)")
     error: str | None = Field(default=None, description="Why a run is incomplete or failed")
     notes: list[str] = Field(default_factory=list)
+    source: Source | None = Field(
+        default=None, description="Set on records imported from another tool's file; "
+        "null on records the profiler wrote"
+    )
 
     @field_validator("started_at", "ended_at")
     @classmethod
@@ -251,12 +315,14 @@ class Record(_Strict):
     def file_name(self) -> str:
         """``<UTC start>_<what>_<device>_<run id>.json``: sortable and unique."""
         stamp = self.started_at.strftime("%Y%m%dT%H%M%SZ")
-        what = (
-            f"{self.settings.workload}-{self.settings.mode}"
-            if self.settings.workload
-            else "cmd"
-        )
-        return f"{stamp}_{what}_{self.settings.device}_{self.run_id[:8]}.json"
+        if self.source is not None:
+            what = f"{self.source.tool}-import"
+        elif self.settings.workload:
+            what = f"{self.settings.workload}-{self.settings.mode}"
+        else:
+            what = "cmd"
+        device = self.settings.device or "unknown"
+        return f"{stamp}_{what}_{device}_{self.run_id[:8]}.json"
 
 
 def _describe(err: ValidationError) -> str:
