@@ -195,7 +195,8 @@ def prediction_table(
     note = np.select(
         [f["hardware_id"].isna(), ~(f["flops"] > 0), ~(f["peak_flops_per_s"] > 0),
          f["device_energy_j"].isna(), ~f["device_energy_measured"]],
-        [NO_PROFILE, "no FLOP count (a --cmd or imported record)", "profile has no peak at this precision",
+        [NO_PROFILE, "no FLOP count (a --cmd or imported record)",
+         "profile has no peak at this precision",
          "device energy not measured", "measured energy is an estimate (CodeCarbon TDP model)"],
         default="",
     )
