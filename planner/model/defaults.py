@@ -57,6 +57,8 @@ class Defaults(BaseModel):
     prefill_utilisation: PerKind
     memory_bandwidth_utilisation: PerKind
     busy_power_fraction: PerKind
+    decode_power_fraction: PerKind
+    engine_overhead_s_per_step: PerKind
     idle_power_fraction: PerKind
     host_power_fraction: PerKind
     embodied_kgco2e_per_device: PerKind
@@ -66,6 +68,10 @@ class Defaults(BaseModel):
     carbon_intensity_g_per_kwh: Assumption
     electricity_usd_per_kwh: Assumption
     devices_per_node: Assumption
+    kv_memory_fraction: Assumption
+    prefill_chunk_tokens: Assumption
+    collective_latency_s: Assumption
+    host_load_fraction: Assumption
     sources: dict[str, Source]
 
     @model_validator(mode="after")

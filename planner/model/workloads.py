@@ -52,6 +52,10 @@ class ModelPreset(_Strict):
     kv_heads: int | None = Field(default=None, gt=0)
     head_dim: int | None = Field(default=None, gt=0)
     context_tokens: int | None = Field(default=None, gt=0)
+    # mixture-of-experts: all parameters are stored, the active ones compute per token
+    active_params: float | None = Field(default=None, gt=0)
+    experts: int | None = Field(default=None, ge=1)
+    experts_per_token: int | None = Field(default=None, ge=1)
     # generic models
     flops_per_sample_forward: float | None = Field(default=None, gt=0)
     samples: float | None = Field(default=None, gt=0)
