@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 from planner.errors import PlannerError
-from planner.model.records import Record, check_writable, write_record
+from planner.model.records import Record, check_writable
 
 WORKLOADS = ("mlp", "cnn", "transformer", "recsys")
 
@@ -74,7 +74,7 @@ def _run_command(args: argparse.Namespace, site) -> int:
     from planner.model.records import Settings
     from planner.profiling.command import measure_command, split_command
     from planner.profiling.measure import Profiler, ProfilerConfig
-    from planner.profiling.recording import build_record
+    from planner.profiling.recording import build_record, save_record
 
     split_command(args.cmd)  # a missing program is an input error: fail before measuring
     tracking = args.cpu_tracking or "machine"
@@ -94,7 +94,7 @@ def _run_command(args: argparse.Namespace, site) -> int:
                  else f"the command exited with code {outcome.exit_code}")
         record = build_record([outcome.measurement], profiler=prof, settings=settings,
                               status=status, exit_code=outcome.exit_code, error=error)
-    path = write_record(record, args.out)
+    path = save_record(record, args.out)
     _summary(record, path)
     if outcome.interrupted:
         return 130
@@ -121,7 +121,9 @@ def _run_workload(args: argparse.Namespace, site) -> int:
             dist.finish()
     if record is None:  # ranks other than 0 write nothing
         return 0
-    path = write_record(record, args.out)
+    from planner.profiling.recording import save_record
+
+    path = save_record(record, args.out)
     _summary(record, path)
     return 130 if record.status == "incomplete" else 0
 

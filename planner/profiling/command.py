@@ -19,7 +19,8 @@ import sys
 from dataclasses import dataclass
 
 from planner.errors import PlannerError
-from planner.profiling.measure import Measurement, Profiler
+from planner.profiling.measure import Profiler
+from planner.profiling.values import Measurement
 
 GRACE_S = 10.0
 

@@ -17,11 +17,12 @@ import inspect
 import logging
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from planner.errors import PlannerError
 from planner.model import grid
 from planner.model.records import Method
+from planner.profiling.values import HostEnergy
 
 #: How CodeCarbon's CPU modes map to record methods (codecarbon/core/resource_tracker.py).
 _CPU_MODES: dict[str, tuple[Method, bool]] = {
@@ -64,21 +65,6 @@ def resolve_site(country: str, region: str | None = None) -> Site:
     return Site(iso, region.strip().lower() if region else None)
 
 
-@dataclass(frozen=True)
-class HostEnergy:
-    """CPU and RAM energy of one window, how CodeCarbon got them, and the CO2e intensity."""
-
-    cpu_energy_j: float | None
-    ram_energy_j: float | None
-    cpu_method: Method | None
-    cpu_measured: bool
-    ram_method: Method | None
-    ram_measured: bool
-    carbon_intensity_g_per_kwh: float | None
-    duration_s: float | None = None
-    note: str | None = None
-
-
 def _methods(tracker: Any) -> tuple[tuple[Method, bool] | None, tuple[Method, bool] | None]:
     """(cpu, ram) methods from the hardware objects CodeCarbon chose (private but stable)."""
     cpu = ram = None
@@ -95,6 +81,16 @@ def _methods(tracker: Any) -> tuple[tuple[Method, bool] | None, tuple[Method, bo
             elif part == "RAM":
                 ram = ("codecarbon_power_meter", True)
     return cpu, ram
+
+
+class HostMeter(Protocol):
+    """What the profiler needs of a host meter: one token per window, figures at its end."""
+
+    def prepare(self) -> None: ...
+
+    def begin(self) -> Any: ...
+
+    def end(self, token: Any) -> HostEnergy | None: ...
 
 
 class HostEnergyMeter:
@@ -180,3 +176,16 @@ class HostEnergyMeter:
             duration_s=float(data.duration) if data.duration else None,
             note=note,
         )
+
+
+class NullHostMeter:
+    """No CPU and RAM measurement (``measure_host=False``): every window's host figure is None."""
+
+    def prepare(self) -> None:
+        return None
+
+    def begin(self) -> None:
+        return None
+
+    def end(self, token: Any) -> HostEnergy | None:
+        return None

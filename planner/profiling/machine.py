@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from planner.model.records import Machine, MachineGpu
-from planner.profiling.devices import NvmlGpus
+from planner.profiling.accelerators import AcceleratorBackend, NullBackend
 
 LIBRARIES = ("torch", "codecarbon", "nvidia-ml-py", "numpy", "pydantic", "psutil")
 
@@ -52,19 +52,14 @@ def _cuda_version() -> str | None:
     return getattr(getattr(torch, "version", None), "cuda", None) if torch else None
 
 
-def describe_machine(gpus: NvmlGpus | None = None) -> Machine:
-    """The machine record; GPU fields come from the profiler's NVML handle, if it has one."""
-    gpu_list: list[MachineGpu] = []
-    driver = nvml_version = None
-    if gpus is not None:
-        for i in gpus.indices:
-            info = gpus.info(i)
-            gpu_list.append(
-                MachineGpu(index=i, name=info.name, uuid=info.uuid,
-                           memory_total_bytes=info.memory_total_bytes)
-            )
-        driver = gpus.driver_version()
-        nvml_version = gpus.nvml_version()
+def describe_machine(backend: AcceleratorBackend | None = None) -> Machine:
+    """The machine record; GPU fields come from the profiler's accelerator backend."""
+    backend = backend if backend is not None else NullBackend()
+    gpu_list = [
+        MachineGpu(index=i, name=info.name, uuid=info.uuid,
+                   memory_total_bytes=info.memory_total_bytes)
+        for i, info in ((i, backend.info(i)) for i in backend.indices)
+    ]
     return Machine(
         hostname=socket.gethostname(),
         os=platform.platform(),
@@ -73,8 +68,7 @@ def describe_machine(gpus: NvmlGpus | None = None) -> Machine:
         cpu_logical_cores=os.cpu_count() or 1,
         ram_bytes=_ram_bytes(),
         gpus=gpu_list,
-        gpu_driver_version=driver,
-        nvml_version=nvml_version,
         cuda_version=_cuda_version(),
         libraries=library_versions(),
+        **backend.versions(),
     )

@@ -3,13 +3,15 @@
 Modelled on zeus's ``ZeusMonitor`` (``zeus/monitor/energy.py``): ``begin_window(name)`` and
 ``end_window(name)``, or ``with profiler.window(name) as w:``. Windows may overlap. At each
 edge the accelerator is synchronised first, so queued kernels are counted in the window
-they belong to; then the clock and the GPU energy counters are read. Per GPU, energy comes
-from NVML's total-energy counter where the GPU has one, otherwise from power polled at
-20 Hz and integrated; the Measurement says which. CPU and RAM energy come from CodeCarbon.
+they belong to; then the clock and the energy counters are read. The accelerators are read
+through a backend (``planner.profiling.accelerators``: NVML, or the null backend where no
+GPU is measured). Per GPU, energy comes from the backend's energy counter where the GPU has
+one, otherwise from power polled at 20 Hz and integrated; the Measurement says which. CPU
+and RAM energy come from CodeCarbon.
 
 Typical use in a training script::
 
-    from planner.profiling import Profiler, ProfilerConfig
+    from planner.profiling import Profiler, ProfilerConfig, build_record, save_record
 
     with Profiler(ProfilerConfig(device="cuda", country="FRA")) as prof:
         for _ in range(warmup):
@@ -18,8 +20,8 @@ Typical use in a training script::
             for batch in loader:
                 train_step(batch)
                 w.add(samples=len(batch))
-        record = prof.record(w.measurement, workload="my-model", mode="train")
-        prof.save(record)  # measurements/<time>_my-model-train_cuda_<id>.json
+        record = build_record([w.measurement], profiler=prof, workload="my-model", mode="train")
+    save_record(record)  # measurements/<time>_my-model-train_cuda_<id>.json
 """
 
 from __future__ import annotations
@@ -29,16 +31,15 @@ import datetime as dt
 import resource
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
-from types import ModuleType
 from typing import Any, Literal
 
 from planner.errors import PlannerError
-from planner.profiling.devices import GpuInfo, NvmlGpus, load_nvml
-from planner.profiling.host import HostEnergy, HostEnergyMeter, resolve_site
-from planner.profiling.poller import DEFAULT_POLL_INTERVAL_S, GpuPoller, PolledWindow
+from planner.profiling.accelerators import AcceleratorBackend, NullBackend, open_backend
+from planner.profiling.host import HostEnergyMeter, HostMeter, NullHostMeter, resolve_site
+from planner.profiling.poller import DEFAULT_POLL_INTERVAL_S, GpuPoller
+from planner.profiling.values import AcceleratorHooks, GpuInfo, GpuWindow, Measurement
 
 
 @dataclass(frozen=True)
@@ -47,60 +48,14 @@ class ProfilerConfig:
 
     device: Literal["cpu", "cuda"] = "cpu"
     gpus: Literal["auto", "all", "none"] | tuple[int, ...] = "auto"
-    """NVML indices to measure. "auto": with device "cuda", the GPU this process uses (torch's
-    current device), with "cpu" none; "all": every GPU NVML sees (for whole commands)."""
+    """Device indices to measure. "auto": with device "cuda", the GPU this process uses
+    (torch's current device), with "cpu" none; "all": every GPU the backend sees (for whole
+    commands)."""
     country: str = "USA"
     region: str | None = None
     cpu_tracking_mode: Literal["process", "machine"] = "process"
     measure_host: bool = True
     poll_interval_s: float = DEFAULT_POLL_INTERVAL_S
-
-
-@dataclass(frozen=True)
-class AcceleratorHooks:
-    """What the profiler needs from the framework: sync, and the allocator's peak memory."""
-
-    sync: Callable[[], None] = lambda: None
-    reset_peak_memory: Callable[[], None] = lambda: None
-    peak_memory_bytes: Callable[[], float | None] = lambda: None
-
-
-@dataclass(frozen=True)
-class GpuWindow:
-    """One GPU's figures over one window."""
-
-    info: GpuInfo
-    energy_j: float | None
-    energy_method: Literal["nvml_energy_counter", "nvml_power_polling"] | None
-    polled: PolledWindow
-    memory_allocated_peak_bytes: float | None = None
-    note: str | None = None
-
-
-@dataclass(frozen=True)
-class Measurement:
-    """What one window measured. Energies in J, times in s; None where not measured."""
-
-    name: str
-    started_at: dt.datetime
-    ended_at: dt.datetime
-    wall_time_s: float
-    gpus: tuple[GpuWindow, ...] = ()
-    host: HostEnergy | None = None
-    samples: int | None = None
-    tokens: int | None = None
-    steps: int | None = None
-    latencies_s: tuple[float, ...] = ()
-    flops: float | None = None
-    peak_rss_bytes: float | None = None
-
-    @property
-    def gpu_energy_j(self) -> float | None:
-        """Sum over GPUs, or None when any GPU's energy is unknown."""
-        values = [g.energy_j for g in self.gpus]
-        if not values or any(v is None for v in values):
-            return None
-        return float(sum(values))  # type: ignore[arg-type]
 
 
 @dataclass
@@ -155,65 +110,68 @@ class Profiler:
         self,
         config: ProfilerConfig | None = None,
         *,
-        nvml: ModuleType | None = None,
+        backend: AcceleratorBackend | None = None,
         hooks: AcceleratorHooks | None = None,
-        host_meter: HostEnergyMeter | None = None,
+        host_meter: HostMeter | None = None,
     ) -> None:
+        """``backend``: the accelerators to read (default: the first registered backend
+        that starts here, or none for a CPU run); the profiler closes it. ``hooks``: the
+        framework's sync and allocator statistics (default: torch's, on CUDA)."""
         self.config = config or ProfilerConfig()
         self.site = resolve_site(self.config.country, self.config.region)
         self._open: dict[str, _Open] = {}
-        self.gpus: NvmlGpus | None = None
-        self._poller: GpuPoller | None = None
-        self._infos: dict[int, GpuInfo] = {}
-        self.hooks, indices, module = self._resolve_gpus(nvml, hooks)
-        if module is not None:
-            self.gpus = NvmlGpus(module, indices)
-            self._infos = {i: self.gpus.info(i) for i in self.gpus.indices}
-            self._poller = GpuPoller(self.gpus.sample, self.gpus.indices,
-                                     self.config.poll_interval_s)
-            self._poller.start()
-        self.host = host_meter
-        if self.host is None and self.config.measure_host:
-            self.host = HostEnergyMeter(self.site, self.config.cpu_tracking_mode)
-        if self.host is not None:
-            self.host.prepare()
+        self.backend = self._resolve_backend(backend, hooks)
+        try:
+            self._infos = {i: self.backend.info(i) for i in self.backend.indices}
+        except BaseException:
+            self.backend.close()
+            raise
+        self._poller = GpuPoller(self.backend.sample, self.backend.indices,
+                                 self.config.poll_interval_s)
+        self._poller.start()
+        if host_meter is None:
+            host_meter = (HostEnergyMeter(self.site, self.config.cpu_tracking_mode)
+                          if self.config.measure_host else NullHostMeter())
+        self.host: HostMeter = host_meter
+        self.host.prepare()
 
-    def _resolve_gpus(
-        self, nvml: ModuleType | None, hooks: AcceleratorHooks | None
-    ) -> tuple[AcceleratorHooks, list[int] | None, ModuleType | None]:
-        """(hooks, NVML indices or None for all, NVML module or None for no GPU measurement)."""
+    def _resolve_backend(
+        self, backend: AcceleratorBackend | None, hooks: AcceleratorHooks | None
+    ) -> AcceleratorBackend:
+        """The backend, its devices narrowed to those configured, with the framework hooks."""
         cfg = self.config
         wanted = "none" if cfg.gpus == "auto" and cfg.device == "cpu" else cfg.gpus
-        module = None
-        if wanted != "none":
-            module = nvml if nvml is not None else load_nvml()
-            if module is None and cfg.device == "cuda":
-                raise PlannerError(
-                    "--device cuda: NVML does not start on this machine, so GPU energy cannot be "
-                    "measured; check the NVIDIA driver (nvidia-smi) or use --device cpu"
-                )
-        current = None
-        if cfg.device == "cuda" and (hooks is None or wanted == "auto"):
-            from planner.profiling.torch_support import current_cuda
+        if backend is None:
+            backend = NullBackend() if wanted == "none" else open_backend()
+        try:
+            if wanted != "none" and cfg.device == "cuda" and backend.why_unavailable:
+                raise PlannerError(f"--device cuda: {backend.why_unavailable}; "
+                                   "or use --device cpu")
+            current = None
+            if cfg.device == "cuda" and (hooks is None or wanted == "auto"):
+                from planner.profiling.torch_support import current_cuda
 
-            current = current_cuda(module)  # None where torch sees no CUDA (fake-NVML tests)
-        if hooks is None:
-            hooks = current[0] if current is not None else AcceleratorHooks()
-        if wanted == "auto":
-            indices = [current[1]] if current is not None else None
-        else:
-            indices = None if wanted in ("all", "none") else list(wanted)
-        return hooks, indices, module
+                current = current_cuda()  # None where torch sees no CUDA (fake-NVML tests)
+            if hooks is None:
+                hooks = current.hooks if current is not None else AcceleratorHooks()
+            backend.hooks = hooks
+            if wanted == "none":
+                backend.select([])
+            elif wanted == "auto" and current is not None:
+                by_uuid = backend.index_of_uuid(current.uuid) if current.uuid else None
+                backend.select([current.visible_index if by_uuid is None else by_uuid])
+            elif not isinstance(wanted, str):
+                backend.select(list(wanted))
+        except BaseException:
+            backend.close()
+            raise
+        return backend
 
     # -- context management -------------------------------------------------------------
     def close(self) -> None:
-        """Stop polling and release NVML."""
-        if self._poller is not None:
-            self._poller.stop()
-            self._poller = None
-        if self.gpus is not None:
-            self.gpus.close()
-            self.gpus = None
+        """Stop polling and release the accelerator library."""
+        self._poller.stop()
+        self.backend.close()
 
     def __enter__(self) -> Profiler:
         return self
@@ -231,15 +189,12 @@ class Profiler:
         """Open window ``name``: sync the device, then read the clock and energy counters."""
         if name in self._open:
             raise PlannerError(f"measurement window {name!r} is already open")
-        host_token = self.host.begin() if self.host is not None else None
-        self.hooks.sync()
-        self.hooks.reset_peak_memory()
-        counters: dict[int, float] = {}
-        if self.gpus is not None and self._poller is not None:
-            self._poller.sample_now()
-            for i in self.gpus.indices:
-                if self.gpus.supports_energy_counter(i):
-                    counters[i] = self.gpus.energy_j(i)
+        host_token = self.host.begin()
+        gpu = self.backend
+        gpu.sync()
+        gpu.reset_peak_memory()
+        self._poller.sample_now()
+        counters = {i: gpu.energy_j(i) for i in gpu.indices if gpu.supports_energy_counter(i)}
         state = _Open(name, time.perf_counter(), dt.datetime.now(dt.UTC), counters, host_token)
         self._open[name] = state
         return WindowHandle(state)
@@ -261,21 +216,16 @@ class Profiler:
         state = self._open.pop(name, None)
         if state is None:
             raise PlannerError(f"measurement window {name!r} was never opened")
-        self.hooks.sync()
+        gpu = self.backend
+        gpu.sync()
         t1 = time.perf_counter()
         ended_at = dt.datetime.now(dt.UTC)
-        gpu_windows: list[GpuWindow] = []
-        if self.gpus is not None and self._poller is not None:
-            ends = {i: self.gpus.energy_j(i) for i in state.counters}
-            self._poller.sample_now()
-            peak_alloc = self.hooks.peak_memory_bytes()
-            for i in self.gpus.indices:
-                gpu_windows.append(self._gpu_window(i, state, ends, t1, peak_alloc))
-            if not self._open:
-                self._poller.discard_before(t1)
-            else:
-                self._poller.discard_before(min(s.t0 for s in self._open.values()))
-        host = self.host.end(state.host_token) if self.host is not None else None
+        ends = {i: gpu.energy_j(i) for i in state.counters}
+        self._poller.sample_now()
+        peak_alloc = gpu.peak_memory_bytes()
+        gpu_windows = [self._gpu_window(i, state, ends, t1, peak_alloc) for i in gpu.indices]
+        self._poller.discard_before(min((s.t0 for s in self._open.values()), default=t1))
+        host = self.host.end(state.host_token)
         lat = tuple(latencies_s) if latencies_s is not None else tuple(state.latencies_s)
         return Measurement(
             name=name,
@@ -300,29 +250,30 @@ class Profiler:
         t1: float,
         peak_alloc: float | None,
     ) -> GpuWindow:
-        assert self._poller is not None
         polled = self._poller.window(i, state.t0, t1)
+        methods = self.backend.methods
         note = None
+        energy: float | None = None
+        method = None
         if i in state.counters:
             delta = ends[i] - state.counters[i]
             if delta > 0:
-                energy, method = delta, "nvml_energy_counter"
+                energy, method = delta, methods.counter
             else:
                 # A counter that did not move cannot be told from a broken one (never 0 J).
-                energy, method = None, None
-                note = "NVML energy counter did not advance over the window"
+                note = f"{self.backend.library} energy counter did not advance over the window"
         elif polled.energy_j is not None and polled.energy_j > 0:
-            energy, method = polled.energy_j, "nvml_power_polling"
+            energy, method = polled.energy_j, methods.polling
         else:
-            energy, method = None, None
             note = "GPU reports neither an energy counter nor power"
         return GpuWindow(
             info=self._infos[i],
             energy_j=energy,
-            energy_method=method,  # type: ignore[arg-type]
+            energy_method=method,
             polled=polled,
             memory_allocated_peak_bytes=peak_alloc if len(self._infos) == 1 else None,
             note=note,
+            methods=methods,
         )
 
     @contextlib.contextmanager
@@ -337,16 +288,3 @@ class Profiler:
             yield handle
         finally:
             handle.measurement = self.end_window(name)
-
-    # -- records ---------------------------------------------------------------------------
-    def record(self, measurement: Measurement, **settings: Any):  # -> Record
-        """Turn a Measurement into a record (see ``planner.profiling.recording.build_record``)."""
-        from planner.profiling.recording import build_record
-
-        return build_record([measurement], profiler=self, **settings)
-
-    def save(self, record: Any, folder: Path | str = "measurements") -> Path:
-        """Write a record atomically into ``folder``; return its path."""
-        from planner.model.records import write_record
-
-        return write_record(record, folder)

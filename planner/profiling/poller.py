@@ -10,29 +10,12 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 
-from planner.profiling.devices import GpuSample
+from planner.profiling.values import GpuSample, PolledWindow
 
 DEFAULT_POLL_INTERVAL_S = 0.05  # 20 Hz
-
-
-@dataclass(frozen=True)
-class PolledWindow:
-    """What polling saw of one GPU between two instants."""
-
-    energy_j: float | None
-    avg_power_w: float | None
-    peak_power_w: float | None
-    kernel_active_pct: float | None
-    memory_used_peak_bytes: float | None
-    sm_clock_mhz: float | None
-    memory_clock_mhz: float | None
-    temperature_max_c: float | None
-    n_samples: int
-    rate_hz: float | None
 
 
 def _column(samples: list[GpuSample], name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -104,7 +87,8 @@ class GpuPoller:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        if self._thread is None:
+        """Start sampling in the background (nothing to do without devices)."""
+        if self._thread is None and self._indices:
             self._stop.clear()
             self._thread = threading.Thread(target=self._run, name="gpu-poller", daemon=True)
             self._thread.start()

@@ -1,4 +1,4 @@
-"""From Measurements (one per rank) to a measurement Record with totals and provenance.
+"""From Measurements (one per rank) to a measurement Record with totals and provenance; saving it.
 
 Every number becomes a :class:`~planner.model.records.Quantity` naming its method; figures
 that were not measured stay ``None`` with a note, never a zero. Derived figures (throughput,
@@ -8,13 +8,17 @@ average power, achieved TFLOP/s, utilisation, CO2e) are measured only if all the
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import re
 import uuid
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from planner.errors import PlannerError
 from planner.model.calibration import match_profile
 from planner.model.hardware import HardwareProfile, load_profiles
 from planner.model.records import (
@@ -27,10 +31,15 @@ from planner.model.records import (
     Settings,
     Status,
     quantity,
+    write_record,
 )
-from planner.profiling.measure import GpuWindow, Measurement
+from planner.profiling.host import KWH_TO_J
+from planner.profiling.machine import describe_machine
+from planner.profiling.measure import Profiler
+from planner.profiling.values import GpuWindow, Measurement
 
-KWH_TO_J = 3.6e6
+#: A workload name becomes part of the record's file name: no path separators, no dot first.
+_WORKLOAD_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,63}")
 
 
 def _sum(values: Sequence[float | None]) -> float | None:
@@ -42,14 +51,14 @@ def _sum(values: Sequence[float | None]) -> float | None:
 
 def _gpu_result(g: GpuWindow, rank: int | None, wall_s: float) -> GpuResult:
     p = g.polled
-    poll = "nvml_polling"
+    poll = g.methods.sensors
     rate = f"{p.n_samples} samples at {p.rate_hz:.0f} Hz" if p.rate_hz else f"{p.n_samples} samples"
     return GpuResult(
         index=g.info.index,
         rank=rank,
         name=g.info.name,
         energy_j=quantity(g.energy_j, "J", g.energy_method or "derived", True, g.note),
-        energy_polled_j=quantity(p.energy_j, "J", "nvml_power_polling", True, rate)
+        energy_polled_j=quantity(p.energy_j, "J", g.methods.polling, True, rate)
         if p.energy_j and p.energy_j > 0 else None,
         avg_power_w=quantity(
             None if g.energy_j is None else g.energy_j / wall_s, "W", "derived", True,
@@ -73,7 +82,7 @@ def build_record(
     *,
     machine: Machine | None = None,
     settings: Settings | None = None,
-    profiler: Any = None,
+    profiler: Profiler | None = None,
     status: Status = "complete",
     hostnames: Sequence[str] | None = None,
     profiles: Sequence[HardwareProfile] | None = None,
@@ -86,26 +95,25 @@ def build_record(
     """Assemble one record from the measurements of every rank (rank 0 first).
 
     ``settings`` may be given whole, or as keyword fields (workload=..., mode=..., ...); the
-    device, country and tracking mode then default to the profiler's.
+    device, country and tracking mode then default to the profiler's. PlannerError for a
+    workload name that could not be part of a file name.
     """
     if not measurements:
         raise ValueError("build_record needs at least one measurement")
     if machine is None:
-        from planner.profiling.machine import describe_machine
-
-        machine = describe_machine(getattr(profiler, "gpus", None))
+        machine = describe_machine(profiler.backend if profiler is not None else None)
     if settings is None:
-        cfg = getattr(profiler, "config", None)
-        site = getattr(profiler, "site", None)
-        setting_fields.setdefault("device", getattr(cfg, "device", "cpu"))
-        setting_fields.setdefault("precision", "fp32")
-        if site is not None:
+        if profiler is not None:
+            cfg, site = profiler.config, profiler.site
+            setting_fields.setdefault("device", cfg.device)
             setting_fields.setdefault("country_iso_code", site.country_iso_code)
             setting_fields.setdefault("region", site.region)
-        if cfg is not None:
             setting_fields.setdefault("cpu_tracking_mode", cfg.cpu_tracking_mode)
+        setting_fields.setdefault("device", "cpu")
+        setting_fields.setdefault("precision", "fp32")
         setting_fields.setdefault("world_size", len(measurements))
         settings = Settings(**setting_fields)
+    check_workload_name(settings.workload)
     if profiles is None:
         profiles = load_profiles().profiles
     hostnames = list(hostnames) if hostnames else [machine.hostname] * len(measurements)
@@ -143,6 +151,33 @@ def build_record(
         error=error,
         notes=notes,
     )
+
+
+def check_workload_name(name: str | None) -> None:
+    """PlannerError unless ``name`` is a plain name (it becomes part of the record's file name)."""
+    if name is not None and not _WORKLOAD_NAME.fullmatch(name):
+        shown = name if len(name) <= 40 else name[:40] + "..."
+        raise PlannerError(
+            f"workload name {shown!r}: use up to 64 letters, digits, '.', '_', '+' or '-', "
+            "starting with a letter or digit (it becomes part of the record's file name)"
+        )
+
+
+def save_record(record: Record, folder: Path | str = "measurements") -> Path:
+    """Write ``record`` atomically into ``folder``; return its path.
+
+    PlannerError in one line where the folder cannot take it (unwritable, full disk, over
+    quota); the temporary file is removed, so nothing partial is left behind.
+    """
+    try:
+        return write_record(record, folder)
+    except OSError as exc:
+        why = exc.strerror or str(exc)
+        hint = ("the disk is full; free space or choose another folder with --out"
+                if exc.errno in (errno.ENOSPC, errno.EDQUOT)
+                else "choose another folder with --out")
+        raise PlannerError(f"{folder}: the record could not be written ({why}); no file was "
+                           f"left behind; {hint}") from None
 
 
 def _host_sum(

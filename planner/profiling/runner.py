@@ -19,7 +19,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from planner.errors import PlannerError
 from planner.profiling import distributed as dist
-from planner.profiling.measure import Measurement, Profiler
+from planner.profiling.measure import Profiler
 from planner.profiling.torch_support import (
     GIB,
     OutOfMemoryError,
@@ -30,6 +30,7 @@ from planner.profiling.torch_support import (
     resolve_device,
     resolve_precision,
 )
+from planner.profiling.values import Measurement
 from planner.profiling.workloads import SIZES, Workload, get_workload
 
 DEFAULT_STEPS = 20

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from planner.errors import PlannerError
-from planner.profiling.measure import AcceleratorHooks
+from planner.profiling.values import AcceleratorHooks
 
 #: Precisions each device runs: fp32 everywhere; bf16 by autocast on both; tf32 and fp16 on
 #: CUDA (tf32: TF32 tensor-core matmuls for fp32 tensors; fp16: autocast and a GradScaler).
@@ -94,31 +94,29 @@ def hooks_for(device: torch.device) -> AcceleratorHooks:
     )
 
 
-def current_cuda(nvml: Any) -> tuple[AcceleratorHooks, int] | None:
-    """Hooks and NVML index of this process's current CUDA device; None without CUDA."""
+@dataclass(frozen=True)
+class CudaDevice:
+    """This process's current CUDA device, as the accelerator backend needs to find it."""
+
+    hooks: AcceleratorHooks
+    uuid: str | None
+    """torch's device UUID; the backend matches it to its own index."""
+    visible_index: int
+    """The device's index through CUDA_VISIBLE_DEVICES, where its UUID cannot be matched."""
+
+
+def current_cuda() -> CudaDevice | None:
+    """Hooks, UUID and index of this process's current CUDA device; None without CUDA."""
     if not torch.cuda.is_available():
         return None
     device = torch.device("cuda", torch.cuda.current_device())
-    index = nvml_index(device, nvml) if nvml is not None else int(device.index or 0)
-    return hooks_for(device), index
+    uuid = getattr(torch.cuda.get_device_properties(device), "uuid", None)
+    return CudaDevice(hooks_for(device), None if uuid is None else str(uuid),
+                      visible_index(device))
 
 
-def nvml_index(device: torch.device, nvml: Any) -> int:
-    """The NVML index of a CUDA device: by UUID, else through CUDA_VISIBLE_DEVICES."""
-    props = torch.cuda.get_device_properties(device)
-    uuid = getattr(props, "uuid", None)
-    if uuid is not None:
-        with contextlib.suppress(Exception):
-            nvml.nvmlInit()
-            try:
-                want = str(uuid).lower().removeprefix("gpu-")
-                for i in range(nvml.nvmlDeviceGetCount()):
-                    got = nvml.nvmlDeviceGetUUID(nvml.nvmlDeviceGetHandleByIndex(i))
-                    got = got.decode() if isinstance(got, bytes) else str(got)
-                    if got.lower().removeprefix("gpu-") == want:
-                        return i
-            finally:
-                nvml.nvmlShutdown()
+def visible_index(device: torch.device) -> int:
+    """The driver's index of a CUDA device through CUDA_VISIBLE_DEVICES (numeric lists only)."""
     visible = os.environ.get("CUDA_VISIBLE_DEVICES", "")
     ids = [x.strip() for x in visible.split(",") if x.strip()]
     if ids and all(x.isdigit() for x in ids) and (device.index or 0) < len(ids):

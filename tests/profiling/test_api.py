@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from planner.model.records import load_records
-from planner.profiling import Profiler, ProfilerConfig
+from planner.profiling import Profiler, ProfilerConfig, build_record, save_record
 
 
 def test_a_training_script_measures_its_own_loop(tmp_path):
@@ -25,8 +25,9 @@ def test_a_training_script_measures_its_own_loop(tmp_path):
             for x in batches:
                 train_step(x)
                 w.add(samples=len(x))
-        record = prof.record(w.measurement, workload="my-model", mode="train", batch_size=16)
-        path = prof.save(record, tmp_path)
+        record = build_record([w.measurement], profiler=prof, workload="my-model", mode="train",
+                              batch_size=16)
+    path = save_record(record, tmp_path)
     (loaded,), errors = load_records(tmp_path)
     assert errors == [] and path.exists()
     assert loaded.settings.workload == "my-model" and loaded.settings.country_iso_code == "FRA"

@@ -1,16 +1,16 @@
-"""The NVML backend against a fake module with NVML's API (no GPU on this machine)."""
+"""The NVML accelerator backend against a fake module with NVML's API (no GPU on this machine)."""
 
 from __future__ import annotations
 
 import pytest
 
-from planner.profiling.devices import GpuError, NvmlGpus
+from planner.profiling.accelerators import GpuError, NvmlBackend
 
 from .fake_nvml import FakeGpu, FakeNvml
 
 
 def test_reads_static_info_and_versions(fake_nvml):
-    gpus = NvmlGpus(fake_nvml)
+    gpus = NvmlBackend(fake_nvml)
     info = gpus.info(0)
     assert info.name == "NVIDIA H100 80GB HBM3"
     assert info.memory_total_bytes == 80 * 1024**3
@@ -22,7 +22,7 @@ def test_reads_static_info_and_versions(fake_nvml):
 
 
 def test_energy_counter_is_millijoules_turned_into_joules(fake_nvml):
-    gpus = NvmlGpus(fake_nvml)
+    gpus = NvmlBackend(fake_nvml)
     assert gpus.supports_energy_counter(0)
     a = gpus.energy_j(0)
     b = gpus.energy_j(0)
@@ -33,14 +33,14 @@ def test_energy_counter_is_millijoules_turned_into_joules(fake_nvml):
 
 
 def test_counter_not_supported_is_reported_not_raised(no_counter_nvml):
-    gpus = NvmlGpus(no_counter_nvml)
+    gpus = NvmlBackend(no_counter_nvml)
     assert gpus.supports_energy_counter(0) is False
     with pytest.raises(GpuError, match="energy counter"):
         gpus.energy_j(0)
 
 
 def test_sample_converts_units(fake_nvml):
-    s = NvmlGpus(fake_nvml).sample(0, 1.5)
+    s = NvmlBackend(fake_nvml).sample(0, 1.5)
     assert s.time_s == 1.5
     assert s.power_w == pytest.approx(300.0)  # from 300000 mW
     assert s.kernel_active_pct == 87
@@ -51,17 +51,17 @@ def test_sample_converts_units(fake_nvml):
 
 def test_missing_sensors_become_none():
     nvml = FakeNvml([FakeGpu(sensors=False)])
-    s = NvmlGpus(nvml).sample(0, 0.0)
+    s = NvmlBackend(nvml).sample(0, 0.0)
     assert s.power_w == pytest.approx(300.0)
     assert s.kernel_active_pct is None and s.sm_clock_mhz is None and s.temperature_c is None
 
 
 def test_init_failure_is_one_actionable_error():
     with pytest.raises(GpuError, match="nvidia-smi"):
-        NvmlGpus(FakeNvml(fail_init=True))
+        NvmlBackend(FakeNvml(fail_init=True))
 
 
 def test_unknown_index_is_rejected(fake_nvml):
     with pytest.raises(GpuError, match="no GPU index 3"):
-        NvmlGpus(fake_nvml, indices=[3])
+        NvmlBackend(fake_nvml, indices=[3])
     assert fake_nvml.init_count == 0  # released again

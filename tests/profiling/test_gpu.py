@@ -39,18 +39,18 @@ def _matmuls(seconds: float, a, b) -> None:
 
 
 def test_energy_counter_and_power_polling_agree_on_a_steady_matmul():
-    import pynvml
     import torch
 
     from planner.profiling.measure import Profiler, ProfilerConfig
-    from planner.profiling.torch_support import hooks_for, nvml_index
+    from planner.profiling.torch_support import hooks_for
 
     device = torch.device("cuda", torch.cuda.current_device())
     a = torch.randn(8192, 8192, device=device, dtype=torch.bfloat16)
     b = torch.randn(8192, 8192, device=device, dtype=torch.bfloat16)
-    cfg = ProfilerConfig(device="cuda", gpus=(nvml_index(device, pynvml),), measure_host=False)
+    cfg = ProfilerConfig(device="cuda", gpus="auto", measure_host=False)  # torch's device
     with Profiler(cfg, hooks=hooks_for(device)) as prof:
-        if not prof.gpus.supports_energy_counter(prof.gpus.indices[0]):
+        assert prof.backend.vendor == "nvidia" and len(prof.backend.indices) == 1
+        if not prof.backend.supports_energy_counter(prof.backend.indices[0]):
             pytest.skip("this GPU has no NVML energy counter (pre-Volta)")
         _matmuls(5.0, a, b)  # let power and clocks settle; NVML power is a ~1 s average
         with prof.window("steady") as w:

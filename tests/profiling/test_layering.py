@@ -31,3 +31,57 @@ def test_importing_the_profiling_api_loads_no_heavy_library():
 
 def test_the_cli_help_does_not_load_torch():
     assert _loaded_after("from planner.cli import build_parser; build_parser()") == []
+
+
+def _profiling_imports() -> dict[str, set[str]]:
+    """Module -> the planner.profiling modules it imports (at top level or inside functions)."""
+    pkg = ROOT / "planner" / "profiling"
+    graph: dict[str, set[str]] = {}
+    for path in pkg.rglob("*.py"):
+        rel = path.relative_to(ROOT).with_suffix("")
+        parts = list(rel.parts[:-1]) if rel.name == "__init__" else list(rel.parts)
+        name = ".".join(parts)
+        deps: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                targets = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            else:
+                continue
+            for t in targets:
+                if t.startswith("planner.profiling") and _exists(t) and t != name:
+                    deps.add(t)
+        graph[name] = deps
+    return graph
+
+
+def _exists(module: str) -> bool:
+    base = ROOT.joinpath(*module.split("."))
+    return base.with_suffix(".py").exists() or (base / "__init__.py").exists()
+
+
+def test_no_import_circle_in_the_profiler():
+    graph = _profiling_imports()
+    assert "planner.profiling.values" in graph and "planner.profiling.accelerators.nvml" in graph
+    state: dict[str, int] = {}
+
+    def visit(node: str, path: list[str]) -> None:
+        state[node] = 1
+        for dep in sorted(graph.get(node, ())):
+            # A package's __init__ re-exporting its submodules is not a circle.
+            if node.startswith(dep + ".") or dep.startswith(node + "."):
+                continue
+            if state.get(dep) == 1:
+                raise AssertionError("import circle: " + " -> ".join([*path, node, dep]))
+            if dep not in state:
+                visit(dep, [*path, node])
+        state[node] = 2
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module, [])
+
+
+def test_the_value_types_import_no_other_profiling_module():
+    assert _profiling_imports()["planner.profiling.values"] == set()

@@ -8,7 +8,9 @@ import time
 import pytest
 
 from planner.errors import PlannerError
-from planner.profiling.measure import AcceleratorHooks, Profiler, ProfilerConfig
+from planner.profiling.accelerators import NvmlBackend
+from planner.profiling.measure import Profiler, ProfilerConfig
+from planner.profiling.values import AcceleratorHooks
 
 from .fake_nvml import FakeGpu, FakeNvml
 
@@ -22,7 +24,7 @@ def _busy(seconds: float) -> None:
 
 
 def test_energy_from_the_nvml_counter(fake_nvml):
-    with Profiler(NO_HOST, nvml=fake_nvml) as prof:
+    with Profiler(NO_HOST, backend=NvmlBackend(fake_nvml)) as prof:
         with prof.window("train") as w:
             time.sleep(0.5)
             w.add(samples=32, tokens=4096)
@@ -35,7 +37,7 @@ def test_energy_from_the_nvml_counter(fake_nvml):
 
 
 def test_polling_fallback_when_the_counter_is_not_supported(no_counter_nvml):
-    with Profiler(NO_HOST, nvml=no_counter_nvml) as prof:
+    with Profiler(NO_HOST, backend=NvmlBackend(no_counter_nvml)) as prof:
         prof.begin_window("w")
         time.sleep(0.6)
         m = prof.end_window("w", samples=10)
@@ -55,7 +57,7 @@ def test_counter_and_polling_agree_on_a_varying_load():
         return 120.0 + 200.0 * min(x, 1.0) + (80.0 if int(x * 2) % 2 else 0.0)
 
     nvml = FakeNvml([FakeGpu(power_w=power)])
-    with Profiler(NO_HOST, nvml=nvml) as prof, prof.window("w") as w:
+    with Profiler(NO_HOST, backend=NvmlBackend(nvml)) as prof, prof.window("w") as w:
         time.sleep(1.5)
     g = w.measurement.gpus[0]
     assert g.energy_method == "nvml_energy_counter"
@@ -66,7 +68,8 @@ def test_utilisation_memory_clocks_and_temperature(fake_nvml):
     peak = []
     hooks = AcceleratorHooks(peak_memory_bytes=lambda: 5e9,
                              reset_peak_memory=lambda: peak.append("reset"))
-    with Profiler(NO_HOST, nvml=fake_nvml, hooks=hooks) as prof, prof.window("w") as w:
+    backend = NvmlBackend(fake_nvml)
+    with Profiler(NO_HOST, backend=backend, hooks=hooks) as prof, prof.window("w") as w:
         time.sleep(0.3)
     p = w.measurement.gpus[0].polled
     assert p.kernel_active_pct == 87
@@ -88,7 +91,7 @@ def test_the_device_is_synchronised_before_counters_are_read(fake_nvml):
 
     fake_nvml.nvmlDeviceGetTotalEnergyConsumption = counter
     hooks = AcceleratorHooks(sync=lambda: order.append("sync"))
-    with Profiler(NO_HOST, nvml=fake_nvml, hooks=hooks) as prof:
+    with Profiler(NO_HOST, backend=NvmlBackend(fake_nvml), hooks=hooks) as prof:
         order.clear()
         prof.begin_window("w")
         assert order[0] == "sync" and "counter" in order
@@ -98,7 +101,7 @@ def test_the_device_is_synchronised_before_counters_are_read(fake_nvml):
 
 
 def test_windows_may_overlap(fake_nvml):
-    with Profiler(NO_HOST, nvml=fake_nvml) as prof:
+    with Profiler(NO_HOST, backend=NvmlBackend(fake_nvml)) as prof:
         prof.begin_window("outer")
         time.sleep(0.2)
         prof.begin_window("inner")
@@ -111,7 +114,7 @@ def test_windows_may_overlap(fake_nvml):
 
 
 def test_window_misuse_is_a_clear_error(fake_nvml):
-    with Profiler(NO_HOST, nvml=fake_nvml) as prof:
+    with Profiler(NO_HOST, backend=NvmlBackend(fake_nvml)) as prof:
         prof.begin_window("a")
         with pytest.raises(PlannerError, match="already open"):
             prof.begin_window("a")
@@ -121,7 +124,8 @@ def test_window_misuse_is_a_clear_error(fake_nvml):
 
 def test_a_window_is_closed_and_kept_when_interrupted(fake_nvml):
     handles = []
-    with Profiler(NO_HOST, nvml=fake_nvml) as prof, pytest.raises(KeyboardInterrupt), \
+    backend = NvmlBackend(fake_nvml)
+    with Profiler(NO_HOST, backend=backend) as prof, pytest.raises(KeyboardInterrupt), \
             prof.window("w") as handle:
         handles.append(handle)
         handle.add(samples=8)
@@ -131,7 +135,7 @@ def test_a_window_is_closed_and_kept_when_interrupted(fake_nvml):
 
 def test_a_counter_that_does_not_move_is_not_zero_joules():
     nvml = FakeNvml([FakeGpu(power_w=lambda t: 0.0)])
-    with Profiler(NO_HOST, nvml=nvml) as prof, prof.window("w") as w:
+    with Profiler(NO_HOST, backend=NvmlBackend(nvml)) as prof, prof.window("w") as w:
         time.sleep(0.05)
     g = w.measurement.gpus[0]
     assert g.energy_j is None and g.energy_method is None
@@ -159,7 +163,7 @@ def test_cuda_without_nvml_is_one_line(monkeypatch):
 
 def test_host_energy_from_codecarbon_in_the_same_window(fake_nvml):
     cfg = ProfilerConfig(device="cuda", country="FRA")
-    with Profiler(cfg, nvml=fake_nvml) as prof, prof.window("w") as w:
+    with Profiler(cfg, backend=NvmlBackend(fake_nvml)) as prof, prof.window("w") as w:
         _busy(0.3)
     h = w.measurement.host
     assert h is not None and h.cpu_energy_j > 0 and h.ram_energy_j > 0

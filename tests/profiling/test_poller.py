@@ -7,8 +7,8 @@ import time
 import numpy as np
 import pytest
 
-from planner.profiling.devices import GpuSample
 from planner.profiling.poller import GpuPoller, integrate_power, summarise
+from planner.profiling.values import GpuSample
 
 
 def _s(t: float, p: float, **kw) -> GpuSample:

@@ -8,11 +8,9 @@ import pytest
 
 from planner.model.hardware import HardwareProfile
 from planner.model.records import Machine, Settings
-from planner.profiling.devices import GpuInfo
-from planner.profiling.host import HostEnergy
-from planner.profiling.measure import GpuWindow, Measurement
-from planner.profiling.poller import PolledWindow
+from planner.profiling.accelerators.nvml import NVML_METHODS
 from planner.profiling.recording import build_record
+from planner.profiling.values import GpuInfo, GpuWindow, HostEnergy, Measurement, PolledWindow
 
 T0 = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
 MACHINE = Machine(hostname="node", os="Linux", python_version="3.11",
@@ -32,7 +30,8 @@ def host(cpu=50.0, ram=20.0, measured=False) -> HostEnergy:
 def gpu_window(energy=2000.0, method="nvml_energy_counter", index=0) -> GpuWindow:
     polled = PolledWindow(energy * 0.99, energy * 0.099, 250.0, 90.0, 4e10, 1800.0, 2600.0,
                           60.0, 200, 20.0)
-    return GpuWindow(GpuInfo(index, "Test GPU 80GB", None, None), energy, method, polled)
+    return GpuWindow(GpuInfo(index, "Test GPU 80GB", None, None), energy, method, polled,
+                     methods=NVML_METHODS)
 
 
 def meas(**kw) -> Measurement:
@@ -81,7 +80,8 @@ def test_gpu_run_matches_its_profile_and_computes_utilisation():
 
 def test_gpu_run_without_gpu_energy_has_no_total():
     m = meas(gpus=(GpuWindow(GpuInfo(0, "Test GPU", None, None), None, None,
-                             PolledWindow(*([None] * 8), 0, None), note="no power"),))
+                             PolledWindow(*([None] * 8), 0, None), note="no power",
+                             methods=NVML_METHODS),))
     r = build_record([m], machine=MACHINE, settings=settings(device="cuda"), profiles=[])
     assert r.results.gpu_energy_j is None and r.results.total_energy_j is None
     assert r.results.co2e_kg is None
