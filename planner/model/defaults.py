@@ -6,31 +6,28 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
 from planner.errors import ProfileError
-from planner.model.hardware import Source, _describe
-from planner.model.yamlio import load_yaml
+from planner.model.hardware import Source
+from planner.model.yamlio import StrictModel, load_file
 
 DEFAULTS_PATH = Path(__file__).resolve().parents[2] / "profiles" / "defaults.yaml"
 KINDS: tuple[str, ...] = ("gpu", "tpu", "npu", "cpu")
 
 
-class Assumption(BaseModel):
+class Assumption(StrictModel):
     """One default value, where it came from and how sure we are of it."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
     value: float = Field(ge=0, allow_inf_nan=False)
     source: str
     confidence: Literal["high", "medium", "low"]
     note: str | None = None
 
 
-class PerKind(BaseModel):
+class PerKind(StrictModel):
     """An assumption that differs by device kind."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
     gpu: Assumption
     tpu: Assumption
     npu: Assumption
@@ -40,19 +37,17 @@ class PerKind(BaseModel):
         return getattr(self, kind)
 
 
-class EdgeDefaults(BaseModel):
+class EdgeDefaults(StrictModel):
     """Assumptions for devices in users' hands (placement: edge)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
     embodied_kgco2e_per_device: Assumption
     service_life_years: Assumption
     idle_power_w: Assumption
 
 
-class Defaults(BaseModel):
+class Defaults(StrictModel):
     """Every default assumption of the model."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
     training_utilisation: PerKind
     prefill_utilisation: PerKind
     memory_bandwidth_utilisation: PerKind
@@ -112,11 +107,4 @@ def load_defaults(path: Path | str | None = None) -> Defaults:
 
 @lru_cache(maxsize=4)
 def _load_cached(path: str, _mtime_ns: int) -> Defaults:
-    try:
-        data = load_yaml(Path(path).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ProfileError(f"{path}: cannot be read ({exc})") from None
-    try:
-        return Defaults.model_validate(data)
-    except ValidationError as exc:
-        raise ProfileError(f"{path}: {_describe(exc)}") from None
+    return load_file(Defaults, path, "defaults", ProfileError)

@@ -20,7 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from planner.errors import ScenarioError
-from planner.model.yamlio import load_yaml
+from planner.model.yamlio import read_file
 
 REGIONS_PATH = Path(__file__).resolve().parents[2] / "profiles" / "cloud_regions.yaml"
 LBS_PER_MWH_TO_G_PER_KWH = 453.59237 / 1000.0  # 1 lb = 453.59237 g; 1 MWh = 1000 kWh
@@ -77,7 +77,7 @@ def _gcp_regions() -> dict[str, dict]:
 
 @lru_cache(maxsize=1)
 def _other_regions() -> dict:
-    return load_yaml(REGIONS_PATH.read_text(encoding="utf-8"))
+    return read_file(REGIONS_PATH, "regions", ScenarioError)
 
 
 def _iso3(code: str) -> str:

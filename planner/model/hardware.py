@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from planner.errors import ProfileError, yaml_error_line
-from planner.model.yamlio import load_yaml
+from planner.errors import ProfileError
+from planner.model.yamlio import StrictModel, excerpt, parse_text, read_file, validate
 
 DeviceKind = Literal["gpu", "tpu", "npu", "cpu"]
 Placement = Literal["datacenter", "edge"]
@@ -38,11 +37,7 @@ def _date_text(v: object) -> object:
     return v
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Source(_Strict):
+class Source(StrictModel):
     """Where figures came from: a document, its address and the date it was read or published."""
 
     title: str = Field(min_length=3)
@@ -55,7 +50,7 @@ class Source(_Strict):
         return _date_text(v)
 
 
-class Figure(_Strict):
+class Figure(StrictModel):
     """One published number with the key of its source and an optional caveat."""
 
     value: float = Field(ge=0, allow_inf_nan=False)
@@ -74,7 +69,7 @@ class PowerFigure(Figure):
     )
 
 
-class CloudPrice(_Strict):
+class CloudPrice(StrictModel):
     """An on-demand cloud price for one device, with provider, region, instance and date."""
 
     provider: str
@@ -105,14 +100,23 @@ class PurchasePrice(Figure):
         return _date_text(v)
 
 
-class Interconnect(_Strict):
+class Interconnect(StrictModel):
     """The device's scale-up link: its name and bandwidth per device (bidirectional)."""
 
     name: str
     bandwidth_gb_per_s: Figure | None = None
 
 
-class HardwareProfile(_Strict):
+#: Figures that must be positive, and the largest value accepted (README, "Limits on input
+#: files"): far above any device of 2025 (B200: 192 GB, 8 TB/s, 9 PFLOPS fp4, 1 kW), so only a
+#: typo or a hostile file is refused.
+POSITIVE_RANGES: dict[str, float] = {
+    "memory_gb": 1e5, "memory_bandwidth_gb_per_s": 1e6, "dense_tflops": 1e6,
+    "rated_power_w": 1e5, "typical_power_w": 1e5,
+}
+
+
+class HardwareProfile(StrictModel):
     """One device as a planner sees it. Units: GB = 1e9 bytes, TFLOPS/TOPS = 1e12 ops/s, dense."""
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
@@ -155,6 +159,17 @@ class HardwareProfile(_Strict):
     )
     notes: str | None = None
     sources: dict[str, Source]
+
+    @model_validator(mode="after")
+    def _in_range(self) -> HardwareProfile:
+        figures = {name: getattr(self, name) for name in POSITIVE_RANGES if name != "dense_tflops"}
+        figures.update({f"dense_tflops.{k}": v for k, v in self.dense_tflops.items()})
+        for name, fig in figures.items():
+            high = POSITIVE_RANGES[name.split(".")[0]]
+            if fig is not None and not 0 < fig.value <= high:
+                raise ValueError(f"{name}: must be above 0 and at most {high:g} (got "
+                                 f"{fig.value:g}); a zero would make every plan infinite")
+        return self
 
     @model_validator(mode="after")
     def _sources_exist(self) -> HardwareProfile:
@@ -206,44 +221,31 @@ class LoadReport:
         return {p.id: p for p in self.profiles}
 
 
-def _describe(err: ValidationError) -> str:
-    parts = []
-    for e in err.errors():
-        where = ".".join(str(x) for x in e["loc"]) or "(top level)"
-        parts.append(f"field `{where}`: {e['msg']}")
-    return "; ".join(parts)
-
-
-def parse_profile(text: str, origin: str) -> HardwareProfile:
+def parse_profile(text: str | bytes, origin: str) -> HardwareProfile:
     """Parse one profile's YAML text; raise ProfileError naming ``origin`` and the field."""
-    try:
-        data = load_yaml(text)
-    except yaml.YAMLError as exc:
-        raise ProfileError(f"{origin}: not valid YAML ({yaml_error_line(exc)})") from None
+    data = parse_text(text, "profile", origin, ProfileError)
     if not isinstance(data, dict):
         raise ProfileError(f"{origin}: expected a mapping of fields, got {type(data).__name__}")
-    try:
-        return HardwareProfile.model_validate(data)
-    except ValidationError as exc:
-        raise ProfileError(f"{origin}: {_describe(exc)}") from None
+    return validate(HardwareProfile, data, origin, ProfileError)
 
 
 def load_profile(path: Path) -> HardwareProfile:
     """Load one profile file; raise ProfileError naming the file and the field."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ProfileError(f"{path}: cannot be read ({exc})") from None
-    profile = parse_profile(text, str(path))
+    data = read_file(path, "profile", ProfileError)
+    if not isinstance(data, dict):
+        raise ProfileError(f"{path}: expected a mapping of fields, got {type(data).__name__}")
+    profile = validate(HardwareProfile, data, str(path), ProfileError)
     if profile.id != Path(path).stem:
-        raise ProfileError(f"{path}: field `id` is {profile.id!r} but the file is named "
-                           f"{Path(path).name!r}; they must match")
+        raise ProfileError(f"{path}: field `id` is {excerpt(profile.id)} but the file is named "
+                           f"{excerpt(Path(path).name)}; they must match")
     return profile
 
 
 def load_profiles(directory: Path | str | None = None) -> LoadReport:
     """Load every ``*.yaml`` profile in ``directory``; a broken file is reported, not fatal."""
     folder = Path(directory) if directory is not None else DEFAULT_PROFILE_DIR
+    if not folder.is_dir():
+        raise ProfileError(f"{folder}: no such profiles folder; give one with --dir")
     profiles: list[HardwareProfile] = []
     errors: list[str] = []
     seen: dict[str, Path] = {}

@@ -20,7 +20,7 @@ from planner.model import performance
 from planner.model.assumptions import attach_assumptions
 from planner.model.catalogue import cloud_prices_for
 from planner.model.footprint import Rates, footprint
-from planner.model.frames import with_columns
+from planner.model.frames import refuse_non_finite, with_columns
 from planner.model.scenario import InferenceSpec, Scenario
 from planner.model.site import ResolvedSite
 from planner.model.training import _select
@@ -103,7 +103,6 @@ def evaluate_inference(grid: pd.DataFrame) -> pd.DataFrame:
          g["busy_power_w"].isna().to_numpy()],
         ["no published throughput at this precision", "no published memory bandwidth",
          "the model does not fit in memory", "no published power figure"], default="")
-    feasible = reason == ""
     # 1,000 requests of E joules each: a "power" of E watts for 1000/3600 hours, charged for
     # the replica's device-hours of those requests.
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -113,6 +112,9 @@ def evaluate_inference(grid: pd.DataFrame) -> pd.DataFrame:
     per_1k_kwh, per_1k_co2e, cost_1k = fp.energy_kwh, fp.co2e_kg, fp.cost_usd
     per_1k_embodied = fp.embodied_co2e_kg
     tokens_per_request = np.where(llm, out_tok, np.nan)
+    reason = refuse_non_finite(reason, (devices, latency_s, requests_per_s, busy_j_per_request,
+                                        per_1k_kwh), (per_1k_co2e, per_1k_embodied, cost_1k))
+    feasible = reason == ""
     results = {
         "devices_per_replica": devices,
         "ttft_s": prefill_s,

@@ -26,15 +26,14 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
 from planner.errors import ProfileError, ScenarioError
 from planner.model import performance
 from planner.model.assumptions import select_precision
 from planner.model.footprint import Rates, footprint
-from planner.model.frames import with_columns
-from planner.model.hardware import Source, _describe
+from planner.model.frames import refuse_non_finite, with_columns
+from planner.model.hardware import Source
 from planner.model.inference import evaluate_inference, inference_grid, inference_workload
 from planner.model.scenario import (
     UNCERTAIN_NAMES,
@@ -49,6 +48,7 @@ from planner.model.scenario import (
 from planner.model.serving import evaluate_serving, resolve_traffic, serving_grid
 from planner.model.site import ResolvedSite, resolve_site
 from planner.model.workloads import BYTES_PER_WEIGHT
+from planner.model.yamlio import StrictModel, load_file, validate
 
 LEVERS_PATH = Path(__file__).resolve().parents[2] / "profiles" / "levers.yaml"
 LOCATION_FIELDS = ("country", "cloud_provider", "cloud_region", "carbon_intensity_g_per_kwh")
@@ -70,11 +70,7 @@ LEVER_PRINT_COLUMNS = ["lever", "setting", "hardware_id", "devices", "latency_s"
                        "cost_vs_baseline", "one_off_cost_usd", "infeasible_reason"]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Cited(_Strict):
+class Cited(StrictModel):
     """A default value with its source, and optionally the published range around it."""
 
     value: float = Field(ge=0, allow_inf_nan=False)
@@ -85,7 +81,7 @@ class Cited(_Strict):
     note: str | None = None
 
 
-class QuantisationDefault(_Strict):
+class QuantisationDefault(StrictModel):
     """Whether a precision is weight-only by default, and what is known of its accuracy."""
 
     weight_only: bool
@@ -94,7 +90,7 @@ class QuantisationDefault(_Strict):
     accuracy_note: str
 
 
-class PruningDefault(_Strict):
+class PruningDefault(StrictModel):
     """A sparsity pattern's realised speed-up and how its weights are stored."""
 
     sparsity: float | None = Field(default=None, ge=0, lt=1)
@@ -103,7 +99,7 @@ class PruningDefault(_Strict):
     metadata_bits_per_kept_value: Cited
 
 
-class DistillationDefault(_Strict):
+class DistillationDefault(StrictModel):
     """The default student size and distillation tokens, and the teacher's cost per token."""
 
     params_fraction: Cited
@@ -111,7 +107,7 @@ class DistillationDefault(_Strict):
     teacher_forward_flops_per_param_per_token: Cited
 
 
-class RangeDefault(_Strict):
+class RangeDefault(StrictModel):
     """A triangular range of factors of the baseline value, with its source."""
 
     low: float = Field(gt=0)
@@ -122,7 +118,7 @@ class RangeDefault(_Strict):
     note: str | None = None
 
 
-class LeverDefaults(_Strict):
+class LeverDefaults(StrictModel):
     """The contents of ``profiles/levers.yaml``."""
 
     quantisation: dict[Literal["fp8", "int8", "int4"], QuantisationDefault]
@@ -162,14 +158,7 @@ def load_lever_defaults(path: Path | str | None = None) -> LeverDefaults:
 
 @lru_cache(maxsize=4)
 def _load_cached(path: str, _mtime_ns: int) -> LeverDefaults:
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ProfileError(f"{path}: cannot be read ({exc})") from None
-    try:
-        return LeverDefaults.model_validate(data)
-    except ValidationError as exc:
-        raise ProfileError(f"{path}: {_describe(exc)}") from None
+    return load_file(LeverDefaults, path, "levers", ProfileError)
 
 
 @dataclass(frozen=True)
@@ -284,10 +273,7 @@ def relocate(v: Variant, scenario: Scenario, site: SiteSpec, planner) -> Variant
     new = site.model_dump(exclude_none=True)
     if any(k in new for k in LOCATION_FIELDS):
         base = {k: x for k, x in base.items() if k not in LOCATION_FIELDS}
-    try:
-        merged = SiteSpec.model_validate({**base, **new})
-    except ValidationError as exc:
-        raise ScenarioError(f"levers.site: {_describe(exc)}") from None
+    merged = validate(SiteSpec, {**base, **new}, "levers.site", ScenarioError)
     resolved = resolve_site(merged, planner.defaults)
     where = ", ".join(f"{k} {x}" for k, x in new.items())
     return Variant(v.lever, where, v.spec, resolved, v.weight_bytes, v.flops_scale,
@@ -401,6 +387,9 @@ def plan_levers(planner, scenario: Scenario, site: ResolvedSite | None = None,
     for name, values in metrics.items():
         out[name] = values
     out = out.assign(**one_off_distillation(t, planner.defaults))
+    reason = refuse_non_finite(out["infeasible_reason"].to_numpy(dtype=object), (),
+                               (out["one_off_cost_usd"], out["one_off_co2e_kg"]))
+    out["infeasible_reason"], out["feasible"] = reason, out["feasible"] & (reason == "")
     distilled = t["distil_flops"].to_numpy(dtype=float) > 0
     out["note"] = np.where(distilled & (t["placement"] == "edge").to_numpy(),
                            out["note"] + "; the one-off distillation runs in a data centre: "

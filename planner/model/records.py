@@ -12,16 +12,16 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import json
 import math
 import os
 import tempfile
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from planner.errors import PlannerError
+from planner.model.yamlio import StrictModel, excerpt, parse_text, read_file, validate
 
 SCHEMA_VERSION = 1
 
@@ -85,11 +85,7 @@ Method = Literal[
 SourceTool = Literal["codecarbon", "zeus", "vllm"]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Quantity(_Strict):
+class Quantity(StrictModel):
     """One number with its unit, how it was obtained, and whether this run measured it."""
 
     value: float = Field(allow_inf_nan=False)
@@ -109,7 +105,7 @@ class Quantity(_Strict):
 Q = Quantity | None
 
 
-class MachineGpu(_Strict):
+class MachineGpu(StrictModel):
     """One GPU of the machine as NVML names it."""
 
     index: int = Field(ge=0)
@@ -118,7 +114,7 @@ class MachineGpu(_Strict):
     memory_total_bytes: int | None = Field(default=None, ge=0)
 
 
-class Machine(_Strict):
+class Machine(StrictModel):
     """The machine a run happened on: host, CPU, memory, GPUs, driver and library versions.
 
     The profiler fills every field; an imported record leaves ``null`` what its file omits.
@@ -139,7 +135,7 @@ class Machine(_Strict):
     )
 
 
-class Settings(_Strict):
+class Settings(StrictModel):
     """What was run and how: a reference workload, or a user command under ``--cmd``."""
 
     workload: str | None = None
@@ -162,7 +158,7 @@ class Settings(_Strict):
     )
 
 
-class GpuResult(_Strict):
+class GpuResult(StrictModel):
     """One GPU's figures over the measured window."""
 
     index: int = Field(ge=0, description="NVML index on its host")
@@ -185,7 +181,7 @@ class GpuResult(_Strict):
     power_samples: int = Field(default=0, ge=0)
 
 
-class RankResult(_Strict):
+class RankResult(StrictModel):
     """One process's figures under torch.distributed."""
 
     rank: int = Field(ge=0)
@@ -201,7 +197,7 @@ class RankResult(_Strict):
     co2e_kg: Q = None
 
 
-class LatencyStats(_Strict):
+class LatencyStats(StrictModel):
     """Mean, median, spread and percentiles of one per-request latency, in seconds."""
 
     mean_s: Q = None
@@ -212,7 +208,7 @@ class LatencyStats(_Strict):
     )
 
 
-class ServingResult(_Strict):
+class ServingResult(StrictModel):
     """A serving benchmark's figures: requests, tokens, throughput and latencies."""
 
     requests_sent: Q = None
@@ -230,7 +226,7 @@ class ServingResult(_Strict):
     e2el: LatencyStats | None = Field(default=None, description="End-to-end request latency")
 
 
-class Results(_Strict):
+class Results(StrictModel):
     """The measured numbers; totals over every rank and device where there are several."""
 
     wall_time_s: Q = None
@@ -263,7 +259,7 @@ class Results(_Strict):
     serving: ServingResult | None = None
 
 
-class Source(_Strict):
+class Source(StrictModel):
     """Where an imported record came from: the tool, its file and the entry in that file."""
 
     tool: SourceTool
@@ -274,7 +270,7 @@ class Source(_Strict):
     imported_at: dt.datetime
 
 
-class Record(_Strict):
+class Record(StrictModel):
     """One profiling run: who, where, what, and what was measured."""
 
     schema_version: Literal[1] = SCHEMA_VERSION
@@ -325,59 +321,69 @@ class Record(_Strict):
         return f"{stamp}_{what}_{device}_{self.run_id[:8]}.json"
 
 
-def _describe(err: ValidationError) -> str:
-    parts = []
-    for e in err.errors()[:5]:
-        where = ".".join(str(x) for x in e["loc"]) or "(top level)"
-        parts.append(f"field `{where}`: {e['msg']}")
-    more = len(err.errors()) - 5
-    return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
-
-
 def parse_record(data: bytes | str, origin: str) -> Record:
-    """Parse one record's JSON text; raise PlannerError naming ``origin`` and the field."""
-    if isinstance(data, bytes):
-        try:
-            data = data.decode("utf-8")
-        except UnicodeDecodeError:
-            raise PlannerError(f"{origin}: not UTF-8 text; a record is a JSON file") from None
-    try:
-        raw = json.loads(data)
-    except json.JSONDecodeError as exc:
-        raise PlannerError(f"{origin}: not valid JSON ({exc})") from None
+    """Parse one record's JSON text within the record limits (``yamlio.LIMITS``); raise
+    PlannerError naming ``origin`` and the field."""
+    return validate_record(parse_text(data, "record", origin), origin)
+
+
+def validate_record(raw: object, origin: str) -> Record:
+    """Validate one parsed record; PlannerError naming ``origin`` and the field."""
     if not isinstance(raw, dict):
         raise PlannerError(f"{origin}: expected a JSON object, got {type(raw).__name__}")
     version = raw.get("schema_version")
     if version != SCHEMA_VERSION:
         raise PlannerError(
-            f"{origin}: schema_version is {version!r}; this planner reads version "
+            f"{origin}: schema_version is {excerpt(version)}; this planner reads version "
             f"{SCHEMA_VERSION} (see measurements/README.md)"
         )
-    try:
-        return Record.model_validate(raw)
-    except ValidationError as exc:
-        raise PlannerError(f"{origin}: {_describe(exc)}") from None
+    return validate(Record, raw, origin)
+
+
+def _identity(record: Record) -> str:
+    """What makes two records the same run, whatever their run ids: every other field."""
+    return record.model_dump_json(exclude={"run_id"})
+
+
+def unique_records(records: list[tuple[str, Record]]) -> tuple[list[Record], list[str]]:
+    """``(origin, record)`` pairs with copies dropped: a record with the run id, or the whole
+    content, of an earlier one is counted once; one message per copy dropped."""
+    kept: list[Record] = []
+    notes: list[str] = []
+    run_ids: dict[str, str] = {}
+    contents: dict[str, str] = {}
+    for origin, record in records:
+        first = run_ids.get(record.run_id) or contents.get(_identity(record))
+        if first is not None:
+            notes.append(f"{origin}: the same run as {first} (run id {record.run_id}); "
+                         "counted once")
+            continue
+        run_ids[record.run_id] = contents[_identity(record)] = origin
+        kept.append(record)
+    return kept, notes
 
 
 def load_records(folder: Path | str) -> tuple[list[Record], list[str]]:
-    """Every ``*.json`` record in ``folder``, oldest first, and one message per bad file.
+    """Every ``*.json`` record in ``folder``, oldest first, each run once, and one message per
+    bad or copied file.
 
-    Never raises: a missing folder, an unreadable or invalid file each become a message.
+    Never raises: a missing folder, an unreadable, oversized or invalid file each become a
+    message, and the other files still load.
     """
     path = Path(folder)
     if not path.is_dir():
         return [], [f"{path}: no such folder"]
-    records: list[Record] = []
+    found: list[tuple[str, Record]] = []
     errors: list[str] = []
     for file in sorted(path.glob("*.json")):
         try:
-            records.append(parse_record(file.read_bytes(), str(file)))
-        except OSError as exc:
-            errors.append(f"{file}: cannot be read ({exc.strerror or exc})")
+            data = read_file(file, "record")
+            found.append((str(file), validate_record(data, str(file))))
         except PlannerError as exc:
             errors.append(str(exc))
+    records, copies = unique_records(found)
     records.sort(key=lambda r: r.started_at)
-    return records, errors
+    return records, errors + copies
 
 
 def check_writable(folder: Path | str) -> Path:

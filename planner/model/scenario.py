@@ -6,53 +6,46 @@ the field and the allowed values.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from annotated_types import Len
+from pydantic import Field, StringConstraints, field_validator, model_validator
 
-from planner.errors import ScenarioError, yaml_error_line
+from planner.errors import ScenarioError
 from planner.model.hardware import PRECISIONS, Precision
-from planner.model.yamlio import load_yaml
+from planner.model.yamlio import StrictModel, parse_text, read_file, validate
 
-HardwareSelection = str | list[str]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _no_nan(cls, v: object) -> object:
-        if isinstance(v, float) and (math.isnan(v) or math.isinf(v)):
-            raise ValueError("must be a finite number, not NaN or infinity")
-        return v
+#: An id (preset, hardware, country, region): a short word, so no message can quote a long one.
+Word = Annotated[str, StringConstraints(min_length=1, max_length=80)]
+HardwareSelection = Word | Annotated[list[Word], Len(max_length=500)]
 
 
-class TrainingSpec(_Strict):
+class TrainingSpec(StrictModel):
     """A training run: a preset or a size, the hardware, and devices, deadline or a known run."""
 
-    model: str | None = Field(default=None, description="A preset id from profiles/models.yaml")
-    params: float | None = Field(default=None, gt=0, description="Parameters N")
-    tokens: float | None = Field(default=None, gt=0, description="Training tokens D")
+    model: Word | None = Field(default=None, description="A preset id from profiles/models.yaml")
+    params: float | None = Field(default=None, gt=0, le=1e15, description="Parameters N")
+    tokens: float | None = Field(default=None, gt=0, le=1e18, description="Training tokens D")
     flops_per_sample: float | None = Field(
-        default=None, gt=0, description="Forward FLOPs per sample (generic model)"
+        default=None, gt=0, le=1e21, description="Forward FLOPs per sample (generic model)"
     )
-    samples: float | None = Field(default=None, gt=0)
-    epochs: float | None = Field(default=None, gt=0)
-    total_flops: float | None = Field(default=None, gt=0, description="Override all of the above")
+    samples: float | None = Field(default=None, gt=0, le=1e18)
+    epochs: float | None = Field(default=None, gt=0, le=1e6)
+    total_flops: float | None = Field(default=None, gt=0, le=1e35,
+                                       description="Override all of the above")
     hardware: HardwareSelection = "all"
     precision: Precision = "bf16"
     mfu: float | None = Field(default=None, gt=0, le=1, description="Model-FLOPs utilisation")
-    devices: int | None = Field(default=None, ge=1)
-    days: float | None = Field(default=None, gt=0,
+    devices: int | None = Field(default=None, ge=1, le=10**15)
+    days: float | None = Field(default=None, gt=0, le=36_500,
                                description="Deadline, or duration of a known run")
-    device_hours: float | None = Field(default=None, gt=0, description="Known run: device-hours")
-    sequence_tokens: int = Field(default=4096, ge=1, description="Sequence length for activations")
+    device_hours: float | None = Field(default=None, gt=0, le=1e15,
+                                        description="Known run: device-hours")
+    sequence_tokens: int = Field(default=4096, ge=1, le=10**9,
+                                 description="Sequence length for activations")
     avg_power_w: float | None = Field(
-        default=None, gt=0,
+        default=None, gt=0, le=1e6,
         description="Measured average power per device, host share included (system power ÷ "
         "devices); replaces the power model and its host overhead"
     )
@@ -80,31 +73,36 @@ class TrainingSpec(_Strict):
         return "default_deadline"
 
 
-class InferenceSpec(_Strict):
+class InferenceSpec(StrictModel):
     """An inference workload: request shape, batch, hardware, and (optionally) traffic."""
 
-    model: str | None = None
-    params: float | None = Field(default=None, gt=0)
-    prompt_tokens: float = Field(default=512, ge=0)
-    output_tokens: float = Field(default=256, ge=1)
-    flops_per_request: float | None = Field(default=None, gt=0, description="Generic model")
-    bytes_per_request: float | None = Field(default=None, ge=0, description="Generic model")
-    weight_bytes: float | None = Field(default=None, gt=0)
-    kv_bytes_per_token: float | None = Field(default=None, ge=0)
+    model: Word | None = None
+    params: float | None = Field(default=None, gt=0, le=1e15)
+    prompt_tokens: float = Field(default=512, ge=0, le=1e9)
+    output_tokens: float = Field(default=256, ge=1, le=1e9)
+    flops_per_request: float | None = Field(default=None, gt=0, le=1e24,
+                                             description="Generic model")
+    bytes_per_request: float | None = Field(default=None, ge=0, le=1e18,
+                                             description="Generic model")
+    weight_bytes: float | None = Field(default=None, gt=0, le=1e18)
+    kv_bytes_per_token: float | None = Field(default=None, ge=0, le=1e12)
     hardware: HardwareSelection = "all"
     precision: Precision = "bf16"
-    batch_size: int = Field(default=8, ge=1)
-    requests_per_s_peak: float | None = Field(default=None, gt=0)
-    requests_per_s_avg: float | None = Field(default=None, gt=0)
+    batch_size: int = Field(default=8, ge=1, le=1_000_000)
+    requests_per_s_peak: float | None = Field(default=None, gt=0, le=1e15)
+    requests_per_s_avg: float | None = Field(default=None, gt=0, le=1e15)
     daily_profile: list[float] | None = Field(
         default=None, description="24 relative hourly loads; scaled so the mean is the average"
     )
-    latency_p95_s: float | None = Field(default=None, gt=0)
-    ttft_s: float | None = Field(default=None, gt=0, description="Time to first token target")
-    tpot_s: float | None = Field(default=None, gt=0, description="Time per output token target")
+    latency_p95_s: float | None = Field(default=None, gt=0, le=1e6)
+    ttft_s: float | None = Field(default=None, gt=0, le=1e6,
+                                 description="Time to first token target")
+    tpot_s: float | None = Field(default=None, gt=0, le=1e6,
+                                 description="Time per output token target")
     headroom: float = Field(default=0.2, ge=0, lt=1, description="Spare capacity share")
-    network_rtt_s: float = Field(default=0.0, ge=0, description="Round trip added to latency")
-    edge_devices: int | None = Field(default=None, ge=1)
+    network_rtt_s: float = Field(default=0.0, ge=0, le=3600,
+                                 description="Round trip added to latency")
+    edge_devices: int | None = Field(default=None, ge=1, le=10**12)
     batch_policy: Literal["max", "fixed"] = Field(
         default="max", description="`max`: try batches 1, 2, 4, ... up to batch_size and keep "
         "the one needing the fewest devices; `fixed`: serve at batch_size only")
@@ -139,15 +137,15 @@ class InferenceSpec(_Strict):
         return self.requests_per_s_peak is not None or self.requests_per_s_avg is not None
 
 
-class SiteSpec(_Strict):
+class SiteSpec(StrictModel):
     """Where the work runs: a country or cloud region, or an explicit intensity; PUE; prices."""
 
-    country: str | None = Field(default=None, description="ISO 3166 code, e.g. USA, FRA")
+    country: Word | None = Field(default=None, description="ISO 3166 code, e.g. USA, FRA")
     cloud_provider: Literal["aws", "gcp", "azure"] | None = None
-    cloud_region: str | None = None
-    carbon_intensity_g_per_kwh: float | None = Field(default=None, ge=0)
+    cloud_region: Word | None = None
+    carbon_intensity_g_per_kwh: float | None = Field(default=None, ge=0, le=5000)
     pue: float | None = Field(default=None, ge=1, le=3)
-    electricity_usd_per_kwh: float | None = Field(default=None, ge=0)
+    electricity_usd_per_kwh: float | None = Field(default=None, ge=0, le=100)
 
     @model_validator(mode="after")
     def _region_pair(self) -> SiteSpec:
@@ -156,7 +154,7 @@ class SiteSpec(_Strict):
         return self
 
 
-class PricingSpec(_Strict):
+class PricingSpec(StrictModel):
     """How devices are paid for: cloud on demand (with a discount) or bought (on-premises)."""
 
     mode: Literal["cloud", "on_prem"] = "cloud"
@@ -164,7 +162,7 @@ class PricingSpec(_Strict):
     service_life_years: float | None = Field(default=None, gt=0, le=15)
 
 
-class QuantisationLever(_Strict):
+class QuantisationLever(StrictModel):
     """Serve with fewer bytes per weight (and, unless weight-only, a faster precision)."""
 
     precision: Literal["fp8", "int8", "int4"]
@@ -173,7 +171,7 @@ class QuantisationLever(_Strict):
         "(W4A16 style); default from profiles/levers.yaml (int4: yes, fp8/int8: no)")
 
 
-class PruningLever(_Strict):
+class PruningLever(StrictModel):
     """Remove a share of the weights; the realised speed-up is usually below the ideal."""
 
     pattern: Literal["2:4", "unstructured"] = "2:4"
@@ -201,13 +199,14 @@ class PruningLever(_Strict):
         return self
 
 
-class DistillationLever(_Strict):
+class DistillationLever(StrictModel):
     """Serve a smaller student model, paying once to distil it from the served model."""
 
-    student: str | None = Field(default=None, description="A preset id for the student")
+    student: Word | None = Field(default=None, description="A preset id for the student")
     params_fraction: float | None = Field(
         default=None, gt=0, lt=1, description="Student size as a share of the teacher's")
-    tokens: float | None = Field(default=None, gt=0, description="Distillation tokens D")
+    tokens: float | None = Field(default=None, gt=0, le=1e18,
+                                  description="Distillation tokens D")
 
     @model_validator(mode="after")
     def _one_size(self) -> DistillationLever:
@@ -216,7 +215,7 @@ class DistillationLever(_Strict):
         return self
 
 
-class LeversSpec(_Strict):
+class LeversSpec(StrictModel):
     """Optimisation what-ifs, each compared with the baseline inference plan."""
 
     quantisation: QuantisationLever | None = None
@@ -236,20 +235,20 @@ class LeversSpec(_Strict):
         return self
 
 
-class LifecycleSpec(_Strict):
+class LifecycleSpec(StrictModel):
     """Training, retraining every K months and serving over a horizon, month by month."""
 
     horizon_months: int = Field(default=36, ge=1, le=240)
     retrain_every_months: int | None = Field(default=None, ge=1, le=240)
     retrain_fraction: float = Field(default=1.0, gt=0, le=2,
                                     description="Cost of a retraining as a share of the first")
-    training_hardware: str | None = Field(
+    training_hardware: Word | None = Field(
         default=None, description="Training option to use (default: the cheapest feasible)")
     serving_hardware: HardwareSelection | None = Field(
         default=None, description="Serving option(s) (default: the cheapest meeting the target)")
-    training_cost_usd: float | None = Field(default=None, ge=0)
-    training_energy_kwh: float | None = Field(default=None, ge=0)
-    training_co2e_kg: float | None = Field(default=None, ge=0)
+    training_cost_usd: float | None = Field(default=None, ge=0, le=1e15)
+    training_energy_kwh: float | None = Field(default=None, ge=0, le=1e15)
+    training_co2e_kg: float | None = Field(default=None, ge=0, le=1e15)
 
 
 UncertainName = Literal["utilisation", "power", "pue", "price", "carbon_intensity", "traffic"]
@@ -257,7 +256,7 @@ UNCERTAIN_NAMES: tuple[str, ...] = ("utilisation", "power", "pue", "price", "car
                                     "traffic")
 
 
-class UncertaintyRange(_Strict):
+class UncertaintyRange(StrictModel):
     """A triangular range as factors of the baseline value: low ≤ mode ≤ high."""
 
     low: float = Field(gt=0, le=100)
@@ -272,18 +271,18 @@ class UncertaintyRange(_Strict):
         return self
 
 
-class UncertaintySpec(_Strict):
+class UncertaintySpec(StrictModel):
     """Monte Carlo over the key assumptions: draws, seed and ranges (defaults in levers.yaml)."""
 
     draws: int = Field(default=10_000, ge=100, le=1_000_000)
-    seed: int = Field(default=0, ge=0)
+    seed: int = Field(default=0, ge=0, le=2**32 - 1)
     ranges: dict[UncertainName, UncertaintyRange] = Field(default_factory=dict)
 
 
-class Scenario(_Strict):
+class Scenario(StrictModel):
     """A whole scenario file."""
 
-    name: str = "scenario"
+    name: str = Field(default="scenario", max_length=200)
     training: TrainingSpec | None = None
     inference: InferenceSpec | None = None
     site: SiteSpec = SiteSpec()
@@ -310,53 +309,22 @@ class Scenario(_Strict):
         return self
 
 
-def _describe(err: ValidationError) -> str:
-    lines = []
-    for e in err.errors():
-        where = ".".join(str(x) for x in e["loc"]) or "(top level)"
-        msg = e["msg"].removeprefix("Value error, ")
-        if e["type"] == "literal_error":
-            msg = f"{msg} (got {e.get('input')!r})"
-        elif e["type"] == "extra_forbidden":
-            msg = "is not a known field"
-        lines.append(f"{where}: {msg}")
-    return "; ".join(lines)
-
-
 def parse_scenario(data: object, origin: str = "scenario") -> Scenario:
     """Validate a scenario mapping; ScenarioError names the field and the allowed values."""
     if not isinstance(data, dict):
         raise ScenarioError(f"{origin}: expected a mapping with `training` and/or `inference`")
-    try:
-        return Scenario.model_validate(data)
-    except ValidationError as exc:
-        raise ScenarioError(f"{origin}: {_describe(exc)}") from None
+    return validate(Scenario, data, origin, ScenarioError)
 
 
 def parse_scenario_text(text: str | bytes, origin: str = "scenario") -> Scenario:
-    """Parse and validate scenario YAML text (a file's or an upload's); one-line errors."""
-    if isinstance(text, bytes):
-        try:
-            text = text.decode("utf-8")
-        except UnicodeDecodeError:
-            raise ScenarioError(f"{origin}: not UTF-8 text; a scenario is a YAML file") from None
-    try:
-        data = load_yaml(text)
-    except yaml.YAMLError as exc:
-        raise ScenarioError(f"{origin}: not valid YAML ({yaml_error_line(exc)})") from None
-    return parse_scenario(data, origin)
+    """Parse and validate scenario YAML text (a file's or an upload's) within the scenario
+    limits (``yamlio.LIMITS``); one-line errors."""
+    return parse_scenario(parse_text(text, "scenario", origin, ScenarioError), origin)
 
 
 def load_scenario(path: Path | str) -> Scenario:
     """Read and validate a scenario YAML file."""
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ScenarioError(f"{p}: cannot be read ({exc.strerror})") from None
-    except UnicodeDecodeError:
-        raise ScenarioError(f"{p}: not UTF-8 text; a scenario is a YAML file") from None
-    return parse_scenario_text(text, str(p))
+    return parse_scenario(read_file(path, "scenario", ScenarioError), str(path))
 
 
 ALLOWED_PRECISIONS = ", ".join(PRECISIONS)

@@ -34,7 +34,7 @@ import pandas as pd
 from planner.errors import ScenarioError
 from planner.model import carbon, energy, queueing
 from planner.model.footprint import Rates, footprint
-from planner.model.frames import with_columns
+from planner.model.frames import refuse_non_finite, with_columns
 from planner.model.inference import evaluate_inference, inference_grid
 from planner.model.scenario import InferenceSpec, Scenario
 from planner.model.site import ResolvedSite
@@ -413,9 +413,12 @@ def evaluate_serving(grid: pd.DataFrame, spec: InferenceSpec, traffic: Traffic,
     sized = size_fleet(evaluate_inference(grid), traffic, spec)
     out = annual_footprint(choose_batch(sized, keys), traffic, spec)
     miss = ~out["fleet_meets_target"].to_numpy(dtype=bool)
+    reason = np.where(miss, out["fleet_reason"], out["infeasible_reason"]).astype(object)
+    reason = refuse_non_finite(reason, (out["fleet_devices"], out["annual_energy_kwh"]),
+                               (out["annual_cost_usd"], out["annual_total_co2e_kg"]))
     return with_columns(out, {
-        "feasible": out["feasible"].to_numpy(dtype=bool) & ~miss,
-        "infeasible_reason": np.where(miss, out["fleet_reason"], out["infeasible_reason"]),
+        "feasible": out["feasible"].to_numpy(dtype=bool) & (reason == ""),
+        "infeasible_reason": reason,
     })
 
 

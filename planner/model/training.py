@@ -17,7 +17,7 @@ from planner.model.assumptions import attach_assumptions
 from planner.model.catalogue import cloud_prices_for
 from planner.model.defaults import Defaults
 from planner.model.footprint import Rates, footprint
-from planner.model.frames import with_columns
+from planner.model.frames import refuse_non_finite, with_columns
 from planner.model.hardware import HardwareProfile
 from planner.model.scenario import Scenario, TrainingSpec
 from planner.model.site import ResolvedSite
@@ -97,9 +97,13 @@ def evaluate_training(grid: pd.DataFrame) -> pd.DataFrame:
          "model state does not fit even with its share of memory",
          "too few devices to hold the model state"],
         default="")
-    feasible = reason == ""
 
     fp = footprint(device_hours, g["busy_power_w"].to_numpy(dtype=float), Rates.from_frame(g))
+    # A known run may give device-hours alone: devices and hours are then missing, not wrong.
+    reason = refuse_non_finite(reason, (device_hours, fp.energy_kwh),
+                               (devices, hours, fp.total_co2e_kg, fp.cloud_cost_usd,
+                                fp.on_prem_cost_usd))
+    feasible = reason == ""
     results = {
         "feasible": feasible,
         "infeasible_reason": reason,

@@ -11,12 +11,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field
 
 from planner.errors import ScenarioError
-from planner.model.hardware import Source, _describe
-from planner.model.yamlio import load_yaml
+from planner.model.hardware import Source
+from planner.model.yamlio import StrictModel, load_file
 
 MODELS_PATH = Path(__file__).resolve().parents[2] / "profiles" / "models.yaml"
 
@@ -33,11 +32,7 @@ CHECKPOINT_ACTIVATION_BYTES_PER_TOKEN_PER_HIDDEN_PER_LAYER = 2.0
 TRAIN_FLOPS_PER_FORWARD_FLOP = 3.0  # forward + backward (2x forward); Kaplan et al. 2020
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ModelPreset(_Strict):
+class ModelPreset(StrictModel):
     """A well-known model: its size, architecture and training data, with a source."""
 
     name: str
@@ -70,7 +65,7 @@ class ModelPreset(_Strict):
         return 2.0 * self.layers * self.kv_heads * self.head_dim * bytes_per_value
 
 
-class ModelCatalogue(_Strict):
+class ModelCatalogue(StrictModel):
     sources: dict[str, Source]
     models: dict[str, ModelPreset]
 
@@ -79,13 +74,7 @@ class ModelCatalogue(_Strict):
 def load_presets(path: str | None = None) -> ModelCatalogue:
     """The model presets file, validated."""
     target = Path(path) if path else MODELS_PATH
-    try:
-        data = load_yaml(target.read_text(encoding="utf-8"))
-        catalogue = ModelCatalogue.model_validate(data)
-    except (OSError, yaml.YAMLError) as exc:
-        raise ScenarioError(f"{target}: cannot be read ({exc})") from None
-    except ValidationError as exc:
-        raise ScenarioError(f"{target}: {_describe(exc)}") from None
+    catalogue = load_file(ModelCatalogue, target, "models", ScenarioError)
     unknown = [k for k, m in catalogue.models.items() if m.source not in catalogue.sources]
     if unknown:
         raise ScenarioError(f"{target}: models {unknown} cite sources not listed under `sources`")
