@@ -8,7 +8,6 @@ import json
 import os
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -16,7 +15,6 @@ from planner.dashboard.state import plan_key
 from planner.model.grid import region_choices
 from planner.model.plan import Planner, PlanResult
 from planner.model.scenario import parse_scenario
-from planner.model.training import MODE_CODES, evaluate_training
 from planner.model.workloads import load_presets
 
 MEASUREMENTS = Path(__file__).resolve().parents[2] / "measurements"
@@ -53,57 +51,32 @@ def presets() -> dict[str, dict]:
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
-def calibrated_planners(calibration_key: str) -> tuple[Planner, Planner]:
-    """The planner with the training calibration and with the inference calibration (the
-    planner keys calibration by hardware and precision alone, so each mode gets its own)."""
+def calibrated_planner(calibration_key: str) -> Planner:
+    """The planner with the training and the inference calibration of a calibration table
+    (as JSON); the planner keys calibration by hardware and precision, so each mode apart."""
     from planner.model.calibration import for_planning
 
     table = pd.read_json(io.StringIO(calibration_key), orient="split")
-    base = get_planner()
-    return (base.with_calibration(for_planning(table, "train")),
-            base.with_calibration(for_planning(table, "infer")))
+    return get_planner().with_calibration(for_planning(table, "train"),
+                                          for_planning(table, "infer"))
 
 
-BOTH_PHASES = ("lifecycle", "uncertainty")  # sections built on training and serving together
+def planner_for(calibration_key: str = "") -> Planner:
+    """The plain planner, or the calibrated one for a calibration table's JSON text."""
+    return calibrated_planner(calibration_key) if calibration_key else get_planner()
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
 def plan(scenario_key: str, calibration_key: str = "") -> PlanResult:
-    """The plan of a scenario, keyed by its JSON text (see ``state.plan_key``).
+    """``Planner.plan`` of a scenario, keyed by its JSON text (see ``state.plan_key``).
 
-    A scenario with training and serving is put together from the cached plans of its
-    training part and its serving part (what ``Planner.plan`` computes, in the same order),
-    then the lifecycle and uncertainty on both with the model's own functions; so a page that
-    needs both phases costs no second plan. With a calibration (``calibration_key``: the
-    calibration table as JSON) training uses the training calibration and serving the
-    inference one.
+    A scenario with training and serving is planned phase by phase through this cache, so
+    a page that needs both phases reuses the plans of each. With a calibration
+    (``calibration_key``: the calibration table as JSON) training uses the training
+    calibration and serving the inference one.
     """
-    data = json.loads(scenario_key)
-    train, infer = (calibrated_planners(calibration_key) if calibration_key
-                    else (get_planner(), get_planner()))
-    if not data.get("inference"):
-        return train.plan(data)
-    if not data.get("training"):
-        return infer.plan(data)
-    scenario = parse_scenario(data)  # validates every section first
-    common = {k: v for k, v in data.items() if k not in ("training", "inference", *BOTH_PHASES,
-                                                          "levers")}
-    training = plan(plan_key({**common, "training": data["training"]}), calibration_key)
-    serving = plan(plan_key({k: v for k, v in data.items()
-                              if k not in ("training", *BOTH_PHASES)}), calibration_key)
-    extras = dict(serving.extras)
-    if scenario.lifecycle is not None:
-        from planner.model.lifecycle import plan_lifecycle
-
-        extras["lifecycle"], extras["lifecycle_summary"] = plan_lifecycle(
-            scenario.lifecycle, training.training, serving.inference)
-    if scenario.uncertainty is not None:
-        from planner.model.uncertainty import plan_uncertainty
-
-        u = plan_uncertainty(scenario.uncertainty, scenario.inference, training.training,
-                             serving.inference)
-        extras["uncertainty"], extras["sensitivity"] = u.summary, u.sensitivity
-    return PlanResult(scenario, serving.site, training.training, serving.inference, extras)
+    return planner_for(calibration_key).plan(
+        json.loads(scenario_key), phase_plan=lambda part: plan(plan_key(part), calibration_key))
 
 
 def records_signature() -> str:
@@ -153,14 +126,12 @@ def calibration_tables(signature: str, uploads: tuple[tuple[str, str], ...]
 def training_sweep(scenario_key: str, devices: tuple[int, ...],
                    calibration_key: str = "") -> pd.DataFrame:
     """A training scenario evaluated at several fixed device counts, in one vectorised pass
-    of the model's ``evaluate_training`` over its grid (one row per device count)."""
-    planner = calibrated_planners(calibration_key)[0] if calibration_key else get_planner()
-    grid = planner.training_grid(parse_scenario(json.loads(scenario_key)))
-    grid = grid.loc[grid.index.repeat(len(devices))].reset_index(drop=True)
-    grid["devices_given"] = np.tile(np.asarray(devices, dtype=float), len(grid) // len(devices))
-    grid["mode_code"] = MODE_CODES["devices"]
-    grid["mode"] = "devices"
-    return evaluate_training(grid)
+    (``sweep.sweep_training``; one row per hardware × device count)."""
+    from planner.model.sweep import sweep_training
+
+    scenario = parse_scenario(json.loads(scenario_key))
+    return sweep_training(planner_for(calibration_key), scenario,
+                          precisions=(scenario.training.precision,), devices=devices)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

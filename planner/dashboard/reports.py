@@ -1,5 +1,6 @@
 """The full report: one CSV with the inputs, the site and default assumptions with their
-sources, and every result row with its provenance, as the command line writes them.
+sources, and every result row with its provenance, as the command line writes them
+(``planner.model.report``).
 
 Long format with a leading ``section`` column: ``inputs``, ``site`` and ``assumptions`` rows
 fill ``item``/``value``/``unit``/``basis``/``note``; result rows (``training``,
@@ -12,10 +13,10 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from planner.cli_plan import plan_report
 from planner.dashboard import state
 from planner.errors import PlannerError
 from planner.model.plan import Planner, PlanResult
+from planner.model.report import plan_report
 
 HEAD = ["section", "item", "value", "unit", "basis", "note"]
 

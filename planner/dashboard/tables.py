@@ -1,13 +1,12 @@
-"""Result tables as the dashboard shows and downloads them: the CLI's report columns, a device
-class per row, filters and sort order. Pure pandas."""
+"""Result tables as the dashboard shows and downloads them: the report's columns
+(``planner.model.report``), a device class per row, filters and sort order. Pure pandas."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from planner.cli_plan import INFERENCE_REPORT_COLUMNS
-from planner.model.plan import TRAINING_REPORT_COLUMNS
+from planner.model.report import TRAINING_REPORT_COLUMNS, inference_columns
 
 
 def device_class(frame: pd.DataFrame) -> pd.Series:
@@ -22,20 +21,18 @@ def filter_classes(frame: pd.DataFrame, classes: list[str]) -> pd.DataFrame:
 
 
 def training_table(training: pd.DataFrame) -> pd.DataFrame:
-    """The training rows in the CLI's CSV columns, feasible and cheapest first."""
+    """The training rows in the report's CSV columns, feasible and cheapest first."""
     t = training[TRAINING_REPORT_COLUMNS]
     return t.sort_values(["feasible", "cost_usd", "total_co2e_kg"],
                          ascending=[False, True, True], na_position="last", kind="stable")
 
 
 def inference_table(inference: pd.DataFrame) -> pd.DataFrame:
-    """The inference rows in the CLI's CSV columns (per replica, plus the fleet and annual
+    """The inference rows in the report's CSV columns (per replica, plus the fleet and annual
     columns where traffic is given), feasible and cheapest first."""
-    cols = [c for c in INFERENCE_REPORT_COLUMNS if c in inference.columns]
-    extra = [c for c in inference.columns if c.startswith(("fleet_", "annual_"))]
     by = (["annual_cost_usd", "annual_total_co2e_kg"] if "annual_cost_usd" in inference
           else ["cost_usd_per_1k_requests", "co2e_kg_per_1k_requests"])
-    return inference[cols + extra].sort_values(
+    return inference[inference_columns(inference)].sort_values(
         ["feasible", *by], ascending=[False, True, True], na_position="last", kind="stable")
 
 

@@ -16,21 +16,8 @@ import numpy as np
 import pandas as pd
 
 from planner.errors import ScenarioError
+from planner.model.report import EDGE_VS_CLOUD_COLUMNS
 from planner.model.scenario import Scenario, parse_scenario
-
-# Columns of the comparison, in order; units are in the names.
-EDGE_VS_CLOUD_COLUMNS = [
-    "hardware_id", "name", "kind", "placement", "feasible", "infeasible_reason", "devices",
-    "batch_size", "network_rtt_s", "latency_s", "ttft_s", "energy_j_per_request",
-    "energy_kwh", "co2e_kg", "embodied_co2e_kg", "total_co2e_kg", "cost_usd",
-    "energy_kwh_per_1k_requests", "total_co2e_kg_per_1k_requests", "cost_usd_per_1k_requests",
-    "pue", "best_datacenter_id", "energy_vs_best_datacenter", "co2e_vs_best_datacenter",
-    "cost_vs_best_datacenter", "cost_basis",
-]
-
-EDGE_VS_CLOUD_PRINT_COLUMNS = ["hardware_id", "placement", "devices", "latency_s", "energy_kwh",
-                               "total_co2e_kg", "cost_usd", "co2e_vs_best_datacenter",
-                               "infeasible_reason"]
 
 
 def compare_edge_cloud(inference: pd.DataFrame | None) -> pd.DataFrame | None:

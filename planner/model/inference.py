@@ -174,7 +174,7 @@ def inference_grid(planner, scenario: Scenario, site: ResolvedSite,
         utilisation_name="prefill_utilisation", user_utilisation=None, user_power_w=None,
         cloud_discount=scenario.pricing.cloud_discount, pricing_mode=scenario.pricing.mode,
         service_life_years=scenario.pricing.service_life_years,
-        calibration=planner.calibration, cloud_prices=prices)
+        calibration=planner.inference_calibration, cloud_prices=prices)
     extra = {**inference_workload(spec, spec.precision),
              "batch_size": float(spec.batch_size),
              "network_rtt_s": np.where(grid["placement"] == "edge", 0.0, spec.network_rtt_s)}

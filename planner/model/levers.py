@@ -35,6 +35,7 @@ from planner.model.footprint import Rates, footprint
 from planner.model.frames import refuse_non_finite, with_columns
 from planner.model.hardware import Source
 from planner.model.inference import evaluate_inference, inference_grid, inference_workload
+from planner.model.report import LEVER_COLUMNS
 from planner.model.scenario import (
     UNCERTAIN_NAMES,
     DistillationLever,
@@ -54,21 +55,6 @@ LEVERS_PATH = Path(__file__).resolve().parents[2] / "profiles" / "levers.yaml"
 LOCATION_FIELDS = ("country", "cloud_provider", "cloud_region", "carbon_intensity_g_per_kwh")
 LM_TRAIN_FLOPS_PER_PARAM_PER_TOKEN = 6.0  # Kaplan et al. 2020
 GENERIC_TRAIN_FLOPS_PER_FORWARD = 3.0  # forward + backward
-
-LEVER_COLUMNS = [
-    "lever", "setting", "hardware_id", "name", "placement", "feasible", "infeasible_reason",
-    "precision_used", "batch_size", "devices", "latency_s", "ttft_s", "tpot_s",
-    "energy_kwh_per_1k_requests", "co2e_kg_per_1k_requests", "cost_usd_per_1k_requests",
-    "annual_energy_kwh", "annual_total_co2e_kg", "annual_cost_usd", "one_off_energy_kwh",
-    "one_off_co2e_kg", "one_off_cost_usd", "payback_months", "latency_vs_baseline",
-    "energy_vs_baseline", "co2e_vs_baseline", "cost_vs_baseline", "source", "note",
-]
-
-LEVER_PRINT_COLUMNS = ["lever", "setting", "hardware_id", "devices", "latency_s",
-                       "energy_kwh_per_1k_requests", "cost_usd_per_1k_requests",
-                       "latency_vs_baseline", "energy_vs_baseline", "co2e_vs_baseline",
-                       "cost_vs_baseline", "one_off_cost_usd", "infeasible_reason"]
-
 
 class Cited(StrictModel):
     """A default value with its source, and optionally the published range around it."""

@@ -21,26 +21,11 @@ import numpy as np
 import pandas as pd
 
 from planner.errors import ScenarioError
+from planner.model.report import LIFECYCLE_SUMMARY_COLUMNS as SUMMARY_COLUMNS
 from planner.model.scenario import LifecycleSpec
 
 MONTHS_PER_YEAR = 12.0
 METRICS = (("cost", "cost_usd"), ("energy", "energy_kwh"), ("co2e", "co2e_kg"))
-
-SUMMARY_COLUMNS = [
-    "hardware_id", "training_hardware_id", "horizon_months", "retrain_every_months",
-    "retrainings", "training_cost_usd", "retraining_cost_usd", "serving_cost_usd",
-    "total_cost_usd", "training_energy_kwh", "retraining_energy_kwh", "serving_energy_kwh",
-    "total_energy_kwh", "training_co2e_kg", "retraining_co2e_kg", "serving_co2e_kg",
-    "total_co2e_kg", "serving_share_of_cost", "serving_share_of_energy",
-    "serving_share_of_co2e", "break_even_month_cost", "break_even_month_energy",
-    "break_even_month_co2e", "break_even_note",
-]
-
-SUMMARY_PRINT_COLUMNS = ["hardware_id", "training_hardware_id", "training_cost_usd",
-                         "retraining_cost_usd", "serving_cost_usd", "total_cost_usd",
-                         "total_energy_kwh", "total_co2e_kg", "break_even_month_cost",
-                         "break_even_month_co2e", "break_even_note"]
-
 
 def retrainings_by_month(horizon_months: int, retrain_every_months: int | None) -> np.ndarray:
     """Retrainings paid by the end of each month 0..H (those at t = k·K < H)."""

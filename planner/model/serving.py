@@ -44,10 +44,6 @@ HOURS_PER_DAY = 24
 DAYS_PER_YEAR = 365.0
 SECONDS_PER_HOUR = 3600.0
 P95_TAIL = queueing.DEFAULT_TAIL_PROBABILITY
-# A short view of a sized inference table, for terminals.
-FLEET_PRINT_COLUMNS = ["hardware_id", "batch_size", "fleet_devices", "fleet_latency_p95_s",
-                       "annual_energy_kwh", "annual_total_co2e_kg", "annual_cost_usd",
-                       "fleet_cost_usd_per_1m_tokens", "infeasible_reason"]
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,8 @@ import pandas as pd
 from planner.model import queueing
 from planner.model.footprint import RATE_COLUMNS, Rates, footprint
 from planner.model.inference import replica_times_s
+from planner.model.report import SENSITIVITY_COLUMNS
+from planner.model.report import UNCERTAINTY_COLUMNS as SUMMARY_COLUMNS
 from planner.model.scenario import UNCERTAIN_NAMES, InferenceSpec, UncertaintySpec
 from planner.model.serving import (
     HOURS_PER_DAY,
@@ -50,17 +52,6 @@ PERF_INPUTS = ("batch_size", "devices_per_replica", "weight_bytes", "kv_bytes_pe
                "decode_flops_per_token", "bytes_per_request", "peak_flops_per_s",
                "utilisation", "memory_bandwidth_bytes_per_s", "bandwidth_utilisation",
                "network_rtt_s")
-
-SUMMARY_COLUMNS = ["phase", "hardware_id", "metric", "baseline", "p10", "p50", "p90",
-                   "mean", "draws", "draws_meeting_target_share", "note"]
-SENSITIVITY_COLUMNS = ["phase", "hardware_id", "metric", "assumption", "rank", "low_factor",
-                       "high_factor", "result_at_low", "result_at_high", "swing_fraction",
-                       "spearman_rho", "source", "note"]
-
-SUMMARY_PRINT_COLUMNS = ["phase", "hardware_id", "metric", "baseline", "p10", "p50", "p90",
-                         "draws_meeting_target_share"]
-SENSITIVITY_PRINT_COLUMNS = ["phase", "hardware_id", "metric", "assumption", "rank",
-                             "swing_fraction", "spearman_rho"]
 
 Ranges = dict[str, tuple[float, float, float]]
 

@@ -8,8 +8,8 @@ import io
 import pandas as pd
 import pytest
 
-from planner.cli_plan import plan_sections
 from planner.dashboard import formats, state, tables
+from planner.model.report import plan_sections
 from tests.dashboard.conftest import assert_clean, make_app, open_page
 
 

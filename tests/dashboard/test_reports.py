@@ -9,8 +9,8 @@ import sys
 
 import pandas as pd
 
-from planner.cli_plan import plan_report
 from planner.dashboard import reports, state
+from planner.model.report import plan_report
 from tests.dashboard.conftest import ROOT
 
 

@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from planner.errors import ScenarioError
-from planner.model.plan import TRAINING_REPORT_COLUMNS, Planner
+from planner.model.plan import Planner
+from planner.model.report import TRAINING_REPORT_COLUMNS
 
 H100 = "nvidia-h100-sxm"
 
