@@ -74,3 +74,22 @@ def test_composed_plan_equals_the_planner(planner):
     theirs = planner.plan(data)
     assert list(ours.extras) == list(theirs.extras)
     pd.testing.assert_frame_equal(plan_report(ours), plan_report(theirs))
+
+
+def test_training_sweep_rows_equal_their_own_plans(planner):
+    """The Training page's scaling sweep (model/sweep.py through the cache): each row is the
+    plan of the scenario at that fixed device count, at the scenario's precision."""
+    from planner.dashboard import loaders
+
+    data = state.to_scenario(state.default_state(planner.defaults), planner.defaults,
+                             ("training",))
+    sweep = loaders.training_sweep(state.plan_key(data), (64, 512))
+    for devices in (64, 512):
+        one = planner.plan_training({**data, "training": {
+            k: v for k, v in {**data["training"], "devices": devices}.items()
+            if k not in ("days",)}})
+        got = sweep[sweep["devices_given"] == devices].reset_index(drop=True)
+        for col in ("hardware_id", "precision_used", "devices", "days", "energy_kwh",
+                    "cost_usd"):
+            pd.testing.assert_series_equal(got[col], one[col].reset_index(drop=True),
+                                           check_dtype=False, check_names=False)
