@@ -14,65 +14,27 @@ from collections.abc import Mapping
 import pandas as pd
 
 from planner.dashboard import state
+from planner.dashboard.inputs import scenario_inputs
 from planner.errors import PlannerError
 from planner.model.plan import Planner, PlanResult
 from planner.model.report import plan_report
 
 HEAD = ["section", "item", "value", "unit", "basis", "note"]
 
-INPUT_UNITS = {
-    "site_region": ("region (provider:region or country:ISO)", ""),
-    "site_g_per_kwh": ("grid intensity override", "g CO2e/kWh"),
-    "site_pue": ("PUE", "ratio"),
-    "site_elec_usd_per_kwh": ("electricity price", "USD/kWh"),
-    "price_mode": ("pricing", "cloud or on_prem"),
-    "price_discount_pct": ("cloud discount", "%"),
-    "price_life_years": ("service life", "years"),
-    "t_model": ("training model", "preset id"),
-    "t_params_b": ("training parameters (custom model)", "billions"),
-    "t_tokens_t": ("training tokens (custom model)", "trillions"),
-    "t_precision": ("training precision", ""),
-    "t_size_by": ("training sized by", "deadline or devices"),
-    "t_days": ("training deadline", "days"),
-    "t_devices": ("training devices", "devices"),
-    "t_mfu_pct": ("model-FLOPs utilisation override", "%"),
-    "i_model": ("served model", "preset id"),
-    "i_params_b": ("served parameters (custom model)", "billions"),
-    "i_prompt_tokens": ("prompt", "tokens per request"),
-    "i_output_tokens": ("output", "tokens per request"),
-    "i_batch": ("largest batch tried", "requests"),
-    "i_precision": ("serving precision", ""),
-    "i_rps_avg": ("average load", "requests/s"),
-    "i_rps_peak": ("peak load", "requests/s"),
-    "i_latency_p95_s": ("latency target (p95)", "s"),
-    "i_ttft_s": ("time to first token target (p95)", "s"),
-    "i_headroom_pct": ("headroom", "%"),
-    "i_rtt_s": ("network round trip", "s"),
-    "i_autoscaling": ("autoscaling", "true or false"),
-    "lc_horizon_months": ("planning horizon", "months"),
-    "lc_retrain_months": ("retrain every", "months"),
-    "lc_retrain_pct": ("retraining cost", "% of the first training"),
-    "lc_serving_hw": ("lifecycle serving hardware", "hardware id (blank: cheapest)"),
-    "lv_quant": ("lever: quantisation", "precision or none"),
-    "lv_prune": ("lever: pruning", "pattern or none"),
-    "lv_distil": ("lever: distil into", "preset id or none"),
-    "lv_batch": ("lever: fixed batch", "requests"),
-    "lv_region": ("lever: region", "provider:region, country:ISO or none"),
-    "lv_pue": ("lever: PUE", "ratio"),
-    "u_draws": ("Monte Carlo draws", "draws"),
-    "u_seed": ("Monte Carlo seed", ""),
-}
+# Every input saved in scenario files: its label and unit (from planner/dashboard/inputs.py).
+INPUT_UNITS = {i.key: (i.label, i.unit) for i in scenario_inputs()}
 
 
 def inputs_frame(current: Mapping[str, object], planner: Planner,
                  calibrated: bool = False) -> pd.DataFrame:
-    """One row per dashboard input, with its unit and whether it is the default."""
+    """One row per dashboard input, with its unit and whether the user gave it."""
     base = state.default_state(planner.defaults)
+    given = state.given_keys({**base, **current}, planner.defaults)
     rows = []
     for key, (label, unit) in INPUT_UNITS.items():
         value = current.get(key, base[key])
         rows.append({"section": "inputs", "item": label, "value": value, "unit": unit,
-                     "basis": "default" if value == base[key] else "user input",
+                     "basis": "user input" if key in given else "default",
                      "note": key})
     rows.append({"section": "inputs", "item": "calibration from measurements",
                  "value": "used" if calibrated else "not used", "unit": "",

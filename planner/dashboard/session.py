@@ -33,6 +33,7 @@ def init() -> None:
         updates, errors = state.from_query(dict(st.query_params), defaults, choices())
         for key, value in {**base, **updates}.items():
             st.session_state[key] = value
+        st.session_state[state.GIVEN] = sorted(updates)  # what the link gave
         st.session_state[INITIALISED] = True
         for message in errors:
             st.warning(message)
@@ -51,6 +52,7 @@ def sync_url() -> None:
     """Write the state to the URL's query parameters (only values that differ from defaults)."""
     defaults = loaders.get_planner().defaults
     current = {k: st.session_state.get(k) for k in state.fields(defaults)}
+    current[state.GIVEN] = st.session_state.get(state.GIVEN)
     wanted = state.to_query(current, defaults)
     if dict(st.query_params) != wanted:
         st.query_params.from_dict(wanted)

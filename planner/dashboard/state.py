@@ -1,126 +1,88 @@
-"""Dashboard state: widget keys with their defaults, and the mappings state → scenario dict,
-scenario → state, and state ↔ URL query parameters. Pure: no streamlit, so tests call it.
+"""Dashboard state: the mappings state → scenario dict, scenario → state, and state ↔ URL
+query parameters, all derived from the declarations in ``inputs``. Pure: no streamlit.
 
-The session state is a flat mapping of widget keys to values in the units the widgets show
+The session state is a flat mapping of input keys to values in the units the widgets show
 (percent, billions of parameters); ``to_scenario`` converts to the scenario file's units.
-A value equal to the model's default is left out of the scenario, so its provenance stays
-"default" rather than "user input".
+``GIVEN`` holds the keys of the inputs the user gave (a widget changed, a URL parameter, a
+field of a loaded scenario file). An input whose value the model would assume anyway (PUE,
+electricity price, service life, from ``profiles/defaults.yaml``) is written to the scenario
+only when given, so its provenance stays "default" until the user gives it, even as the
+same number.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass
+import re
+from collections.abc import Iterable, Mapping
 
 import yaml
 
+from planner.dashboard.inputs import (
+    AUTO,
+    BY_KEY,
+    CUSTOM_MODEL,
+    DEFAULT_REGION,
+    DEVICE_CLASSES,
+    INPUTS,
+    NONE,
+    SIZE_BY,
+    WORLD_AVERAGE,
+    Input,
+    bounds,
+    default_value,
+    labels,
+)
+from planner.errors import ScenarioError
 from planner.model.defaults import Defaults
 from planner.model.hardware import PRECISIONS
-from planner.model.scenario import Scenario, parse_scenario_text
+from planner.model.scenario import Scenario, parse_scenario, parse_scenario_text
+
+__all__ = ["AUTO", "CUSTOM_MODEL", "DEFAULT_REGION", "DEVICE_CLASSES", "NONE", "SIZE_BY",
+           "WORLD_AVERAGE"]
 
 # Session keys where each run leaves its own wall and CPU time (bench/dashboard_speed.py).
 LAST_RUN = "_last_run_s"
 LAST_RUN_CPU = "_last_run_cpu_s"
-CUSTOM_MODEL = "custom"
-DEFAULT_REGION = "aws:us-east-1"
-WORLD_AVERAGE = "default"
-DEVICE_CLASSES: tuple[str, ...] = ("GPU", "TPU", "NPU", "CPU", "Edge")
-SIZE_BY = ("deadline", "devices")
+GIVEN = "_given"  # the keys of the inputs the user gave, in the session state
 PRICING_MODES = ("cloud", "on_prem")
-NONE = "none"
 QUANTISATION = (NONE, "fp8", "int8", "int4")
 PRUNING = (NONE, "2:4")
 ALL_SECTIONS = ("training", "inference", "lifecycle", "levers", "uncertainty")
+FILE_SECTIONS = (*ALL_SECTIONS, "selection")  # a saved file also keeps the devices picked
+ALWAYS = ("name", "site", "pricing")  # written whatever sections are asked for
+ORDER = ("name", "training", "inference", "lifecycle", "levers", "uncertainty", "selection",
+         "site", "pricing")
+FIXED = {"training": {"hardware": "all"}, "inference": {"hardware": "all"}}
 
 
-@dataclass(frozen=True)
-class Field:
-    """One piece of dashboard state: its key, type and default; ``scenario`` fields are saved
-    in scenario files, the others (view state) only in the URL."""
-
-    key: str
-    kind: str  # "float", "optfloat", "int", "optint", "bool", "str", "list"
-    default: object
-    scenario: bool = True
-
-
-def fields(defaults: Defaults) -> dict[str, Field]:
-    """Every state field, by key, with defaults taken from ``profiles/defaults.yaml``."""
-    items = [
-        # where, and how it is paid for
-        Field("site_region", "str", DEFAULT_REGION),
-        Field("site_g_per_kwh", "optfloat", None),
-        Field("site_pue", "float", defaults.pue.value),
-        Field("site_elec_usd_per_kwh", "float", defaults.electricity_usd_per_kwh.value),
-        Field("price_mode", "str", "cloud"),
-        Field("price_discount_pct", "float", 0.0),
-        Field("price_life_years", "float", defaults.service_life_years.value),
-        # the training run
-        Field("t_model", "str", "llama-3-8b"),
-        Field("t_params_b", "float", 8.0),
-        Field("t_tokens_t", "float", 15.0),
-        Field("t_precision", "str", "bf16"),
-        Field("t_size_by", "str", "deadline"),
-        Field("t_days", "float", 30.0),
-        Field("t_devices", "int", 1024),
-        Field("t_mfu_pct", "optfloat", None),
-        # the served workload
-        Field("i_model", "str", "llama-3-8b"),
-        Field("i_params_b", "float", 8.0),
-        Field("i_prompt_tokens", "int", 512),
-        Field("i_output_tokens", "int", 256),
-        Field("i_batch", "int", 64),
-        Field("i_precision", "str", "bf16"),
-        Field("i_rps_avg", "optfloat", 200.0),
-        Field("i_rps_peak", "optfloat", 400.0),
-        Field("i_latency_p95_s", "optfloat", 8.0),
-        Field("i_ttft_s", "optfloat", None),
-        Field("i_headroom_pct", "float", 20.0),
-        Field("i_rtt_s", "float", 0.05),
-        Field("i_autoscaling", "bool", False),
-        # the model's life
-        Field("lc_horizon_months", "int", 36),
-        Field("lc_retrain_months", "optint", 12),
-        Field("lc_retrain_pct", "float", 25.0),
-        Field("lc_serving_hw", "str", ""),
-        # optimisation levers
-        Field("lv_quant", "str", "int4"),
-        Field("lv_prune", "str", "2:4"),
-        Field("lv_distil", "str", "llama-3.2-1b"),
-        Field("lv_batch", "optint", None),
-        Field("lv_region", "str", "country:FRA"),
-        Field("lv_pue", "optfloat", 1.1),
-        # uncertainty
-        Field("u_draws", "int", 2000),
-        Field("u_seed", "int", 0),
-        # view state: filters and selections of single pages
-        Field("cmp_classes", "list", list(DEVICE_CLASSES), scenario=False),
-        Field("tp_hw", "str", "", scenario=False),
-        Field("sv_hw", "str", "", scenario=False),
-        Field("sv_metric", "str", "annual_cost_usd", scenario=False),
-        Field("tp_metric", "str", "total_co2e_kg", scenario=False),
-        Field("use_cal", "bool", False, scenario=False),
-        Field("lv_hw", "str", "", scenario=False),
-        Field("lc_metric", "str", "cost", scenario=False),
-        Field("hw_classes", "list", list(DEVICE_CLASSES), scenario=False),
-        Field("hw_search", "str", "", scenario=False),
-    ]
-    return {f.key: f for f in items}
+def fields(defaults: Defaults | None = None) -> dict[str, Input]:
+    """Every input, by key (``defaults`` is accepted for callers that pass it)."""
+    return dict(BY_KEY)
 
 
 def default_state(defaults: Defaults) -> dict[str, object]:
     """The first view: Llama 3 8B trained in 30 days and served as a chat assistant at
     200 requests/s (400 at peak, p95 within 8 s) for 3 years, in AWS us-east-1."""
-    return {k: (list(f.default) if isinstance(f.default, list) else f.default)
-            for k, f in fields(defaults).items()}
+    return {i.key: default_value(i, defaults) for i in INPUTS}
 
 
 def _same(a: object, b: object) -> bool:
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b or a == b
     if isinstance(a, float | int) and isinstance(b, float | int):
         return math.isclose(float(a), float(b), rel_tol=1e-12, abs_tol=1e-15)
     return a == b
+
+
+def given_keys(state: Mapping[str, object], defaults: Defaults) -> set[str]:
+    """The inputs the user gave: those recorded in ``GIVEN``, and any whose value is not the
+    first view's (only the user, a URL or a file can have changed it)."""
+    recorded = set(state.get(GIVEN) or ())
+    changed = {i.key for i in INPUTS
+               if i.key in state and not _same(state[i.key], default_value(i, defaults))}
+    return recorded | changed
 
 
 def region_to_site(region: str) -> dict[str, str]:
@@ -142,97 +104,76 @@ def site_to_region(site: Mapping[str, object]) -> str:
     return WORLD_AVERAGE
 
 
+def _to_file(value: object, scale: float) -> object:
+    """Widget value → scenario value; anything not a number passes through for the schema."""
+    if scale == 1.0 or not isinstance(value, int | float) or isinstance(value, bool):
+        return value
+    return float(value) * scale if scale > 1 else float(value) / (1.0 / scale)
+
+
+def _from_file(value: object, scale: float) -> object:
+    if scale == 1.0 or not isinstance(value, int | float) or isinstance(value, bool):
+        return value
+    out = float(value) / scale if scale > 1 else float(value) * (1.0 / scale)
+    return float(f"{out:.12g}")
+
+
+def _put(tree: dict, path: str, value: object) -> None:
+    *heads, last = path.split(".")
+    for head in heads:
+        tree = tree.setdefault(head, {})
+    if isinstance(value, dict):
+        tree.setdefault(last, {}).update(value)
+    else:
+        tree[last] = value
+
+
+def has_traffic(state: Mapping[str, object]) -> bool:
+    """Whether an average or peak load is given, so a fleet (and a lifecycle) exists."""
+    return state.get("i_rps_avg") is not None or state.get("i_rps_peak") is not None
+
+
+def _wanted(sections: Iterable[str], state: Mapping[str, object]) -> set[str]:
+    wanted = set(ALWAYS) | set(sections)
+    if "inference" not in wanted or not has_traffic(state):
+        wanted.discard("lifecycle")
+    if "inference" not in wanted:
+        wanted.discard("levers")
+    return wanted
+
+
+def _applies(item: Input, state: Mapping[str, object], wanted: set[str]) -> bool:
+    """Whether the input goes into a scenario of the ``wanted`` sections at this state."""
+    if item.path is None or item.section not in wanted:
+        return False
+    return item.when is None or item.when(state)
+
+
 def to_scenario(state: Mapping[str, object], defaults: Defaults,
                 sections: tuple[str, ...] = ("training", "inference")) -> dict:
     """The scenario dict (the YAML file's shape) for the state, with only ``sections``."""
-    base = default_state(defaults)
-    s = {**base, **state}
-    site: dict[str, object] = region_to_site(str(s["site_region"]))
-    if s["site_g_per_kwh"] is not None:
-        site["carbon_intensity_g_per_kwh"] = s["site_g_per_kwh"]
-    for key, name in (("site_pue", "pue"), ("site_elec_usd_per_kwh", "electricity_usd_per_kwh")):
-        if not _same(s[key], base[key]):
-            site[name] = s[key]
-    pricing: dict[str, object] = {"mode": s["price_mode"]}
-    if not _same(s["price_discount_pct"], 0.0):
-        pricing["cloud_discount"] = float(s["price_discount_pct"]) / 100.0
-    if not _same(s["price_life_years"], base["price_life_years"]):
-        pricing["service_life_years"] = s["price_life_years"]
-    out: dict[str, object] = {"name": "dashboard scenario"}
-    if "training" in sections:
-        training: dict[str, object] = {"hardware": "all", "precision": s["t_precision"]}
-        if s["t_model"] == CUSTOM_MODEL:
-            training["params"] = _scaled(s["t_params_b"], 1e9)
-            training["tokens"] = _scaled(s["t_tokens_t"], 1e12)
-        else:
-            training["model"] = s["t_model"]
-        if s["t_size_by"] == "devices":
-            training["devices"] = s["t_devices"]
-        else:
-            training["days"] = s["t_days"]
-        if s["t_mfu_pct"] is not None:
-            training["mfu"] = _scaled(s["t_mfu_pct"], 0.01)
-        out["training"] = training
-    if "inference" in sections:
-        inference: dict[str, object] = {
-            "hardware": "all", "precision": s["i_precision"],
-            "prompt_tokens": s["i_prompt_tokens"], "output_tokens": s["i_output_tokens"],
-            "batch_size": s["i_batch"],
-        }
-        if s["i_model"] == CUSTOM_MODEL:
-            inference["params"] = _scaled(s["i_params_b"], 1e9)
-        else:
-            inference["model"] = s["i_model"]
-        for key, name in (("i_rps_avg", "requests_per_s_avg"),
-                          ("i_rps_peak", "requests_per_s_peak"),
-                          ("i_latency_p95_s", "latency_p95_s"), ("i_ttft_s", "ttft_s")):
-            if s[key] is not None:
-                inference[name] = s[key]
-        inference["headroom"] = _scaled(s["i_headroom_pct"], 0.01)
-        inference["network_rtt_s"] = s["i_rtt_s"]
-        if s["i_autoscaling"]:
-            inference["autoscaling"] = True
-        out["inference"] = inference
-    has_traffic = s["i_rps_avg"] is not None or s["i_rps_peak"] is not None
-    if "lifecycle" in sections and "inference" in sections and has_traffic:
-        lifecycle: dict[str, object] = {"horizon_months": s["lc_horizon_months"],
-                                        "retrain_fraction": _scaled(s["lc_retrain_pct"], 0.01)}
-        if s["lc_retrain_months"] is not None:
-            lifecycle["retrain_every_months"] = s["lc_retrain_months"]
-        if s["lc_serving_hw"]:
-            lifecycle["serving_hardware"] = s["lc_serving_hw"]
-        out["lifecycle"] = lifecycle
-    if "levers" in sections and "inference" in sections:
-        levers: dict[str, object] = {}
-        if s["lv_quant"] != NONE:
-            levers["quantisation"] = {"precision": s["lv_quant"]}
-        if s["lv_prune"] != NONE:
-            levers["pruning"] = {"pattern": s["lv_prune"]}
-        if s["lv_distil"] != NONE:
-            levers["distillation"] = {"student": s["lv_distil"]}
-        if s["lv_batch"] is not None:
-            levers["batch_size"] = s["lv_batch"]
-        lever_site: dict[str, object] = {}
-        if s["lv_region"] != NONE:
-            lever_site.update(region_to_site(str(s["lv_region"])))
-        if s["lv_pue"] is not None:
-            lever_site["pue"] = s["lv_pue"]
-        if lever_site:
-            levers["site"] = lever_site
-        if levers:
-            out["levers"] = levers
-    if "uncertainty" in sections:
-        out["uncertainty"] = {"draws": s["u_draws"], "seed": s["u_seed"]}
-    out["site"] = site
-    out["pricing"] = pricing
-    return out
-
-
-def _scaled(value: object, factor: float) -> object:
-    """value × factor for numbers; anything else passes through for the schema to reject."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value) * factor
-    return value
+    s = {**default_state(defaults), **state}
+    given = given_keys(s, defaults)
+    wanted = _wanted(sections, s)
+    tree: dict[str, object] = {k: dict(v) for k, v in FIXED.items() if k in wanted}
+    for item in INPUTS:
+        if not _applies(item, s, wanted):
+            continue
+        value = s[item.key]
+        if value is None and item.optional:
+            continue  # blank means none
+        if item.absent is not None and value == item.absent:
+            continue
+        if item.written == "given" and item.key not in given:
+            continue
+        _put(tree, item.path, region_to_site(str(value)) if item.region
+             else _to_file(value, item.scale))
+    for section in ("levers", "selection"):  # present only when something is in them
+        if not tree.get(section):
+            tree.pop(section, None)
+    tree.setdefault("site", {})
+    tree.setdefault("pricing", {})
+    return {k: tree[k] for k in ORDER if k in tree}
 
 
 def plan_key(scenario: Mapping[str, object]) -> str:
@@ -242,108 +183,92 @@ def plan_key(scenario: Mapping[str, object]) -> str:
 
 def scenario_yaml(state: Mapping[str, object], defaults: Defaults) -> str:
     """The state as a scenario file that ``python -m planner plan`` also reads."""
-    data = to_scenario(state, defaults, ALL_SECTIONS)
+    data = to_scenario(state, defaults, FILE_SECTIONS)
     header = ("# Scenario saved by the AI capacity planner dashboard.\n"
               "# Load it back in the dashboard's sidebar, or run: python -m planner plan FILE\n")
     return header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
 
 
+def _get(tree: object, path: str) -> tuple[bool, object]:
+    for part in path.split("."):
+        if not isinstance(tree, Mapping) or part not in tree:
+            return False, None
+        tree = tree[part]
+    return True, tree
+
+
+def _leaves(tree: Mapping[str, object], prefix: str = "") -> list[str]:
+    out = []
+    for k, v in tree.items():
+        path = f"{prefix}{k}"
+        if isinstance(v, Mapping) and v:
+            out += _leaves(v, path + ".")
+        else:
+            out.append(path)
+    return out
+
+
+KEEP_WHEN_ABSENT = ("training", "inference", "lifecycle", "uncertainty")
+
+
+def _decode(item: Input, full: Mapping[str, object], defaults: Defaults) -> object:
+    found, value = _get(full, item.path)
+    if item.region:
+        region = site_to_region(value or {}) if found else WORLD_AVERAGE
+        return item.absent if item.absent is not None and region == WORLD_AVERAGE else region
+    if not found or value is None:
+        if item.absent is not None:
+            return item.absent
+        return None if item.optional else default_value(item, defaults)
+    if item.kind == "str" and not isinstance(value, str):
+        return item.absent if item.absent is not None else default_value(item, defaults)
+    if item.kind == "int":
+        return int(value)
+    if item.kind == "float":
+        return _from_file(value, item.scale)
+    return value
+
+
 def from_scenario(scenario: Scenario, defaults: Defaults) -> tuple[dict[str, object], list[str]]:
-    """State values for a validated scenario, and the fields the dashboard cannot show."""
-    base = default_state(defaults)
+    """State values for a validated scenario (with ``GIVEN``: the inputs the file sets), and
+    the fields the dashboard cannot show (set in the file, not what the dashboard plans)."""
+    full = scenario.model_dump()
+    set_in_file = scenario.model_dump(exclude_unset=True)
     out: dict[str, object] = {}
-    ignored: list[str] = []
-    site = scenario.site
-    out["site_region"] = site_to_region(site.model_dump())
-    out["site_g_per_kwh"] = site.carbon_intensity_g_per_kwh
-    out["site_pue"] = site.pue if site.pue is not None else base["site_pue"]
-    out["site_elec_usd_per_kwh"] = (site.electricity_usd_per_kwh
-                                    if site.electricity_usd_per_kwh is not None
-                                    else base["site_elec_usd_per_kwh"])
-    out["price_mode"] = scenario.pricing.mode
-    out["price_discount_pct"] = scenario.pricing.cloud_discount * 100.0
-    out["price_life_years"] = (scenario.pricing.service_life_years
-                               if scenario.pricing.service_life_years is not None
-                               else base["price_life_years"])
-    t = scenario.training
-    if t is not None:
-        if t.model:
-            out["t_model"] = t.model
-        elif t.params and t.tokens:
-            out["t_model"] = CUSTOM_MODEL
-            out["t_params_b"] = t.params / 1e9
-            out["t_tokens_t"] = t.tokens / 1e12
-        out["t_precision"] = t.precision
-        if t.devices is not None:
-            out["t_size_by"], out["t_devices"] = "devices", t.devices
-            if t.days is not None:
-                ignored.append("training.days (a known run; the dashboard sizes by devices)")
-        elif t.days is not None:
-            out["t_size_by"], out["t_days"] = "deadline", t.days
-        out["t_mfu_pct"] = t.mfu * 100.0 if t.mfu is not None else None
-        for name in ("flops_per_sample", "samples", "epochs", "total_flops", "device_hours",
-                     "avg_power_w"):
-            if getattr(t, name) is not None:
-                ignored.append(f"training.{name}")
-        if t.hardware != "all":
-            ignored.append("training.hardware (the dashboard plans every device)")
-    i = scenario.inference
-    if i is not None:
-        if i.model:
-            out["i_model"] = i.model
-        elif i.params:
-            out["i_model"], out["i_params_b"] = CUSTOM_MODEL, i.params / 1e9
-        out["i_prompt_tokens"] = int(i.prompt_tokens)
-        out["i_output_tokens"] = int(i.output_tokens)
-        out["i_batch"] = i.batch_size
-        out["i_precision"] = i.precision
-        out["i_rps_avg"] = i.requests_per_s_avg
-        out["i_rps_peak"] = i.requests_per_s_peak
-        out["i_latency_p95_s"] = i.latency_p95_s
-        out["i_ttft_s"] = i.ttft_s
-        out["i_headroom_pct"] = i.headroom * 100.0
-        out["i_rtt_s"] = i.network_rtt_s
-        out["i_autoscaling"] = i.autoscaling
-        for name in ("flops_per_request", "bytes_per_request", "weight_bytes",
-                     "kv_bytes_per_token", "tpot_s", "daily_profile", "edge_devices"):
-            if getattr(i, name) is not None:
-                ignored.append(f"inference.{name}")
-        if i.batch_policy != "max":
-            ignored.append("inference.batch_policy")
-    lc = scenario.lifecycle
-    if lc is not None:
-        out["lc_horizon_months"] = lc.horizon_months
-        out["lc_retrain_months"] = lc.retrain_every_months
-        out["lc_retrain_pct"] = lc.retrain_fraction * 100.0
-        out["lc_serving_hw"] = lc.serving_hardware if isinstance(lc.serving_hardware, str) \
-            else ""
-        for name in ("training_hardware", "training_cost_usd", "training_energy_kwh",
-                     "training_co2e_kg"):
-            if getattr(lc, name) is not None:
-                ignored.append(f"lifecycle.{name}")
-    lv = scenario.levers
-    if lv is not None:
-        out["lv_quant"] = lv.quantisation.precision if lv.quantisation else NONE
-        out["lv_prune"] = lv.pruning.pattern if lv.pruning else NONE
-        if lv.pruning and (lv.pruning.pattern != "2:4" or lv.pruning.realised_speedup):
-            ignored.append("levers.pruning (only 2:4 at its default speed-up is shown)")
-        out["lv_distil"] = (lv.distillation.student or NONE) if lv.distillation else NONE
-        if lv.distillation and lv.distillation.student is None:
-            ignored.append("levers.distillation.params_fraction")
-        out["lv_batch"] = lv.batch_size
-        out["lv_region"] = site_to_region(lv.site.model_dump()) if lv.site else NONE
-        if out["lv_region"] == WORLD_AVERAGE:
-            out["lv_region"] = NONE
-        out["lv_pue"] = lv.site.pue if lv.site else None
-    else:
-        out.update(lv_quant=NONE, lv_prune=NONE, lv_distil=NONE, lv_batch=None,
-                   lv_region=NONE, lv_pue=None)
-    u = scenario.uncertainty
-    if u is not None:
-        out["u_draws"], out["u_seed"] = u.draws, u.seed
-        if u.ranges:
-            ignored.append("uncertainty.ranges")
-    return out, ignored
+    given: list[str] = []
+    for item in INPUTS:
+        if item.decode is not None:
+            value = item.decode(set_in_file)
+            if value is not None:
+                out[item.key] = value
+                given.append(item.key)
+            continue
+        if item.path is None:
+            continue
+        if item.section in KEEP_WHEN_ABSENT and full.get(item.section) is None:
+            continue  # a section the file lacks leaves those inputs as they are
+        out[item.key] = _decode(item, full, defaults)
+        if _get(set_in_file, item.path)[0]:
+            given.append(item.key)
+    out[GIVEN] = given
+    return out, _ignored(scenario, out, defaults)
+
+
+def _ignored(scenario: Scenario, values: Mapping[str, object], defaults: Defaults) -> list[str]:
+    """Fields set in the file whose value the dashboard's scenario of ``values`` differs in."""
+    original = scenario.model_dump()
+    try:
+        rebuilt = parse_scenario(to_scenario({**default_state(defaults), **values}, defaults,
+                                             FILE_SECTIONS)).model_dump()
+    except ScenarioError:
+        return []
+    out = []
+    for path in _leaves(scenario.model_dump(exclude_unset=True)):
+        _, want = _get(original, path)
+        _, got = _get(rebuilt, path)
+        if not (_same(want, got) if not isinstance(want, Mapping) else want == got):
+            out.append(path)
+    return out
 
 
 def load_scenario_text(text: str | bytes, origin: str,
@@ -352,39 +277,80 @@ def load_scenario_text(text: str | bytes, origin: str,
     return from_scenario(parse_scenario_text(text, origin), defaults)
 
 
+def check(state: Mapping[str, object], defaults: Defaults,
+          sections: tuple[str, ...] = ("training", "inference")) -> list[str]:
+    """Each input of ``sections`` outside its allowed range, in the words and units of the
+    widget ("Cloud discount (%) must be below 100"); empty when all are fine."""
+    s = {**default_state(defaults), **state}
+    wanted = _wanted(sections, s)
+    problems = []
+    for item in INPUTS:
+        if item.kind not in ("int", "float") or not _applies(item, s, wanted):
+            continue
+        value = s[item.key]
+        if value is None:
+            if not item.optional:
+                problems.append(f"{item.label}: give a value")
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float) \
+                or not math.isfinite(value):
+            problems.append(f"{item.label} must be a finite number")
+            continue
+        problem = bounds(item.key).problem(float(value))
+        if problem:
+            problems.append(f"{item.label} {problem}")
+    return problems
+
+
+def explain(message: str) -> str:
+    """A planner message in the dashboard's words: scenario field names become the labels the
+    user sees (``inference.requests_per_s_peak`` → "Peak load (requests/s)")."""
+    text = message.removeprefix("scenario: ")
+    names = labels()
+    for path, label in names.items():
+        text = text.replace(f"`{path}`", label).replace(path, label)
+    leaf_count: dict[str, int] = {}
+    for path in names:
+        leaf_count[path.rsplit(".", 1)[-1]] = leaf_count.get(path.rsplit(".", 1)[-1], 0) + 1
+    for path, label in names.items():
+        leaf = path.rsplit(".", 1)[-1]
+        if leaf_count[leaf] == 1 and "_" in leaf:
+            text = re.sub(rf"`?\b{re.escape(leaf)}\b`?", label, text)
+    return text
+
+
 def to_query(state: Mapping[str, object], defaults: Defaults) -> dict[str, str]:
-    """URL query parameters for the state: every field that differs from its default."""
+    """URL query parameters for the state: every input the user gave."""
+    given = given_keys(state, defaults)
     out: dict[str, str] = {}
-    for key, f in fields(defaults).items():
-        if key not in state:
+    for item in INPUTS:
+        if item.key not in state or item.key not in given:
             continue
-        value = state[key]
-        if _same(value, f.default):
-            continue
-        if f.kind == "list":
-            out[key] = ",".join(str(v) for v in (value or [])) or "-"
+        value = state[item.key]
+        if item.kind == "list":
+            out[item.key] = ",".join(str(v) for v in (value or [])) or "-"
         elif value is None:
-            out[key] = ""
+            out[item.key] = ""
         else:
-            out[key] = str(value)
+            out[item.key] = str(value)
     return out
 
 
-def _parse(f: Field, text: str) -> object:
-    if f.kind == "list":
+def _parse(item: Input, text: str) -> object:
+    if item.kind == "list":
         return [] if text in ("", "-") else [v for v in text.split(",") if v]
-    if f.kind in ("optfloat", "optint") and text.strip() == "":
+    if item.optional and text.strip() == "":
         return None
-    if f.kind == "bool":
+    if item.kind == "bool":
         if text.lower() not in ("true", "false", "1", "0"):
             raise ValueError("not true or false")
         return text.lower() in ("true", "1")
-    if f.kind in ("float", "optfloat"):
+    if item.kind == "float":
         value = float(text)
         if not math.isfinite(value):
             raise ValueError("not a finite number")
         return value
-    if f.kind in ("int", "optint"):
+    if item.kind == "int":
         return int(float(text)) if float(text).is_integer() else int(text)
     return text
 
@@ -394,37 +360,39 @@ def from_query(params: Mapping[str, str], defaults: Defaults,
                ) -> tuple[dict[str, object], list[str]]:
     """State values from URL query parameters, and one message per parameter not understood.
 
-    ``choices`` lists the allowed values of choice fields (regions, presets); a value outside
-    them is reported and left at its default.
+    ``choices`` lists the allowed values of choice inputs (regions, presets); a value outside
+    them is reported and left at its default. Every value returned was given by the user.
     """
-    known = fields(defaults)
     choices = choices or {}
     out: dict[str, object] = {}
     errors: list[str] = []
     for key, text in params.items():
-        f = known.get(key)
-        if f is None:
+        item = BY_KEY.get(key)
+        if item is None:
             continue  # not ours (e.g. Streamlit's own parameters)
+        default = default_value(item, defaults)
         try:
-            value = _parse(f, str(text))
+            value = _parse(item, str(text))
         except ValueError:
-            errors.append(f"URL parameter {key}={text!r} is not a {f.kind.removeprefix('opt')}"
-                          f"; kept the default {f.default!r}")
+            errors.append(f"URL parameter {key}={text!r} ({item.label}) is not a "
+                          f"{'number' if item.kind == 'float' else item.kind}; kept the "
+                          f"default {default!r}")
             continue
         allowed = choices.get(key)
         if allowed is not None:
             values = value if isinstance(value, list) else [value]
             bad = [v for v in values if v not in allowed]
             if bad:
-                errors.append(f"URL parameter {key}: {', '.join(map(str, bad))} is not one of "
-                              f"the choices; kept the default {f.default!r}")
+                errors.append(f"URL parameter {key} ({item.label}): "
+                              f"{', '.join(map(str, bad))} is not one of the choices; kept "
+                              f"the default {default!r}")
                 continue
         out[key] = value
     return out, errors
 
 
 def static_choices(preset_ids: list[str]) -> dict[str, list[str]]:
-    """Allowed values of the choice fields that do not depend on the catalogue."""
+    """Allowed values of the choice inputs that do not depend on the catalogue."""
     models = [*preset_ids, CUSTOM_MODEL]
     return {
         "lv_quant": list(QUANTISATION), "lv_prune": list(PRUNING),

@@ -8,7 +8,7 @@ import streamlit as st
 
 from planner.dashboard import loaders, state
 from planner.dashboard.provenance import note
-from planner.errors import PlannerError
+from planner.errors import PlannerError, ScenarioError
 from planner.model.plan import PlanResult
 from planner.model.site import ResolvedSite
 
@@ -17,7 +17,9 @@ def current_state() -> dict[str, object]:
     """The dashboard state from the session (every field, defaults where unset)."""
     defaults = loaders.get_planner().defaults
     base = state.default_state(defaults)
-    return {k: st.session_state.get(k, v) for k, v in base.items()}
+    current = {k: st.session_state.get(k, v) for k, v in base.items()}
+    current[state.GIVEN] = list(st.session_state.get(state.GIVEN) or ())
+    return current
 
 
 def scenario(sections: tuple[str, ...] = ("training", "inference")) -> dict:
@@ -47,19 +49,31 @@ def plan(data: dict) -> PlanResult:
     return loaders.plan(state.plan_key(data), calibration_key())
 
 
+def problems(sections: tuple[str, ...]) -> list[str]:
+    """The inputs of ``sections`` outside their range, in the widgets' words and units."""
+    return state.check(current_state(), loaders.get_planner().defaults, sections)
+
+
 def plan_or_error(sections: tuple[str, ...] = ("training", "inference")) -> PlanResult | None:
-    """Plan the current scenario's ``sections``; on bad input show the reason and give None."""
+    """Plan the current scenario's ``sections``; on bad input show the reason (in the words
+    and units of the widgets) and give None."""
+    bad = problems(sections)
+    if bad:
+        st.error("Cannot plan this scenario: " + "; ".join(bad) + ".", icon="⚠️")
+        return None
     try:
         return plan(scenario(sections))
     except PlannerError as exc:
-        st.error(f"Cannot plan this scenario: {str(exc).removeprefix('scenario: ')}",
-                 icon="⚠️")
+        st.error(f"Cannot plan this scenario: {state.explain(str(exc))}", icon="⚠️")
         return None
 
 
 def uncertainty(sections: tuple[str, ...], phase: str, hardware_ids) -> tuple:
     """P10/P50/P90 summary and sensitivity of some options of the current scenario's plan,
     with the Monte Carlo draws and seed of the state; PlannerError for bad settings."""
+    bad = problems(("uncertainty",))
+    if bad:
+        raise ScenarioError("; ".join(bad))
     s = current_state()
     return loaders.uncertainty(state.plan_key(scenario(sections)), phase,
                                tuple(sorted(hardware_ids)), int(s["u_draws"]),
@@ -200,3 +214,43 @@ def table(frame: pd.DataFrame, visible: list[str] | None = None, key: str | None
     st.dataframe(frame, hide_index=True, width="stretch", column_order=visible,
                  column_config={k: v for k, v in COLUMNS.items() if k in frame.columns},
                  key=key, **kwargs)
+
+
+def device_pick(key: str, frame: pd.DataFrame, default_id: str | None, cost_column: str,
+                where=st, help_extra: str = "") -> str:
+    """The device a page details: the user's pick, or (``state.AUTO``) the default for these
+    inputs, recomputed on every run so it follows the inputs. Draws the picker and says which
+    of the two the page shows; a pick these inputs rule out falls back to the default."""
+    from planner.dashboard import controls
+
+    feasible = frame[frame["feasible"].astype(bool)]
+    names = dict(zip(frame["hardware_id"], frame["name"], strict=True))
+    options = sorted(feasible["hardware_id"], key=names.get)
+    pick = str(st.session_state.get(key) or state.AUTO)
+    dropped = None
+    if pick != state.AUTO and pick not in options:
+        dropped = names.get(pick, pick)
+        st.session_state[key] = pick = state.AUTO
+    priced = default_id is not None and bool(
+        feasible.loc[feasible["hardware_id"] == default_id, cost_column].notna().any())
+    what = "cheapest" if priced else "least CO2e"
+    auto_name = names.get(default_id, "none")
+
+    def label(k: str) -> str:
+        return f"The {what} for these inputs ({auto_name})" if k == state.AUTO else names[k]
+
+    controls.select(key, [state.AUTO, *options], where=where, format_func=label,
+                    help_extra=f"First entry: the {what} device for the current inputs, "
+                               "recomputed when they change; pick a device to keep it. "
+                               + help_extra)
+    chosen = pick if pick != state.AUTO else default_id
+    if dropped:
+        where.warning(f"Your pick, {dropped}, cannot run these inputs; showing the {what} "
+                      f"for these inputs, {auto_name}.")
+    elif pick == state.AUTO:
+        where.caption(f"Showing the **{what} for these inputs**: {auto_name} (it follows the "
+                      "inputs).")
+    else:
+        where.caption(f"Showing **your pick**: {names[pick]} (the {what} for these inputs is "
+                      f"{auto_name}).")
+    return str(chosen)

@@ -25,8 +25,10 @@ class TrainingSpec(StrictModel):
     """A training run: a preset or a size, the hardware, and devices, deadline or a known run."""
 
     model: Word | None = Field(default=None, description="A preset id from profiles/models.yaml")
-    params: float | None = Field(default=None, gt=0, le=1e15, description="Parameters N")
-    tokens: float | None = Field(default=None, gt=0, le=1e18, description="Training tokens D")
+    params: float | None = Field(default=None, gt=0, le=1e15,
+                                 description="Parameters N, the model's parameter count")
+    tokens: float | None = Field(default=None, gt=0, le=1e18, description="Training tokens D; "
+                                 "compute is about 6·N·D FLOPs (Kaplan et al. 2020)")
     flops_per_sample: float | None = Field(
         default=None, gt=0, le=1e21, description="Forward FLOPs per sample (generic model)"
     )
@@ -35,9 +37,12 @@ class TrainingSpec(StrictModel):
     total_flops: float | None = Field(default=None, gt=0, le=1e35,
                                        description="Override all of the above")
     hardware: HardwareSelection = "all"
-    precision: Precision = "bf16"
-    mfu: float | None = Field(default=None, gt=0, le=1, description="Model-FLOPs utilisation")
-    devices: int | None = Field(default=None, ge=1, le=10**15)
+    precision: Precision = Field(default="bf16", description="Number format of the matrix "
+                                 "maths; devices without a published peak at it use the nearest")
+    mfu: float | None = Field(default=None, gt=0, le=1, description="Model-FLOPs utilisation: "
+                              "the share of dense peak the run achieves")
+    devices: int | None = Field(default=None, ge=1, le=10**15, description="Accelerators in the "
+                                "run; enough to hold the model state")
     days: float | None = Field(default=None, gt=0, le=36_500,
                                description="Deadline, or duration of a known run")
     device_hours: float | None = Field(default=None, gt=0, le=1e15,
@@ -76,10 +81,12 @@ class TrainingSpec(StrictModel):
 class InferenceSpec(StrictModel):
     """An inference workload: request shape, batch, hardware, and (optionally) traffic."""
 
-    model: Word | None = None
-    params: float | None = Field(default=None, gt=0, le=1e15)
-    prompt_tokens: float = Field(default=512, ge=0, le=1e9)
-    output_tokens: float = Field(default=256, ge=1, le=1e9)
+    model: Word | None = Field(default=None, description="A preset id from profiles/models.yaml")
+    params: float | None = Field(default=None, gt=0, le=1e15,
+                                 description="The served model's parameter count")
+    prompt_tokens: float = Field(default=512, ge=0, le=1e9, description="Input tokens per request")
+    output_tokens: float = Field(default=256, ge=1, le=1e9,
+                                 description="Generated tokens per request")
     flops_per_request: float | None = Field(default=None, gt=0, le=1e24,
                                              description="Generic model")
     bytes_per_request: float | None = Field(default=None, ge=0, le=1e18,
@@ -87,19 +94,26 @@ class InferenceSpec(StrictModel):
     weight_bytes: float | None = Field(default=None, gt=0, le=1e18)
     kv_bytes_per_token: float | None = Field(default=None, ge=0, le=1e12)
     hardware: HardwareSelection = "all"
-    precision: Precision = "bf16"
-    batch_size: int = Field(default=8, ge=1, le=1_000_000)
-    requests_per_s_peak: float | None = Field(default=None, gt=0, le=1e15)
-    requests_per_s_avg: float | None = Field(default=None, gt=0, le=1e15)
+    precision: Precision = Field(default="bf16", description="Weights and maths at this "
+                                 "precision (int8/int4 = quantised)")
+    batch_size: int = Field(default=8, ge=1, le=1_000_000, description="The largest batch: with "
+                            "batch_policy max, batches 1, 2, 4, … up to it are tried")
+    requests_per_s_peak: float | None = Field(default=None, gt=0, le=1e15, description="Peak "
+                                              "requests per second; the fleet is sized for it")
+    requests_per_s_avg: float | None = Field(default=None, gt=0, le=1e15, description="Mean "
+                                             "requests per second over the day")
     daily_profile: list[float] | None = Field(
         default=None, description="24 relative hourly loads; scaled so the mean is the average"
     )
-    latency_p95_s: float | None = Field(default=None, gt=0, le=1e6)
+    latency_p95_s: float | None = Field(default=None, gt=0, le=1e6, description="95th-percentile "
+                                        "latency target: queueing + prefill + generation + "
+                                        "network round trip")
     ttft_s: float | None = Field(default=None, gt=0, le=1e6,
                                  description="Time to first token target")
     tpot_s: float | None = Field(default=None, gt=0, le=1e6,
                                  description="Time per output token target")
-    headroom: float = Field(default=0.2, ge=0, lt=1, description="Spare capacity share")
+    headroom: float = Field(default=0.2, ge=0, lt=1,
+                            description="Share of capacity kept spare at the peak")
     network_rtt_s: float = Field(default=0.0, ge=0, le=3600,
                                  description="Round trip added to latency")
     edge_devices: int | None = Field(default=None, ge=1, le=10**12)
@@ -143,9 +157,15 @@ class SiteSpec(StrictModel):
     country: Word | None = Field(default=None, description="ISO 3166 code, e.g. USA, FRA")
     cloud_provider: Literal["aws", "gcp", "azure"] | None = None
     cloud_region: Word | None = None
-    carbon_intensity_g_per_kwh: float | None = Field(default=None, ge=0, le=5000)
-    pue: float | None = Field(default=None, ge=1, le=3)
-    electricity_usd_per_kwh: float | None = Field(default=None, ge=0, le=100)
+    carbon_intensity_g_per_kwh: float | None = Field(
+        default=None, ge=0, le=5000, description="Your own grid intensity (e.g. a renewable "
+        "power purchase agreement) instead of the region's")
+    pue: float | None = Field(default=None, ge=1, le=3, description="Power usage effectiveness, "
+                              "facility energy ÷ IT energy: 1.0 means no cooling or power "
+                              "overhead")
+    electricity_usd_per_kwh: float | None = Field(
+        default=None, ge=0, le=100, description="What is paid per kWh: on-premises plans and "
+        "edge devices pay it for all their energy (a cloud price already includes power)")
 
     @model_validator(mode="after")
     def _region_pair(self) -> SiteSpec:
@@ -157,9 +177,15 @@ class SiteSpec(StrictModel):
 class PricingSpec(StrictModel):
     """How devices are paid for: cloud on demand (with a discount) or bought (on-premises)."""
 
-    mode: Literal["cloud", "on_prem"] = "cloud"
-    cloud_discount: float = Field(default=0.0, ge=0, lt=1, description="Reserved or spot discount")
-    service_life_years: float | None = Field(default=None, gt=0, le=15)
+    mode: Literal["cloud", "on_prem"] = Field(
+        default="cloud", description="cloud: on-demand list price per device-hour (includes "
+        "power and hosting); on_prem: purchase price spread over the service life, plus "
+        "electricity")
+    cloud_discount: float = Field(default=0.0, ge=0, lt=1, description="Reserved-instance, "
+                                  "savings-plan or spot discount off the list price")
+    service_life_years: float | None = Field(
+        default=None, gt=0, le=15, description="Years a device is used before replacement: "
+        "spreads its purchase price and its embodied carbon over its life")
 
 
 class QuantisationLever(StrictModel):
@@ -223,7 +249,8 @@ class LeversSpec(StrictModel):
     distillation: DistillationLever | None = None
     batch_size: int | None = Field(default=None, ge=1, le=4096,
                                    description="Serve at this fixed batch size")
-    site: SiteSpec | None = Field(default=None, description="Another region, grid or PUE")
+    site: SiteSpec | None = Field(default=None, description="Another region, grid or PUE: the "
+                                  "same fleet on another grid (and that provider's price)")
     combined: bool = Field(default=True, description="Also apply every lever together")
 
     @model_validator(mode="after")
@@ -238,10 +265,13 @@ class LeversSpec(StrictModel):
 class LifecycleSpec(StrictModel):
     """Training, retraining every K months and serving over a horizon, month by month."""
 
-    horizon_months: int = Field(default=36, ge=1, le=240)
-    retrain_every_months: int | None = Field(default=None, ge=1, le=240)
+    horizon_months: int = Field(default=36, ge=1, le=240, description="How long the model is "
+                                "trained, retrained and served")
+    retrain_every_months: int | None = Field(default=None, ge=1, le=240,
+                                             description="A retraining every this many months")
     retrain_fraction: float = Field(default=1.0, gt=0, le=2,
-                                    description="Cost of a retraining as a share of the first")
+                                    description="Each retraining's cost, energy and carbon as a "
+                                    "share of the first training (1 is a full re-run)")
     training_hardware: Word | None = Field(
         default=None, description="Training option to use (default: the cheapest feasible)")
     serving_hardware: HardwareSelection | None = Field(
@@ -274,15 +304,30 @@ class UncertaintyRange(StrictModel):
 class UncertaintySpec(StrictModel):
     """Monte Carlo over the key assumptions: draws, seed and ranges (defaults in levers.yaml)."""
 
-    draws: int = Field(default=10_000, ge=100, le=1_000_000)
-    seed: int = Field(default=0, ge=0, le=2**32 - 1)
+    draws: int = Field(default=10_000, ge=100, le=1_000_000, description="Monte Carlo draws "
+                       "of the uncertain assumptions (ranges in profiles/levers.yaml)")
+    seed: int = Field(default=0, ge=0, le=2**32 - 1,
+                      description="Seed of the random draws (same seed, same figures)")
     ranges: dict[UncertainName, UncertaintyRange] = Field(default_factory=dict)
+
+
+class SelectionSpec(StrictModel):
+    """The devices a person picked to look at (the dashboard's Training, Serving and
+    Optimisation pages); absent means "the cheapest for these inputs". Plans still cover every
+    device in ``hardware``; the command line ignores this section."""
+
+    training_hardware: Word | None = Field(default=None,
+                                           description="Device shown on the Training planner")
+    serving_hardware: Word | None = Field(default=None,
+                                          description="Device shown on the Serving planner")
+    levers_hardware: Word | None = Field(default=None,
+                                         description="Fleet the Optimisation levers act on")
 
 
 class Scenario(StrictModel):
     """A whole scenario file."""
 
-    name: str = Field(default="scenario", max_length=200)
+    name: str = Field(default="scenario", max_length=200, description="A name for this scenario")
     training: TrainingSpec | None = None
     inference: InferenceSpec | None = None
     site: SiteSpec = SiteSpec()
@@ -290,6 +335,7 @@ class Scenario(StrictModel):
     lifecycle: LifecycleSpec | None = None
     levers: LeversSpec | None = None
     uncertainty: UncertaintySpec | None = None
+    selection: SelectionSpec | None = None
 
     @model_validator(mode="after")
     def _something(self) -> Scenario:

@@ -65,3 +65,17 @@ def assert_clean(at: AppTest) -> None:
     assert not at.exception, [e.value for e in at.exception]
     for element in at.markdown:
         assert "Traceback" not in element.value
+
+
+def shown_device(at: AppTest, key: str, frame) -> str | None:
+    """The hardware id a page details: the pick in ``key``, or (when left to the planner) the
+    device its caption names as the default for these inputs."""
+    pick = at.selectbox(key=key).value
+    if pick:
+        return pick
+    names = dict(zip(frame["name"], frame["hardware_id"], strict=True))
+    for caption in at.caption:
+        if "for these inputs**: " in caption.value:
+            name = caption.value.split("for these inputs**: ", 1)[1].split(" (it follows")[0]
+            return names.get(name)
+    return None

@@ -276,7 +276,8 @@ def test_every_page_in_a_real_browser(browser_page, tmp_path, planner):
     pue.fill("0")
     pue.press("Enter")
     page.locator("[data-testid='stAlertContentError']").first.wait_for(timeout=30_000)
-    assert "site.pue" in page.locator("[data-testid='stAlertContentError']").first.inner_text()
+    assert "PUE (facility energy ÷ IT energy) must be at least 1" in page.locator(
+        "[data-testid='stAlertContentError']").first.inner_text()
     _no_exception(page)
     screenshot(page, "bad-input")
 

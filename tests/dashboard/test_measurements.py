@@ -11,7 +11,7 @@ import pytest
 from planner.dashboard import state, tables
 from planner.model.calibration import calibrate, for_planning, prediction_table
 from planner.model.records import write_record
-from tests.dashboard.conftest import assert_clean, open_page
+from tests.dashboard.conftest import assert_clean, open_page, shown_device
 from tests.dashboard.records import record
 
 
@@ -73,7 +73,7 @@ def test_plans_use_the_calibration_when_asked(folder, planner):
     assert_clean(at)
     served = planner.with_calibration(for_planning(cal, "infer")).plan(
         state.to_scenario(s, planner.defaults, ("inference",))).inference
-    assert tables.default_serving_choice(served) == at.selectbox(key="sv_hw").value
+    assert tables.default_serving_choice(served) == shown_device(at, "sv_hw", served)
 
 
 def test_upload_valid_and_broken_records(folder, tmp_path, monkeypatch):

@@ -10,7 +10,7 @@ import pytest
 
 from planner.dashboard import formats, state, tables
 from planner.model.report import plan_sections
-from tests.dashboard.conftest import assert_clean, make_app, open_page
+from tests.dashboard.conftest import assert_clean, make_app, open_page, shown_device
 
 
 def _scenario(planner, sections=("training", "inference"), **changes):
@@ -79,7 +79,8 @@ def test_training_page_matches_planner(planner, downloads):
     assert_clean(at)
     training = planner.plan(_scenario(planner, ("training",))).training
     hw = tables.default_training_choice(training)
-    assert at.selectbox(key="tp_hw").value == hw
+    assert at.selectbox(key="tp_hw").value == state.AUTO  # follows the inputs
+    assert shown_device(at, "tp_hw", training) == hw
     row = training.set_index("hardware_id").loc[hw]
     shown = _metrics(at)
     assert shown["Time to train"][0] == formats.duration_days(row["days"])
@@ -159,11 +160,12 @@ def test_custom_device_bad_value_shows_error(planner):
 
 @pytest.mark.parametrize("page", ["compare", "training"])
 @pytest.mark.parametrize("key, value, needle", [
-    ("site_pue", 0.0, "site.pue"),
-    ("site_pue", -1.0, "site.pue"),
-    ("t_days", 0.0, "training.days"),
-    ("i_batch", 0, "batch_size"),
-    ("price_discount_pct", -10.0, "cloud_discount"),
+    ("site_pue", 0.0, "PUE (facility energy ÷ IT energy) must be at least 1"),
+    ("site_pue", -1.0, "PUE (facility energy ÷ IT energy) must be at least 1"),
+    ("t_days", 0.0, "Deadline (days) must be more than 0"),
+    ("i_batch", 0, "Largest batch (requests at once) must be at least 1"),
+    ("price_discount_pct", -10.0, "Cloud discount (%) must be at least 0"),
+    ("price_discount_pct", 100.0, "Cloud discount (%) must be below 100"),
 ])
 def test_bad_inputs_show_error_not_traceback(page, key, value, needle):
     at = open_page(page)
@@ -182,7 +184,7 @@ def test_negative_devices_and_no_fit(planner):
     at.radio(key="t_size_by").set_value("devices").run()
     at.number_input(key="t_devices").set_value(-4).run()
     assert_clean(at)
-    assert any("training.devices" in e.value for e in at.error)
+    assert any("Devices must be at least 1" in e.value for e in at.error)
     # a combination no hardware can satisfy: a 405B model on 2 devices
     at.selectbox(key="t_model").set_value("llama-3.1-405b").run()
     at.number_input(key="t_devices").set_value(2).run()

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from planner.dashboard import figures, formats, ui
+from planner.dashboard import controls, figures, formats, ui
 from planner.errors import PlannerError
 from planner.model.lifecycle import MONTHS_PER_YEAR, cumulative_curves
 
@@ -24,7 +24,7 @@ METRICS = {  # choice: (unit suffix, training column, annual serving column, sca
 
 serving_plan = ui.plan_or_error(("inference",))
 options = [""]
-names = {"": "the cheapest that meets the targets"}
+names = {"": "The cheapest for these inputs (follows them)"}
 if serving_plan is not None:
     ok = serving_plan.inference[serving_plan.inference["feasible"]]
     names.update(dict(zip(ok["hardware_id"], ok["name"], strict=True)))
@@ -32,19 +32,12 @@ if serving_plan is not None:
 if st.session_state.get("lc_serving_hw") not in options:
     st.session_state["lc_serving_hw"] = ""
 a, b, c, d = st.columns([2, 1, 1, 1])
-a.selectbox("Serving hardware", options, key="lc_serving_hw", format_func=names.get,
-            help="The fleet that serves the traffic (sized on the Serving planner). Training "
-                 "uses the cheapest device that meets the training deadline.")
-b.number_input("Retrain every (months)", key="lc_retrain_months", step=3,
-               placeholder="never",
-               help="A retraining every this many months; blank for none. 1-240.")
-c.number_input("Retraining cost (% of the first)", key="lc_retrain_pct", step=5.0,
-               format="%.0f",
-               help="Each retraining's cost, energy and carbon as a share of the first "
-                    "training: 100 % is a full re-run, 20 % a refresh. More than 0, up to 200.")
-d.radio("Show", list(METRICS), key="lc_metric", horizontal=True,
-        format_func={"cost": "cost", "energy": "energy", "co2e": "CO2e"}.get,
-        help="Which figure the chart adds up.")
+controls.select("lc_serving_hw", options, where=a, format_func=names.get)
+controls.number("lc_retrain_months", where=b)
+controls.number("lc_retrain_pct", where=c)
+controls.radio("lc_metric", list(METRICS), where=d,
+               format_func={"cost": "cost", "energy": "energy", "co2e": "CO2e"}.get,
+               help_extra="Which figure the chart adds up.")
 
 result = ui.plan_or_error(("training", "inference", "lifecycle"))
 if result is not None and "lifecycle" not in result.extras:
@@ -63,8 +56,11 @@ if result is not None:
                                strict=True)),
                     **dict(zip(result.inference["hardware_id"], result.inference["name"],
                                strict=True))}
-    st.caption(f"Training on **{device_names[summary['training_hardware_id']]}**, serving on "
-               f"**{device_names[summary['hardware_id']]}**, over {horizon} months"
+    serving_pick = ("your pick" if st.session_state.get("lc_serving_hw")
+                    else "the cheapest for these inputs")
+    st.caption(f"Training on **{device_names[summary['training_hardware_id']]}** (the cheapest "
+               f"for these inputs), serving on **{device_names[summary['hardware_id']]}** "
+               f"({serving_pick}), over {horizon} months"
                + (f", retraining every {spec.retrain_every_months} months at "
                   f"{spec.retrain_fraction:.0%} ({int(summary['retrainings'])} retrainings)."
                   if spec.retrain_every_months else ", no retraining."))

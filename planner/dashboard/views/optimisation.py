@@ -3,7 +3,7 @@ against the baseline serving plan, one lever at a time and all together."""
 
 import streamlit as st
 
-from planner.dashboard import figures, formats, loaders, state, tables, ui
+from planner.dashboard import controls, figures, formats, loaders, state, tables, ui
 from planner.errors import PlannerError
 
 st.title("Optimisation")
@@ -21,42 +21,35 @@ if baseline is not None:
         st.error("No hardware can serve this traffic, so there is no baseline to improve: "
                  + tables.infeasible_summary(baseline.inference))
         st.stop()
-    names = dict(zip(ok["hardware_id"], ok["name"], strict=True))
-    options = sorted(names, key=names.get)
-    if st.session_state.get("lv_hw") not in options:
-        st.session_state["lv_hw"] = tables.default_serving_choice(baseline.inference)
+    names = dict(zip(baseline.inference["hardware_id"], baseline.inference["name"],
+                     strict=True))
     presets = loaders.presets()
     regions = loaders.region_table()
     with st.container(border=True):
         a, b, c = st.columns(3)
-        a.selectbox("Hardware", options, key="lv_hw", format_func=names.get,
-                    help="The serving fleet the levers act on; first view: the cheapest.")
-        b.selectbox("Quantise weights to", state.QUANTISATION, key="lv_quant",
-                    format_func=lambda k: "no quantisation" if k == state.NONE else k,
-                    help="int4 is weight-only (W4A16, GPTQ); fp8/int8 also run the maths at "
-                         "that precision where the device has a published peak.")
-        c.selectbox("Prune", state.PRUNING, key="lv_prune",
-                    format_func={"none": "no pruning", "2:4": "2:4 structured (50 %)"}.__getitem__,
-                    help="2:4 sparsity removes half the weights; the realised speed-up (1.5×) "
-                         "is below the ideal 2× (profiles/levers.yaml).")
-        a.selectbox("Distil into", [state.NONE, *presets], key="lv_distil",
-                    format_func=lambda k: "no distillation" if k == state.NONE
-                    else presets[k]["name"],
-                    help="Serve a smaller student model; distilling it is a one-off training "
-                         "run, paid back over the months of serving.")
-        b.number_input("Fixed batch size", key="lv_batch", step=8, placeholder="as planned",
-                       help="Serve at exactly this batch (1-4096); blank keeps the planned "
-                            "choice.")
-        c.selectbox("Move to region", [state.NONE, *regions.index], key="lv_region",
-                    format_func=lambda k: "stay" if k == state.NONE else
-                    f"{regions.loc[k, 'label'].split('): ')[0]} — "
-                    f"{regions.loc[k, 'g_per_kwh']:.0f} g/kWh",
-                    help="Run the same fleet on another grid (and that provider's price).")
-        a.number_input("With PUE", key="lv_pue", step=0.01, format="%.2f",
-                       placeholder="unchanged",
-                       help="The facility's PUE after the move or an upgrade; 1 to 3, blank "
-                            "keeps the baseline's.")
-    hw = str(st.session_state["lv_hw"])
+        with a:
+            hw = ui.device_pick("lv_hw", baseline.inference,
+                                tables.default_serving_choice(baseline.inference),
+                                "annual_cost_usd", help_extra="The serving fleet the levers "
+                                "act on.")
+        controls.select("lv_quant", state.QUANTISATION, where=b,
+                        format_func=lambda k: "no quantisation" if k == state.NONE else k)
+        controls.select("lv_prune", state.PRUNING, where=c,
+                        format_func={"none": "no pruning",
+                                     "2:4": "2:4 structured (50 %)"}.__getitem__)
+        controls.select("lv_distil", [state.NONE, *presets], where=a,
+                        format_func=lambda k: "no distillation" if k == state.NONE
+                        else presets[k]["name"])
+        controls.number("lv_batch", where=b)
+        controls.select("lv_region", [state.NONE, *regions.index], where=c,
+                        format_func=lambda k: "stay" if k == state.NONE else
+                        f"{regions.loc[k, 'label'].split('): ')[0]} — "
+                        f"{regions.loc[k, 'g_per_kwh']:.0f} g/kWh")
+        controls.number("lv_pue", where=a)
+    bad_inputs = ui.problems(("inference", "levers"))
+    if bad_inputs:
+        st.error("Cannot apply these levers: " + "; ".join(bad_inputs) + ".")
+        st.stop()
     scenario = ui.scenario(("inference", "levers"))
     if "levers" not in scenario:
         st.info("Choose at least one lever above.")

@@ -4,7 +4,7 @@ of hardware, its year of cost, energy and carbon, per-1,000-request figures, unc
 
 import streamlit as st
 
-from planner.dashboard import figures, formats, tables, ui
+from planner.dashboard import controls, figures, formats, tables, ui
 from planner.errors import PlannerError
 
 st.title("Serving planner")
@@ -25,13 +25,10 @@ if result is not None:
     if feasible.empty:
         st.error("No hardware can serve this traffic: " + tables.infeasible_summary(inference))
         st.stop()
-    names = dict(zip(feasible["hardware_id"], feasible["name"], strict=True))
-    options = sorted(names, key=names.get)
-    if st.session_state.get("sv_hw") not in options:
-        st.session_state["sv_hw"] = tables.default_serving_choice(inference)
-    hw = st.selectbox("Hardware", options, key="sv_hw", format_func=names.get,
-                      help="Devices that meet the latency targets at this traffic. First "
-                           "view: the cheapest per year.")
+    names = dict(zip(inference["hardware_id"], inference["name"], strict=True))
+    hw = ui.device_pick("sv_hw", inference, tables.default_serving_choice(inference),
+                        "annual_cost_usd",
+                        help_extra="Devices that meet the latency targets at this traffic.")
     row = feasible.set_index("hardware_id").loc[hw]
     target = (f"p95 within {formats.seconds(spec.latency_p95_s)}" if spec.latency_p95_s
               else "no latency target")
@@ -77,14 +74,13 @@ if result is not None:
         st.error(f"No uncertainty: {exc}")
         summary = sensitivity = None
     left, right = st.columns(2)
-    metric = left.radio("Figure", ["annual_cost_usd", "annual_total_co2e_kg",
-                                   "annual_energy_kwh"], key="sv_metric", horizontal=True,
-                        format_func={"annual_cost_usd": "cost", "annual_total_co2e_kg": "CO2e",
-                                     "annual_energy_kwh": "energy"}.get,
-                        help="Which yearly figure the two charts below show.")
-    right.number_input("Monte Carlo draws", key="u_draws", step=500,
-                       help="Draws of the uncertain assumptions (100 to 1,000,000); ranges "
-                            "and their sources are in profiles/levers.yaml.")
+    metric = controls.radio("sv_metric", ["annual_cost_usd", "annual_total_co2e_kg",
+                                          "annual_energy_kwh"], where=left,
+                            format_func={"annual_cost_usd": "cost",
+                                         "annual_total_co2e_kg": "CO2e",
+                                         "annual_energy_kwh": "energy"}.get,
+                            help_extra="Which yearly figure the two charts below show.")
+    controls.number("u_draws", where=right)
     fmt, scale, unit = {"annual_cost_usd": (formats.money, 1.0, "USD per year"),
                         "annual_total_co2e_kg": (formats.co2e, 1e-3, "t CO2e per year"),
                         "annual_energy_kwh": (formats.energy, 1e-3, "MWh per year")}[metric]

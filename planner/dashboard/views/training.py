@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from planner.dashboard import figures, formats, loaders, state, tables, ui
+from planner.dashboard import controls, figures, formats, loaders, state, tables, ui
 from planner.dashboard.provenance import classify
 from planner.errors import PlannerError
 
@@ -22,14 +22,9 @@ if result is not None:
     if feasible.empty:
         st.error("No hardware can run this training: " + tables.infeasible_summary(training))
         st.stop()
-    options = feasible.sort_values("name")["hardware_id"].tolist()
-    names = dict(zip(feasible["hardware_id"], feasible["name"], strict=True))
-    if st.session_state.get("tp_hw") not in options:
-        st.session_state["tp_hw"] = tables.default_training_choice(training)
-    hw = st.selectbox(
-        "Hardware", options, key="tp_hw", format_func=names.get,
-        help="Devices that can run this training (a published peak at this precision and "
-             "enough memory for the model state). First view: the cheapest.")
+    hw = ui.device_pick("tp_hw", training, tables.default_training_choice(training), "cost_usd",
+                        help_extra="Devices that can run this training (a published peak at "
+                                   "this precision and enough memory for the model state).")
     row = feasible.set_index("hardware_id").loc[hw]
     infeasible = training[~training["feasible"]]
     if not infeasible.empty:
@@ -57,6 +52,8 @@ if result is not None:
 
     # Uncertainty of this run: P10-P90 and what moves it most.
     s = ui.current_state()
+    left, right = st.columns([1, 2])
+    controls.number("u_draws", where=left)  # drawn whatever its value, so it can be mended
     try:
         summary, sensitivity = ui.uncertainty(("training",), "training", [hw])
     except PlannerError as exc:
@@ -98,14 +95,12 @@ if result is not None:
 
     if sensitivity is not None and len(sensitivity):
         left, right = st.columns([1, 2])
-        metric = left.radio(
-            "Sensitivity of", ["total_co2e_kg", "cost_usd", "energy_kwh"], key="tp_metric",
+        metric = controls.radio(
+            "tp_metric", ["total_co2e_kg", "cost_usd", "energy_kwh"], where=left,
+            horizontal=False,
             format_func={"total_co2e_kg": "CO2e", "cost_usd": "cost",
                          "energy_kwh": "energy"}.get,
-            help="Which figure of the run the sensitivity chart shows.")
-        left.number_input("Monte Carlo draws", key="u_draws", step=500,
-                          help="Draws of the uncertain assumptions (100 to 1,000,000); "
-                               "ranges and sources in profiles/levers.yaml.")
+            help_extra="Which figure of the run the sensitivity chart shows.")
         fmt, scale, unit = {"total_co2e_kg": (formats.co2e, 1e-3, "t CO2e"),
                             "cost_usd": (formats.money, 1.0, "USD"),
                             "energy_kwh": (formats.energy, 1e-3, "MWh")}[metric]
