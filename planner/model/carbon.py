@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import numpy as np
 
-HOURS_PER_YEAR = 8760.0
+from planner.model.units import G_PER_KG, HOURS_PER_YEAR
 
 
 def operational_co2e_kg(energy_kwh, carbon_intensity_g_per_kwh):
     """kg CO2e from energy and grid intensity."""
-    return np.asarray(energy_kwh, dtype=float) * carbon_intensity_g_per_kwh / 1000.0
+    return np.asarray(energy_kwh, dtype=float) * carbon_intensity_g_per_kwh / G_PER_KG
 
 
 def embodied_co2e_kg(embodied_kgco2e_per_device, device_hours, service_life_years):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from planner.model.carbon import HOURS_PER_YEAR
+from planner.model.units import HOURS_PER_YEAR
 
 
 def cloud_cost_usd(price_usd_per_device_hour, device_hours, discount=0.0):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-J_PER_KWH = 3.6e6
+from planner.model.units import W_PER_KW
 
 
 def average_power_w(idle_power_w, busy_power_w, duty):
@@ -21,7 +21,7 @@ def average_power_w(idle_power_w, busy_power_w, duty):
 
 def energy_breakdown_kwh(device_power_w, device_hours, host_power_fraction, pue):
     """kWh for devices, host share, facility overhead (PUE − 1) and the total."""
-    device_kwh = np.asarray(device_power_w, dtype=float) * device_hours / 1000.0
+    device_kwh = np.asarray(device_power_w, dtype=float) * device_hours / W_PER_KW
     host_kwh = device_kwh * host_power_fraction
     facility_kwh = (device_kwh + host_kwh) * (np.asarray(pue, dtype=float) - 1.0)
     return {

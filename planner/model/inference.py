@@ -24,6 +24,7 @@ from planner.model.frames import refuse_non_finite, with_columns
 from planner.model.scenario import InferenceSpec, Scenario
 from planner.model.site import ResolvedSite
 from planner.model.training import _select
+from planner.model.units import SECONDS_PER_HOUR
 from planner.model.workloads import BYTES_PER_WEIGHT, preset
 
 KV_BYTES_PER_VALUE = 2.0  # KV cache kept in 16-bit unless the precision is 8-bit or less
@@ -106,8 +107,8 @@ def evaluate_inference(grid: pd.DataFrame) -> pd.DataFrame:
     # 1,000 requests of E joules each: a "power" of E watts for 1000/3600 hours, charged for
     # the replica's device-hours of those requests.
     with np.errstate(divide="ignore", invalid="ignore"):
-        device_hours_per_1k = devices * batch_s / batch * 1000.0 / 3600.0
-    fp = footprint(1000.0 / 3600.0, busy_j_per_request, Rates.from_frame(g),
+        device_hours_per_1k = devices * batch_s / batch * 1000.0 / SECONDS_PER_HOUR
+    fp = footprint(1000.0 / SECONDS_PER_HOUR, busy_j_per_request, Rates.from_frame(g),
                    charged_device_hours=device_hours_per_1k)
     per_1k_kwh, per_1k_co2e, cost_1k = fp.energy_kwh, fp.co2e_kg, fp.cost_usd
     per_1k_embodied = fp.embodied_co2e_kg

@@ -48,6 +48,7 @@ from planner.model.scenario import (
 )
 from planner.model.serving import evaluate_serving, resolve_traffic, serving_grid
 from planner.model.site import ResolvedSite, resolve_site
+from planner.model.units import SECONDS_PER_HOUR
 from planner.model.workloads import BYTES_PER_WEIGHT
 from planner.model.yamlio import StrictModel, load_file, validate
 
@@ -328,7 +329,7 @@ def one_off_distillation(rows: pd.DataFrame, defaults) -> dict[str, np.ndarray]:
     util = np.array(defaults.per_kind("training_utilisation", rows["kind"]), dtype=float)
     edge = (rows["placement"] == "edge").to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
-        device_hours = performance.compute_time_s(flops, peak, util) / 3600.0
+        device_hours = performance.compute_time_s(flops, peak, util) / SECONDS_PER_HOUR
     device_hours = np.where(edge | (flops <= 0), np.where(flops > 0, np.nan, 0.0), device_hours)
     fp = footprint(device_hours, rows["busy_power_w"].to_numpy(dtype=float),
                    Rates.from_frame(rows))

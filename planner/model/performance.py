@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 
-SECONDS_PER_HOUR = 3600.0
 # Share of device memory a framework can use for model state; the rest is runtime, allocator
 # fragmentation and workspace. Assumption, stated in results.
 USABLE_MEMORY_FRACTION = 0.9

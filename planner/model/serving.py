@@ -32,17 +32,21 @@ import numpy as np
 import pandas as pd
 
 from planner.errors import ScenarioError
-from planner.model import carbon, energy, queueing
+from planner.model import energy, queueing
 from planner.model.footprint import Rates, footprint
 from planner.model.frames import refuse_non_finite, with_columns
 from planner.model.inference import evaluate_inference, inference_grid
 from planner.model.scenario import InferenceSpec, Scenario
 from planner.model.site import ResolvedSite
+from planner.model.units import (
+    DAYS_PER_YEAR,
+    HOURS_PER_DAY,
+    HOURS_PER_YEAR,
+    SECONDS_PER_HOUR,
+    W_PER_KW,
+)
 
 BATCH_CANDIDATES: tuple[int, ...] = tuple(2**k for k in range(10))  # 1 … 512
-HOURS_PER_DAY = 24
-DAYS_PER_YEAR = 365.0
-SECONDS_PER_HOUR = 3600.0
 P95_TAIL = queueing.DEFAULT_TAIL_PROBABILITY
 
 
@@ -311,9 +315,9 @@ def year_of_service(c: Mapping[str, np.ndarray], units, units_h, hourly,
     days = DAYS_PER_YEAR * hours_per_column
     device_hours = devices_h.sum(axis=-1) * days
     busy_hours = (devices_h * duty).sum(axis=-1) * days
-    device_kwh = (devices_h * power_h).sum(axis=-1) * days / 1000.0
+    device_kwh = (devices_h * power_h).sum(axis=-1) * days / W_PER_KW
     with np.errstate(divide="ignore", invalid="ignore"):
-        mean_power = device_kwh * 1000.0 / device_hours
+        mean_power = device_kwh * W_PER_KW / device_hours
     # A data-centre fleet is owned all year at its peak size; a user's device is charged the
     # busy-time share of its embodied CO2e and of its purchase (none published: electricity).
     fp = footprint(
@@ -324,7 +328,7 @@ def year_of_service(c: Mapping[str, np.ndarray], units, units_h, hourly,
                                                            c["purchase_price_usd"])}),
         embodied_device_hours=np.where(edge, busy_hours, device_hours),
         owned_device_hours=np.where(edge, busy_hours,
-                                    units * c["devices_per_replica"] * carbon.HOURS_PER_YEAR))
+                                    units * c["devices_per_replica"] * HOURS_PER_YEAR))
     requests = np.sum(hourly, axis=-1) * SECONDS_PER_HOUR * days
     tokens = np.where(c["is_llm"], requests * c["output_tokens"], np.nan)
     return {

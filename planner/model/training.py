@@ -21,6 +21,7 @@ from planner.model.frames import refuse_non_finite, with_columns
 from planner.model.hardware import HardwareProfile
 from planner.model.scenario import Scenario, TrainingSpec
 from planner.model.site import ResolvedSite
+from planner.model.units import HOURS_PER_DAY, SECONDS_PER_DAY, SECONDS_PER_HOUR
 from planner.model.workloads import (
     CHECKPOINT_ACTIVATION_BYTES_PER_TOKEN_PER_HIDDEN_PER_LAYER,
     TRAINING_STATE_BYTES_PER_PARAM,
@@ -82,7 +83,7 @@ def evaluate_training(grid: pd.DataFrame) -> pd.DataFrame:
             performance.devices_for_deadline(flops, peak, util, g["deadline_s"].to_numpy(float)),
             min_devices)
         devices = np.select([mode == 0, mode == 1], [given, for_deadline], default=given)
-        compute_hours = performance.compute_time_s(flops, peak, util, devices) / 3600.0
+        compute_hours = performance.compute_time_s(flops, peak, util, devices) / SECONDS_PER_HOUR
         known = g["known_device_hours"].to_numpy(dtype=float)
         device_hours = np.where(mode == 2, known, devices * compute_hours)
         hours = np.where(mode == 2, known / devices, compute_hours)
@@ -110,7 +111,7 @@ def evaluate_training(grid: pd.DataFrame) -> pd.DataFrame:
         "min_devices_for_memory": min_devices,
         "devices": devices,
         "hours": hours,
-        "days": hours / 24.0,
+        "days": hours / HOURS_PER_DAY,
         "device_hours": device_hours,
         **fp.columns(),
     }
@@ -160,13 +161,13 @@ def training_grid(
     )
     mode = spec.mode
     deadline_days = spec.days if spec.days else DEFAULT_DEADLINE_DAYS
-    known = spec.device_hours or (spec.devices * spec.days * 24.0 if spec.devices and spec.days
-                                  else np.nan)
+    known = spec.device_hours or (spec.devices * spec.days * HOURS_PER_DAY
+                                  if spec.devices and spec.days else np.nan)
     extra = {
         **training_workload(spec),
         "mode": mode,
         "mode_code": MODE_CODES[mode],
-        "deadline_s": deadline_days * 86400.0,
+        "deadline_s": deadline_days * SECONDS_PER_DAY,
         "devices_given": float(spec.devices) if spec.devices else np.nan,
         "known_device_hours": known,
     }

@@ -31,7 +31,6 @@ from planner.model.report import SENSITIVITY_COLUMNS
 from planner.model.report import UNCERTAINTY_COLUMNS as SUMMARY_COLUMNS
 from planner.model.scenario import UNCERTAIN_NAMES, InferenceSpec, UncertaintySpec
 from planner.model.serving import (
-    HOURS_PER_DAY,
     P95_TAIL,
     YEAR_INPUTS,
     Traffic,
@@ -42,6 +41,7 @@ from planner.model.serving import (
     wait_budget_s,
     year_of_service,
 )
+from planner.model.units import HOURS_PER_DAY
 
 PERCENTILES = (10.0, 50.0, 90.0)
 SERVING_METRICS = ("annual_cost_usd", "annual_energy_kwh", "annual_total_co2e_kg",

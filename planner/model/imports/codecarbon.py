@@ -18,7 +18,6 @@ from collections.abc import Sequence
 from planner.errors import PlannerError
 from planner.model.hardware import HardwareProfile
 from planner.model.imports.common import (
-    J_PER_KWH,
     ImportOptions,
     content_id,
     csv_rows,
@@ -30,6 +29,7 @@ from planner.model.imports.common import (
     user_notes,
 )
 from planner.model.records import Record, Results, Settings, Source, quantity
+from planner.model.units import KWH_TO_J
 
 FORMAT = "codecarbon_emissions_csv"
 REQUIRED = ("timestamp", "run_id", "duration", "emissions", "energy_consumed")
@@ -46,7 +46,7 @@ def _energy(row: dict[str, str], column: str, origin: str, measured: bool, what:
     if kwh is None or kwh <= 0:
         return None  # CodeCarbon writes 0 for a device it did not track: not a measurement
     note = f"CodeCarbon {column} = {row[column]} kWh × 3.6e6 J/kWh; {what}"
-    return quantity(kwh * J_PER_KWH, "J", METHOD, measured, note)
+    return quantity(kwh * KWH_TO_J, "J", METHOD, measured, note)
 
 
 def _run_record(row: dict[str, str], n_rows: int, origin: str, file: str,
@@ -85,7 +85,7 @@ def _run_record(row: dict[str, str], n_rows: int, origin: str, file: str,
                     "CodeCarbon emissions: energy × the grid intensity it used")
     intensity = None
     if emissions is not None and emissions > 0:
-        intensity = quantity(emissions * 1000.0 / (total.value / J_PER_KWH), "g/kWh",
+        intensity = quantity(emissions * 1000.0 / (total.value / KWH_TO_J), "g/kWh",
                              "derived", False, "emissions / energy_consumed")
 
     def avg_power(e):

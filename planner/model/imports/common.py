@@ -18,7 +18,6 @@ from planner.model.records import Machine, Mode
 
 #: Largest file an import reads: bounded memory for a file of any origin.
 MAX_IMPORT_BYTES = 64 * 1024 * 1024
-J_PER_KWH = 3_600_000.0
 
 
 @dataclass(frozen=True)
