@@ -13,7 +13,6 @@ from planner.errors import ProfileError
 from planner.model.hardware import HardwareProfile, parse_profile
 
 PEAK_PRECISIONS = ("fp32", "bf16", "fp16", "fp8", "int8", "int4")
-POWER_BASES = ("tdp", "tbp", "max", "typical", "measured")
 
 
 def slug(text: str) -> str:

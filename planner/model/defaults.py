@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
 
 from pydantic import Field, model_validator
 
 from planner.errors import ProfileError
-from planner.model.hardware import Source
+from planner.model.hardware import Confidence, Source
 from planner.model.yamlio import StrictModel, load_file
 
 DEFAULTS_PATH = Path(__file__).resolve().parents[2] / "profiles" / "defaults.yaml"
-KINDS: tuple[str, ...] = ("gpu", "tpu", "npu", "cpu")
 
 
 class Assumption(StrictModel):
@@ -21,7 +19,7 @@ class Assumption(StrictModel):
 
     value: float = Field(ge=0, allow_inf_nan=False)
     source: str
-    confidence: Literal["high", "medium", "low"]
+    confidence: Confidence
     note: str | None = None
 
 

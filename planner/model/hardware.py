@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import Field, field_validator, model_validator
 
@@ -22,8 +22,11 @@ from planner.model.yamlio import StrictModel, excerpt, parse_text, read_file, va
 DeviceKind = Literal["gpu", "tpu", "npu", "cpu"]
 Placement = Literal["datacenter", "edge"]
 Precision = Literal["fp32", "tf32", "bf16", "fp16", "fp8", "int8", "int4"]
-PRECISIONS: tuple[str, ...] = ("fp32", "tf32", "bf16", "fp16", "fp8", "int8", "int4")
 PowerBasis = Literal["tdp", "tbp", "max", "typical", "measured"]
+Confidence = Literal["high", "medium", "low"]
+KINDS: tuple[str, ...] = get_args(DeviceKind)
+PRECISIONS: tuple[str, ...] = get_args(Precision)
+POWER_BASES: tuple[str, ...] = get_args(PowerBasis)
 
 DEFAULT_PROFILE_DIR = Path(__file__).resolve().parents[2] / "profiles" / "hardware"
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -33,16 +32,19 @@ from planner.model import performance
 from planner.model.assumptions import select_precision
 from planner.model.footprint import Rates, footprint
 from planner.model.frames import refuse_non_finite, with_columns
-from planner.model.hardware import Source
+from planner.model.hardware import Confidence, Source
 from planner.model.inference import evaluate_inference, inference_grid, inference_workload
 from planner.model.report import LEVER_COLUMNS
 from planner.model.scenario import (
+    QUANTISED_PRECISIONS,
     UNCERTAIN_NAMES,
     DistillationLever,
     InferenceSpec,
     LeversSpec,
     PruningLever,
+    PruningPattern,
     QuantisationLever,
+    QuantisedPrecision,
     Scenario,
     SiteSpec,
 )
@@ -62,7 +64,7 @@ class Cited(StrictModel):
 
     value: float = Field(ge=0, allow_inf_nan=False)
     source: str
-    confidence: Literal["high", "medium", "low"]
+    confidence: Confidence
     low: float | None = None
     high: float | None = None
     note: str | None = None
@@ -73,7 +75,7 @@ class QuantisationDefault(StrictModel):
 
     weight_only: bool
     source: str
-    confidence: Literal["high", "medium", "low"]
+    confidence: Confidence
     accuracy_note: str
 
 
@@ -101,15 +103,15 @@ class RangeDefault(StrictModel):
     mode: float = Field(gt=0)
     high: float = Field(gt=0)
     source: str
-    confidence: Literal["high", "medium", "low"]
+    confidence: Confidence
     note: str | None = None
 
 
 class LeverDefaults(StrictModel):
     """The contents of ``profiles/levers.yaml``."""
 
-    quantisation: dict[Literal["fp8", "int8", "int4"], QuantisationDefault]
-    pruning: dict[Literal["2:4", "unstructured"], PruningDefault]
+    quantisation: dict[QuantisedPrecision, QuantisationDefault]
+    pruning: dict[PruningPattern, PruningDefault]
     distillation: DistillationDefault
     uncertainty: dict[str, RangeDefault]
     sources: dict[str, Source]
@@ -171,7 +173,7 @@ def quantise(v: Variant, lever: QuantisationLever, d: LeverDefaults) -> Variant:
     """The variant served at ``lever.precision`` (weight-only or weights and arithmetic)."""
     base = v.spec.precision
     if BYTES_PER_WEIGHT[lever.precision] >= BYTES_PER_WEIGHT[base]:
-        allowed = [p for p in ("fp8", "int8", "int4")
+        allowed = [p for p in QUANTISED_PRECISIONS
                    if BYTES_PER_WEIGHT[p] < BYTES_PER_WEIGHT[base]]
         raise ScenarioError(
             f"levers.quantisation.precision: {lever.precision} does not reduce the bytes per "

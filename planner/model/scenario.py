@@ -7,7 +7,7 @@ the field and the allowed values.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from annotated_types import Len
 from pydantic import Field, StringConstraints, field_validator, model_validator
@@ -15,6 +15,10 @@ from pydantic import Field, StringConstraints, field_validator, model_validator
 from planner.errors import ScenarioError
 from planner.model.hardware import PRECISIONS, Precision
 from planner.model.yamlio import StrictModel, parse_text, read_file, validate
+
+QuantisedPrecision = Literal["fp8", "int8", "int4"]
+QUANTISED_PRECISIONS: tuple[str, ...] = get_args(QuantisedPrecision)
+PruningPattern = Literal["2:4", "unstructured"]
 
 #: An id (preset, hardware, country, region): a short word, so no message can quote a long one.
 Word = Annotated[str, StringConstraints(min_length=1, max_length=80)]
@@ -191,7 +195,7 @@ class PricingSpec(StrictModel):
 class QuantisationLever(StrictModel):
     """Serve with fewer bytes per weight (and, unless weight-only, a faster precision)."""
 
-    precision: Literal["fp8", "int8", "int4"]
+    precision: QuantisedPrecision
     weight_only: bool | None = Field(
         default=None, description="Weights quantised, arithmetic in the baseline precision "
         "(W4A16 style); default from profiles/levers.yaml (int4: yes, fp8/int8: no)")
@@ -200,7 +204,7 @@ class QuantisationLever(StrictModel):
 class PruningLever(StrictModel):
     """Remove a share of the weights; the realised speed-up is usually below the ideal."""
 
-    pattern: Literal["2:4", "unstructured"] = "2:4"
+    pattern: PruningPattern = "2:4"
     sparsity: float | None = Field(default=None, ge=0, le=0.95,
                                    description="Share of weights removed; 2:4 is always 0.5")
     realised_speedup: float | None = Field(
@@ -282,8 +286,7 @@ class LifecycleSpec(StrictModel):
 
 
 UncertainName = Literal["utilisation", "power", "pue", "price", "carbon_intensity", "traffic"]
-UNCERTAIN_NAMES: tuple[str, ...] = ("utilisation", "power", "pue", "price", "carbon_intensity",
-                                    "traffic")
+UNCERTAIN_NAMES: tuple[str, ...] = get_args(UncertainName)
 
 
 class UncertaintyRange(StrictModel):

@@ -14,7 +14,7 @@ import pandas as pd
 from planner.model.plan import Planner
 from planner.model.scenario import Scenario, parse_scenario
 from planner.model.site import resolve_site
-from planner.model.training import evaluate_training, training_grid
+from planner.model.training import TrainingMode, evaluate_training, training_grid
 
 
 def sweep_grid(planner: Planner, scenario: Scenario | dict, *,
@@ -47,7 +47,7 @@ def sweep_grid(planner: Planner, scenario: Scenario | dict, *,
     dev = grid["devices_override"].to_numpy(float)
     has_dev = ~np.isnan(dev)
     grid["devices_given"] = np.where(has_dev, dev, grid["devices_given"].to_numpy(float))
-    grid["mode_code"] = np.where(has_dev, 0, grid["mode_code"].to_numpy())
+    grid["mode_code"] = np.where(has_dev, int(TrainingMode.DEVICES), grid["mode_code"].to_numpy())
     grid["mode"] = np.where(has_dev, "devices", grid["mode"].to_numpy())
     return grid
 

@@ -8,6 +8,8 @@ devices and days) gives only energy, carbon and cost.
 
 from __future__ import annotations
 
+from enum import IntEnum
+
 import numpy as np
 import pandas as pd
 
@@ -31,7 +33,21 @@ from planner.model.workloads import (
 )
 
 DEFAULT_DEADLINE_DAYS = 30.0
-MODE_CODES = {"devices": 0, "deadline": 1, "default_deadline": 1, "known_run": 2}
+
+
+class TrainingMode(IntEnum):
+    """How a training run is sized; the grid's ``mode_code`` column holds these values."""
+
+    DEVICES = 0  # a fixed device count gives the time
+    DEADLINE = 1  # a deadline (given, or the default) gives the devices
+    KNOWN_RUN = 2  # device-hours known: only energy, carbon and cost
+
+
+# ``TrainingSpec.mode`` (the CSV's ``mode`` column) to its sizing mode.
+MODE_OF: dict[str, TrainingMode] = {
+    "devices": TrainingMode.DEVICES, "deadline": TrainingMode.DEADLINE,
+    "default_deadline": TrainingMode.DEADLINE, "known_run": TrainingMode.KNOWN_RUN,
+}
 
 
 def training_workload(spec: TrainingSpec) -> dict[str, float]:
@@ -72,6 +88,7 @@ def evaluate_training(grid: pd.DataFrame) -> pd.DataFrame:
     peak = g["peak_flops_per_s"].to_numpy(dtype=float)
     util = g["utilisation"].to_numpy(dtype=float)
     mode = g["mode_code"].to_numpy()
+    known_run = mode == TrainingMode.KNOWN_RUN
     min_devices = performance.min_devices_for_memory(
         g["state_bytes"].to_numpy(dtype=float),
         g["activation_bytes_per_device"].to_numpy(dtype=float),
@@ -82,17 +99,18 @@ def evaluate_training(grid: pd.DataFrame) -> pd.DataFrame:
         for_deadline = np.maximum(
             performance.devices_for_deadline(flops, peak, util, g["deadline_s"].to_numpy(float)),
             min_devices)
-        devices = np.select([mode == 0, mode == 1], [given, for_deadline], default=given)
+        devices = np.select([mode == TrainingMode.DEVICES, mode == TrainingMode.DEADLINE],
+                            [given, for_deadline], default=given)
         compute_hours = performance.compute_time_s(flops, peak, util, devices) / SECONDS_PER_HOUR
         known = g["known_device_hours"].to_numpy(dtype=float)
-        device_hours = np.where(mode == 2, known, devices * compute_hours)
-        hours = np.where(mode == 2, known / devices, compute_hours)
+        device_hours = np.where(known_run, known, devices * compute_hours)
+        hours = np.where(known_run, known / devices, compute_hours)
 
     reason = np.select(
-        [np.isnan(peak) & (mode != 2),
+        [np.isnan(peak) & ~known_run,
          g["busy_power_w"].isna().to_numpy(),
          ~np.isfinite(min_devices),
-         (mode == 0) & (given < min_devices)],
+         (mode == TrainingMode.DEVICES) & (given < min_devices)],
         ["no published throughput at this precision",
          "no published power figure",
          "model state does not fit even with its share of memory",
@@ -166,7 +184,7 @@ def training_grid(
     extra = {
         **training_workload(spec),
         "mode": mode,
-        "mode_code": MODE_CODES[mode],
+        "mode_code": int(MODE_OF[mode]),
         "deadline_s": deadline_days * SECONDS_PER_DAY,
         "devices_given": float(spec.devices) if spec.devices else np.nan,
         "known_device_hours": known,

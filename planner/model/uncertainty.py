@@ -41,6 +41,7 @@ from planner.model.serving import (
     wait_budget_s,
     year_of_service,
 )
+from planner.model.training import TrainingMode
 from planner.model.units import HOURS_PER_DAY
 
 PERCENTILES = (10.0, 50.0, 90.0)
@@ -148,7 +149,7 @@ def training_draws(table: pd.DataFrame, factors: dict[str, np.ndarray]) -> dict[
     1 / utilisation (the work is fixed; a known run keeps its device-hours)."""
     c = _columns(table, ("device_hours", "busy_power_w", *RATE_COLUMNS))
     fx = {k: v[:, None] for k, v in factors.items()}
-    known = (table["mode_code"].to_numpy() == 2)[None, :]
+    known = (table["mode_code"].to_numpy() == TrainingMode.KNOWN_RUN)[None, :]
     device_hours = np.where(known, c["device_hours"], c["device_hours"] / fx["utilisation"])
     on_prem = (table["pricing_mode"] == "on_prem").to_numpy()[None, :]
     rates = Rates.from_columns({**c, "on_prem": on_prem}).with_values(

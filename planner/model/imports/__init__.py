@@ -12,7 +12,7 @@ import datetime as dt
 import json
 from collections.abc import Sequence
 from pathlib import PurePath
-from typing import Literal
+from typing import Literal, get_args
 
 from planner.errors import PlannerError
 from planner.model.hardware import HardwareProfile
@@ -21,7 +21,7 @@ from planner.model.imports.common import ImportOptions, csv_rows, decode_text
 from planner.model.records import Record
 
 Format = Literal["auto", "codecarbon", "zeus", "vllm"]
-FORMATS: tuple[str, ...] = ("auto", "codecarbon", "zeus", "vllm")
+FORMATS: tuple[str, ...] = get_args(Format)
 EXPECTED = ("expected CodeCarbon's emissions.csv (timestamp, run_id, duration, emissions, "
             "energy_consumed, ...), a Zeus window log CSV (start_time,window_name,elapsed_time,"
             "gpu<i>_energy) or a vLLM serving benchmark JSON (duration, completed, "
