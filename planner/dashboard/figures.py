@@ -9,31 +9,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-import plotly.io as pio
 
-from planner.dashboard import formats
+from planner.dashboard import chart_layout, formats
 from planner.dashboard.provenance import hover_lines
 
-FONT = "Inter, Segoe UI, Helvetica, Arial, sans-serif"
 FRONT_COLOUR = "#d62728"
 MUTED = "#9aa5b1"
 PALETTE = {"device": "#1f77b4", "host": "#9467bd", "facility": "#ff7f0e",
            "operational": "#2ca02c", "embodied": "#8c564b"}
-_TEMPLATE = pio.templates["plotly_white"].to_plotly_json()
-
-
-def _figure(traces: list[dict], title: str, height: int = 430, **layout) -> go.Figure:
-    """A figure from plain trace and layout dicts. Plotly's per-property validation is
-    skipped (``_validate=False``): it cost ~40 ms a chart, a fifth of the rerun budget."""
-    base = {
-        "title": {"text": title, "x": 0.0, "xanchor": "left", "font": {"size": 16}},
-        "height": height, "margin": {"l": 10, "r": 10, "t": 60, "b": 10},
-        "font": {"family": FONT, "size": 13}, "template": _TEMPLATE,
-        "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 1.0,
-                   "xanchor": "right"},
-        "hoverlabel": {"align": "left"},
-    }
-    return go.Figure({"data": traces, "layout": {**base, **layout}}, _validate=False)
+_figure = chart_layout.figure
 
 
 def pareto_mask(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
@@ -82,64 +66,88 @@ def _hover(data: pd.DataFrame, hover_values: dict[str, tuple[str, object]]) -> l
             + "<i>provenance</i><br>" + prov[i] for i in range(len(data))]
 
 
+def _fractions(values: np.ndarray, axis: dict) -> np.ndarray:
+    """Positions on a log axis as fractions of its range (for label placement)."""
+    lo, hi = axis.get("range", [0.0, 1.0])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (np.log10(values) - lo) / ((hi - lo) or 1.0)
+
+
 def tradeoff_figure(frame: pd.DataFrame, *, x: str, y: str, colour: str, title: str,
                     x_title: str, y_title: str, colour_title: str,
                     hover_values: dict[str, object], x_scale: float = 1.0,
-                    y_scale: float = 1.0, x_format: str = "~s",
-                    y_format: str = "~s") -> go.Figure:
+                    y_scale: float = 1.0, x_prefix: str = "", y_prefix: str = "",
+                    colour_note: str = "") -> go.Figure:
     """Cost against CO2e coloured by time: Pareto-optimal devices (no other device is
-    cheaper, cleaner and faster at once) are labelled diamonds, the rest faded circles."""
+    cheaper, cleaner and faster at once) are diamonds, the rest faded circles; every point
+    that has room gets its name. When the colour figure hardly varies (a deadline makes
+    every run take about as long) the colour scale is left out and the subtitle says so."""
     data = frame[np.isfinite(frame[[x, y]].to_numpy(float)).all(axis=1)]
-    front = pareto_mask(data, [x, y, colour])
-    hover = np.array(_hover(data, hover_values), dtype=object)
     colours = data[colour].to_numpy(float)
-    cmin = float(np.nanmin(colours)) if len(data) else 0.0
-    cmax = float(np.nanmax(colours)) if len(data) else 1.0
-    # A deadline makes every run take about as long; keep the scale from painting a 0.1 %
-    # difference as the full range of colours.
-    mid = (cmin + cmax) / 2.0
-    cmin, cmax = min(cmin, mid * 0.9), max(cmax, mid * 1.1)
+    finite = colours[np.isfinite(colours)]
+    informative = bool(len(finite)) and float(finite.max()) > 1.05 * float(finite.min())
+    front = pareto_mask(data, [x, y, colour] if informative else [x, y])
+    hover = np.array(_hover(data, hover_values), dtype=object)
+    xs, ys = data[x].to_numpy(float) * x_scale, data[y].to_numpy(float) * y_scale
+    xaxis = chart_layout.log_axis(xs, title=x_title, prefix=x_prefix, pad=0.12)
+    yaxis = chart_layout.log_axis(ys, title=y_title, prefix=y_prefix, pad=0.10)
+    names = np.array([chart_layout.short_name(str(n)) for n in data["name"]], dtype=object)
+    order = np.lexsort((xs, ~front))  # the front first, then from the cheapest
+    positions = np.array(chart_layout.place_labels(
+        _fractions(xs, xaxis), _fractions(ys, yaxis), list(names), order), dtype=object)
+    if informative:
+        cmin, cmax = float(finite.min()), float(finite.max())
+        subtitle = f"◆ Pareto-optimal: cost, CO2e and {colour_title}"
+    else:
+        cmin = cmax = 0.0
+        subtitle = "◆ Pareto-optimal: cost and CO2e" + (f" · {colour_note}" if colour_note
+                                                      else "")
     traces = []
-    for on_front, name in ((False, "other devices"), (True, "Pareto-optimal: cost, CO2e, time")):
-        part = data[front == on_front]
+    for on_front, name in ((False, "other devices"), (True, "Pareto-optimal")):
+        pick = front == on_front
+        part = data[pick]
         if part.empty:
             continue
-        marker = {"size": 15 if on_front else 10, "symbol": "diamond" if on_front else "circle",
-                  "color": part[colour].tolist(), "colorscale": "Viridis", "cmin": cmin,
-                  "cmax": cmax, "opacity": 1.0 if on_front else 0.55, "showscale": on_front,
+        marker = {"size": 14 if on_front else 10, "symbol": "diamond" if on_front else "circle",
+                  "opacity": 1.0 if on_front else 0.6,
                   "line": {"width": 1.5 if on_front else 0.5,
                            "color": FRONT_COLOUR if on_front else "white"}}
-        if on_front:
-            marker["colorbar"] = {"title": {"text": colour_title}, "thickness": 12}
-        trace = {"type": "scatter", "x": (part[x] * x_scale).tolist(),
-                 "y": (part[y] * y_scale).tolist(),
-                 "mode": "markers+text" if on_front else "markers", "name": name,
-                 "marker": marker, "customdata": [[h] for h in hover[front == on_front]],
-                 "hovertemplate": "%{customdata[0]}<extra></extra>"}
-        if on_front:
-            trace.update(text=part["name"].tolist(), textposition="top center",
-                         textfont={"size": 11}, cliponaxis=False)
+        if informative:
+            marker.update(color=part[colour].tolist(), colorscale="Viridis", cmin=cmin,
+                          cmax=cmax, showscale=on_front or not front.any())
+            marker["colorbar"] = {"title": {"text": colour_title, "side": "top"},
+                                  "orientation": "h", "thickness": 10, "len": 0.45,
+                                  "x": 1.0, "xanchor": "right", "y": -0.2, "yanchor": "top"}
+        else:
+            marker["color"] = FRONT_COLOUR if on_front else PALETTE["device"]
+        where = positions[pick]
+        trace = {"type": "scatter", "x": xs[pick].tolist(), "y": ys[pick].tolist(),
+                 "mode": "markers+text", "name": name, "marker": marker,
+                 "text": part["name"].tolist(),
+                 "customdata": [[h, lab if pos else ""] for h, lab, pos in
+                                zip(hover[pick], names[pick], where, strict=True)],
+                 "texttemplate": "%{customdata[1]}",
+                 "textposition": [pos or "top center" for pos in where],
+                 "textfont": {"size": 11, "color": "#222" if on_front else "#666"},
+                 "cliponaxis": False, "hovertemplate": "%{customdata[0]}<extra></extra>"}
         for axis, column, scale in (("error_x", x, x_scale), ("error_y", y, y_scale)):
             err = _error(part, column, scale)
             if err is not None:
+                err["color"] = "#999"
                 trace[axis] = err
         traces.append(trace)
-    return _figure(traces, title, height=480,
-                   xaxis={"title": {"text": x_title}, "type": "log", "tickformat": x_format,
-                          **_log_range(data[x] * x_scale, pad=0.12)},
-                   yaxis={"title": {"text": y_title}, "type": "log", "tickformat": y_format,
-                          **_log_range(data[y] * y_scale, pad=0.08)})
+    return chart_layout.figure(traces, title, height=510 if informative else 460,
+                               subtitle=subtitle, showlegend=False,
+                               margin={"l": 10, "r": 10, "t": 78,
+                                       "b": 90 if informative else 10},
+                               xaxis=xaxis, yaxis=yaxis)
 
 
-def _log_range(values: pd.Series, pad: float) -> dict:
-    """An explicit log-axis range with room for labels (plotly's autorange ignores text)."""
-    v = np.asarray(values, dtype=float)
-    v = v[np.isfinite(v) & (v > 0)]
-    if not len(v):
-        return {}
-    lo, hi = np.log10(v.min()), np.log10(v.max())
-    span = max(hi - lo, 0.3)
-    return {"range": [lo - pad * span - 0.05, hi + pad * span + 0.05]}
+def _same_days(training: pd.DataFrame) -> str:
+    days = training["days"].to_numpy(float)
+    days = days[np.isfinite(days)]
+    return f"every run takes about {formats.duration_days(float(np.median(days)))}" \
+        if len(days) else ""
 
 
 def training_tradeoff(training: pd.DataFrame) -> go.Figure:
@@ -147,10 +155,10 @@ def training_tradeoff(training: pd.DataFrame) -> go.Figure:
     t = training
     return tradeoff_figure(
         t, x="cost_usd", y="total_co2e_kg", colour="days",
-        title="Training: cost against carbon, colour = days to train",
-        x_title="Cost of the run (USD, log scale)",
-        y_title="CO2e, operational + embodied (t, log scale)", colour_title="days",
-        y_scale=1e-3, x_format="$~s",
+        title="Training: cost against CO2e",
+        x_title="cost of the run (USD, log)",
+        y_title="CO2e, operational + embodied (t, log)", colour_title="days to train",
+        y_scale=1e-3, x_prefix="$", colour_note=_same_days(t),
         hover_values={
             "cost": ("cost_usd", formats.money),
             "CO2e": lambda d: [f"{a} (embodied {b})" for a, b in zip(
@@ -169,10 +177,10 @@ def inference_tradeoff(inference: pd.DataFrame) -> go.Figure:
                                           + i["embodied_co2e_kg_per_1k_requests"])
     return tradeoff_figure(
         i, x="cost_usd_per_1k_requests", y="total_co2e_kg_per_1k_requests", colour="latency_s",
-        title="Serving: cost against carbon per 1,000 requests, colour = latency",
-        x_title="Cost per 1,000 requests (USD, log scale)",
-        y_title="CO2e per 1,000 requests (g, log scale)", colour_title="latency (s)",
-        y_scale=1e3, x_format="$.2~f", y_format="~g",
+        title="Serving: cost against CO2e per 1,000 requests",
+        x_title="cost per 1,000 requests (USD, log)",
+        y_title="CO2e per 1,000 requests (g, log)", colour_title="latency (s)",
+        y_scale=1e3, x_prefix="$",
         hover_values={
             "cost / 1k requests": ("cost_usd_per_1k_requests", formats.money),
             "CO2e / 1k requests": ("total_co2e_kg_per_1k_requests", formats.co2e),
@@ -190,9 +198,8 @@ def _stacked(parts: list[tuple[str, float, str, str]], axis_title: str, scale: f
                "hovertemplate": f"{hover}<extra></extra>"}
               for label, value, colour, text, hover in
               [(p[0], p[1], p[2], p[3], p[4]) for p in parts]]
-    return _figure(traces, title, height=230, barmode="stack",
-                   legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 1.0,
-                           "xanchor": "right", "traceorder": "normal"},
+    return _figure(traces, title, height=250, barmode="stack",
+                   legend={**chart_layout.LEGEND_BELOW, "y": -0.45},
                    uniformtext={"minsize": 10, "mode": "hide"},
                    xaxis={"title": {"text": axis_title}}, yaxis={"showticklabels": False})
 
@@ -249,12 +256,14 @@ def scaling_figure(sweep: pd.DataFrame, chosen_devices: float | None = None) -> 
                       "text": "this plan", "showarrow": False, "yanchor": "bottom",
                       "font": {"color": FRONT_COLOUR}})
     return _figure(
-        traces, "More devices: shorter run, about the same cost", height=380,
+        traces, "More devices: a shorter run", height=400,
+        subtitle="cost stays about the same (the same device-hours)",
         shapes=shapes, annotations=notes,
-        xaxis={"title": {"text": "devices (log scale)"}, "type": "log"},
-        yaxis={"title": {"text": "days to train"}, "rangemode": "tozero"},
+        xaxis=chart_layout.log_axis(s["devices"], title="devices (log)", pad=0.02),
+        yaxis={"title": {"text": "days to train"}, "rangemode": "tozero",
+               **chart_layout.linear_ticks(s["days"])},
         yaxis2={"title": {"text": "cost (USD)"}, "overlaying": "y", "side": "right",
-                "showgrid": False, "rangemode": "tozero", "tickformat": "$~s"})
+                "showgrid": False, **chart_layout.linear_ticks(s["cost_usd"], prefix="$")})
 
 
 def catalogue_figure(export: pd.DataFrame) -> go.Figure:
@@ -275,11 +284,11 @@ def catalogue_figure(export: pd.DataFrame) -> go.Figure:
             "hovertemplate": ("<b>%{text}</b><br>%{y:,.0f} TFLOPS dense bf16/fp16 (spec)<br>"
                               "%{x:,.0f} W rated (%{customdata[1]})<br>%{customdata[0]:,.0f} GB"
                               "<extra></extra>")})
-    return _figure(traces, "Peak 16-bit throughput against rated power", height=420,
-                   xaxis={"title": {"text": "rated power (W, log scale)"}, "type": "log",
-                          "dtick": "D2"},
-                   yaxis={"title": {"text": "dense bf16/fp16 peak (TFLOPS, log scale)"},
-                          "type": "log", "dtick": "D2"})
+    return _figure(traces, "Peak 16-bit throughput against rated power", height=460,
+                   xaxis=chart_layout.log_axis(e["rated_power_w"], title="rated power (W, log)",
+                                               suffix=" W", pad=0.05),
+                   yaxis=chart_layout.log_axis(e["peak"], pad=0.05,
+                                               title="dense bf16/fp16 peak (TFLOPS, log)"))
 
 
 def serving_tradeoff(inference: pd.DataFrame) -> go.Figure:
@@ -287,10 +296,10 @@ def serving_tradeoff(inference: pd.DataFrame) -> go.Figure:
     coloured by the fleet's p95 latency."""
     return tradeoff_figure(
         inference, x="annual_cost_usd", y="annual_total_co2e_kg", colour="fleet_latency_p95_s",
-        title="Serving for a year: cost against carbon, colour = p95 latency",
-        x_title="Cost per year (USD, log scale)",
-        y_title="CO2e per year, operational + embodied (t, log scale)",
-        colour_title="p95 latency (s)", y_scale=1e-3, x_format="$~s",
+        title="Serving for a year: cost against CO2e",
+        x_title="cost per year (USD, log)",
+        y_title="CO2e per year, operational + embodied (t, log)",
+        colour_title="p95 latency (s)", y_scale=1e-3, x_prefix="$",
         hover_values={
             "cost per year": ("annual_cost_usd", formats.money),
             "CO2e per year": ("annual_total_co2e_kg", formats.co2e),
@@ -436,10 +445,11 @@ def levers_figure(levers: pd.DataFrame) -> go.Figure:
                    xaxis={"title": {"text": "lever"}})
 
 
-def predicted_measured(table: pd.DataFrame, quantity: str, *, title: str,
-                       unit: str) -> go.Figure:
+def predicted_measured(table: pd.DataFrame, quantity: str, *, title: str, unit: str,
+                       empty_reason: str = "no record has this figure") -> go.Figure:
     """The planner's prediction of each record against the measurement (log-log), with the
-    line of exact prediction; ``quantity`` is ``time_s`` or ``energy_j``."""
+    line of exact prediction; ``quantity`` is ``time_s`` or ``energy_j``. With no record to
+    draw, the chart says ``empty_reason`` instead."""
     t = table.dropna(subset=[f"predicted_{quantity}", f"measured_{quantity}"])
     error = "time_error" if quantity == "time_s" else "energy_error"
     traces = []
@@ -462,6 +472,9 @@ def predicted_measured(table: pd.DataFrame, quantity: str, *, title: str,
         traces.append({"type": "scatter", "mode": "lines", "x": [lo, hi], "y": [lo, hi],
                        "name": "prediction = measurement", "hoverinfo": "skip",
                        "line": {"dash": "dash", "color": "#555"}})
-    return _figure(traces, title, height=400,
-                   xaxis={"title": {"text": f"measured ({unit}, log scale)"}, "type": "log"},
-                   yaxis={"title": {"text": f"predicted ({unit}, log scale)"}, "type": "log"})
+    if not len(t):
+        return chart_layout.empty_figure(title, empty_reason, height=420)
+    span = [values.min() / 2, values.max() * 2]
+    return _figure(traces, title, height=460,
+                   xaxis=chart_layout.log_axis(span, title=f"measured ({unit}, log)", pad=0),
+                   yaxis=chart_layout.log_axis(span, title=f"predicted ({unit}, log)", pad=0))

@@ -104,7 +104,9 @@ else:
         key="ms_time_chart", width="stretch", config={"displaylogo": False})
     right.plotly_chart(figures.predicted_measured(
         predictions, "energy_j", title="Device energy: predicted against measured",
-        unit="J"), key="ms_energy_chart", width="stretch", config={"displaylogo": False})
+        unit="J", empty_reason="No record has a measured device energy:<br>these runs had no "
+        "NVML energy counter or power polling<br>(CodeCarbon estimates are not measurements)."),
+        key="ms_energy_chart", width="stretch", config={"displaylogo": False})
     st.caption("**Where these numbers come from.** Predicted: the uncalibrated planner (dense "
                "peak × default utilisation, default busy power). Measured: the record's wall "
                "clock and device energy, with the method that measured it (NVML counter, "
