@@ -27,6 +27,8 @@ pages = {
                 url_path="lifecycle"),
         st.Page(f"{VIEWS}/optimisation.py", title="Optimisation", icon=":material/tune:",
                 url_path="optimisation"),
+        st.Page(f"{VIEWS}/scenarios.py", title="Compare scenarios", icon=":material/difference:",
+                url_path="scenarios"),
     ],
     "Data": [
         st.Page(f"{VIEWS}/measurements.py", title="Measurements", icon=":material/straighten:",

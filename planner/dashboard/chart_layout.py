@@ -68,9 +68,10 @@ def _nice_linear(lo: float, hi: float, max_ticks: int) -> list[float]:
                      math.ceil(math.log10(span)) + 1):
         for m in (1, 2, 5):
             step = m * 10.0 ** exp
-            ticks = np.arange(math.ceil(lo / step), math.floor(hi / step) + 1) * step
+            ticks = [float(f"{k * step:.12g}")  # 3.4, not 3.4000000000000004
+                     for k in range(math.ceil(lo / step), math.floor(hi / step) + 1)]
             if 0 < len(ticks) <= max_ticks:
-                return ticks.tolist()
+                return ticks
     return [lo, hi]
 
 
@@ -80,14 +81,14 @@ def log_ticks(lo: float, hi: float, max_ticks: int = 5) -> list[float]:
     within a single decade, round linear steps."""
     mantissas = ((1, 2, 5), (1, 3), (1,))
     first, last = math.floor(math.log10(lo)), math.ceil(math.log10(hi))
-    best: list[float] = []
+    best: list[float] | None = None
     for ms in mantissas:
         ticks = [m * 10.0 ** e for e in range(first, last + 1) for m in ms]
         ticks = [t for t in ticks if lo <= t <= hi]
         if len(ticks) <= max_ticks:
             best = ticks
             break
-    if not best:  # many decades: every k-th decade
+    if best is None:  # many decades: every k-th decade
         decades = list(range(math.ceil(math.log10(lo)), math.floor(math.log10(hi)) + 1))
         k = math.ceil(len(decades) / max_ticks)
         best = [10.0 ** e for e in decades[::k]]
@@ -142,13 +143,13 @@ _POSITIONS = (("top center", 0.0, 1.0), ("bottom center", 0.0, -1.0),
 
 
 def place_labels(x_frac: np.ndarray, y_frac: np.ndarray, labels: list[str],
-                 order: np.ndarray, width_px: float = 620.0, height_px: float = 330.0,
+                 order: np.ndarray, width_px: float = 470.0, height_px: float = 330.0,
                  font_px: float = 11.0) -> list[str | None]:
     """A text position per point (None: left unlabelled) so that no two labels overlap and
     no label covers a marker, trying points in ``order`` (most important first).
     ``x_frac``/``y_frac`` are the points' positions as fractions of the plot area; the
-    plot is taken as ``width_px`` × ``height_px`` (about half a desktop page, so a phone
-    keeps most labels apart too)."""
+    plot is taken as ``width_px`` × ``height_px`` (narrower than a desktop's, so that on a
+    phone most labels stay apart too)."""
     px, py = np.asarray(x_frac) * width_px, np.asarray(y_frac) * height_px
     char_w, line_h, gap = font_px * 0.58, font_px * 1.25, 9.0
     boxes: list[tuple[float, float, float, float]] = []

@@ -157,7 +157,7 @@ def training_tradeoff(training: pd.DataFrame) -> go.Figure:
         t, x="cost_usd", y="total_co2e_kg", colour="days",
         title="Training: cost against CO2e",
         x_title="cost of the run (USD, log)",
-        y_title="CO2e, operational + embodied (t, log)", colour_title="days to train",
+        y_title="CO2e of the run (t, log)", colour_title="days to train",
         y_scale=1e-3, x_prefix="$", colour_note=_same_days(t),
         hover_values={
             "cost": ("cost_usd", formats.money),
@@ -194,7 +194,7 @@ def _stacked(parts: list[tuple[str, float, str, str]], axis_title: str, scale: f
              title: str) -> go.Figure:
     traces = [{"type": "bar", "orientation": "h", "y": [""], "x": [value * scale],
                "name": label, "marker": {"color": colour}, "text": [text],
-               "textposition": "inside", "insidetextanchor": "middle",
+               "textposition": "inside", "insidetextanchor": "middle", "textangle": 0,
                "hovertemplate": f"{hover}<extra></extra>"}
               for label, value, colour, text, hover in
               [(p[0], p[1], p[2], p[3], p[4]) for p in parts]]
@@ -298,7 +298,7 @@ def serving_tradeoff(inference: pd.DataFrame) -> go.Figure:
         inference, x="annual_cost_usd", y="annual_total_co2e_kg", colour="fleet_latency_p95_s",
         title="Serving for a year: cost against CO2e",
         x_title="cost per year (USD, log)",
-        y_title="CO2e per year, operational + embodied (t, log)",
+        y_title="CO2e per year (t, log)",
         colour_title="p95 latency (s)", y_scale=1e-3, x_prefix="$",
         hover_values={
             "cost per year": ("annual_cost_usd", formats.money),

@@ -81,3 +81,24 @@ def seconds(s: float | None) -> str:
     if abs(s) < 1:
         return f"{sig(s * 1000)} ms"
     return f"{sig(s)} s"
+
+
+SUPERSCRIPTS = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def flops(n: float | None) -> str:
+    """A count of floating-point operations in powers of ten: 8.64 × 10²³ FLOPs."""
+    if _missing(n) or not float(n) > 0:  # type: ignore[arg-type]
+        return "–"
+    exponent = math.floor(math.log10(float(n)))  # type: ignore[arg-type]
+    mantissa = float(n) / 10.0 ** exponent  # type: ignore[arg-type]
+    if mantissa >= 9.995:
+        mantissa, exponent = mantissa / 10.0, exponent + 1
+    return f"{mantissa:.2f} × 10{str(exponent).translate(SUPERSCRIPTS)} FLOPs"
+
+
+def percent(fraction: float | None, digits: int = 0) -> str:
+    """A fraction as a percentage: 0.4 → 40 %."""
+    if _missing(fraction):
+        return "–"
+    return f"{float(fraction) * 100:.{digits}f} %"  # type: ignore[arg-type]

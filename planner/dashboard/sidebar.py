@@ -10,7 +10,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from planner.dashboard import controls, loaders, reports, state, ui
+from planner.dashboard import controls, loaders, meeting_report, reports, state, ui
 from planner.errors import PlannerError
 from planner.model.hardware import PRECISIONS
 
@@ -143,9 +143,10 @@ def _serving_inputs() -> None:
 def _scenario_file() -> None:
     planner = loaders.get_planner()
     current = ui.current_state()
+    stem = meeting_report.file_stem(str(current.get("sc_name") or ""))
     st.download_button(
         "Save scenario (YAML)", data=lambda: state.scenario_yaml(current, planner.defaults),
-        file_name="scenario.yaml", mime="application/x-yaml", key="save_scenario",
+        file_name=f"{stem}.yaml", mime="application/x-yaml", key="save_scenario",
         icon=":material/save:", on_click="ignore",
         help="The inputs as a scenario file; load it back here, or run "
              "`python -m planner plan scenario.yaml`.")
@@ -168,6 +169,32 @@ def _scenario_file() -> None:
         return reports.full_report(current, planner, result,
                                    calibrated=bool(calibration)).to_csv(index=False)
 
+    def sections():
+        try:
+            result = loaders.plan(state.plan_key(state.to_scenario(
+                current, planner.defaults, state.ALL_SECTIONS)), calibration)
+        except PlannerError:
+            result = None
+        table = reports.full_report(current, planner, result, calibrated=bool(calibration))
+        return result, meeting_report.split_sections(table)
+
+    def html_report() -> str:
+        result, parts = sections()
+        if result is None:
+            return meeting_report.error_html(parts, str(current.get("sc_name") or ""))
+        return meeting_report.report_html(result, parts, str(current.get("sc_name") or ""))
+
+    st.download_button(
+        "Report for the meeting (HTML)", data=html_report, file_name=f"{stem}-report.html",
+        mime="text/html", key="html_report", icon=":material/description:", on_click="ignore",
+        help="One page with the charts and tables of this scenario; it opens offline in any "
+             "browser (the charts stay interactive).")
+    st.download_button(
+        "Full report, one CSV per section (ZIP)",
+        data=lambda: meeting_report.report_zip(sections()[1]), file_name=f"{stem}-report.zip",
+        mime="application/zip", key="zip_report", icon=":material/folder_zip:",
+        on_click="ignore",
+        help="Inputs, site, assumptions and every result section, each its own CSV file.")
     st.download_button(
         "Full report (CSV)", data=report,
         file_name="capacity-plan-report.csv", mime="text/csv", key="full_report",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from planner.dashboard import formats
 from planner.model.report import TRAINING_REPORT_COLUMNS, inference_columns
 
 
@@ -85,4 +86,34 @@ def with_percentiles(frame: pd.DataFrame, summary: pd.DataFrame,
         pairs = [lookup.get((h, metric), (np.nan, np.nan)) for h in ids]
         out[f"{metric}_p10"] = np.array([p[0] for p in pairs], dtype=float)
         out[f"{metric}_p90"] = np.array([p[1] for p in pairs], dtype=float)
+    return out
+
+
+UNIT_FORMATS = {"USD": formats.money, "kg": formats.co2e, "kWh": formats.energy,
+                "days": formats.duration_days, "s": formats.seconds, "FLOPs": formats.flops,
+                "fraction": formats.percent, "devices": formats.count, "months": formats.count}
+
+
+def _unit_text(value: object, unit: str) -> str:
+    """One compared figure for people, in its unit."""
+    if value is None or (isinstance(value, float) and not np.isfinite(value)):
+        return "–"
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return str(value)
+    return UNIT_FORMATS.get(unit, formats.sig)(value)
+
+
+def comparison_display(comparison: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    """A scenario comparison (``planner.model.compare.compare_plans``) as text: each value
+    in its unit, and each change against the first as a signed percentage."""
+    first = names[0]
+    out = pd.DataFrame({"section": comparison["section"], "figure": comparison["figure"]})
+    for name in names:
+        out[name] = [_unit_text(v, u) for v, u in zip(comparison[name], comparison["unit"],
+                                                      strict=True)]
+    for name in names[1:]:
+        column = f"{name} vs {first}"
+        out[f"{name}: change"] = [
+            (f"{(v - 1) * 100:+.0f} %" if np.isfinite(v) else "–")
+            if isinstance(v, float) else (v or "–") for v in comparison[column]]
     return out

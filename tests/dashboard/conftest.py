@@ -19,6 +19,7 @@ PAGES = {
     "serving": f"{VIEWS}/serving.py",
     "lifecycle": f"{VIEWS}/lifecycle.py",
     "optimisation": f"{VIEWS}/optimisation.py",
+    "scenarios": f"{VIEWS}/scenarios.py",
     "measurements": f"{VIEWS}/measurements.py",
     "profiles": f"{VIEWS}/profiles.py",
 }

@@ -49,6 +49,21 @@ if result is not None:
                 help=f"{row['embodied_kgco2e']:.0f} kg per device ({row['embodied_basis']}), "
                      f"spread over {row['service_life_years']:g} years of use.")
     c[3].metric("Device-hours", formats.count(row["device_hours"]))
+    c = st.columns(4)
+    total_flops = row["flops"] if "flops" in row.index else row["total_flops"]
+    mfu = row["predicted_mfu"] if "predicted_mfu" in row.index else row["utilisation"]
+    c[0].metric("Total compute", formats.flops(total_flops),
+                help="Training FLOPs of the whole run: 6 × parameters × tokens for a language "
+                     "model (Kaplan et al. 2020), else 3 × forward FLOPs per sample × "
+                     "samples × epochs.")
+    c[1].metric("Predicted utilisation (MFU)", formats.percent(mfu),
+                help=f"Model-FLOPs utilisation the time is computed at "
+                     f"({row['utilisation_basis']}).")
+    c[2].metric("Peak per device", f"{row['peak_flops_per_s'] / 1e12:,.0f} TFLOPS",
+                help=f"Dense {row['precision_used']} peak ({row['throughput_basis']}).")
+    delivered = row["peak_flops_per_s"] * mfu * row["devices"]
+    c[3].metric("Delivered compute", f"{delivered / 1e15:,.0f} PFLOPS",
+                help="Peak × utilisation × devices: the rate the run is planned at.")
 
     # Uncertainty of this run: P10-P90 and what moves it most.
     s = ui.current_state()
