@@ -2,8 +2,9 @@
 HTML file (Plotly's own ``to_html`` with plotly.js inlined once, so it opens offline), and
 the full report as one CSV per section in a ZIP.
 
-Pure: no streamlit. The tables are the full report's sections (``reports.full_report``:
-inputs, site, assumptions and every result section with its provenance columns).
+Pure: no streamlit. The tables are the full report's sections: the inputs, site and assumptions
+(``reports``) and every result section in the model's report columns
+(``planner.model.report``), with their provenance columns.
 """
 
 from __future__ import annotations
@@ -12,13 +13,15 @@ import html
 import io
 import re
 import zipfile
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 import pandas as pd
 import plotly.graph_objects as go
 
-from planner.dashboard import figures, formats, tables
-from planner.model.plan import PlanResult
+from planner.dashboard import figures, formats, reports, tables
+from planner.model.plan import Planner, PlanResult
+from planner.model.report import plan_sections
 
 HEADLINE_COLUMNS = {  # section → (columns shown in the HTML, sort column)
     "training": (["name", "devices", "days", "energy_kwh", "total_co2e_kg", "cost_usd",
@@ -145,17 +148,27 @@ def report_html(result: PlanResult, sections: dict[str, pd.DataFrame], name: str
         parts.append(f"<h2>{html.escape(heading)}</h2>{_table_html(frame)}")
     for name in ("inputs", "site", "assumptions"):
         if name in sections:
-            frame = sections[name].dropna(axis=1, how="all")
+            frame = sections[name].drop(columns="section")
             parts.append(f"<h2>{html.escape(name.capitalize())}</h2>{_table_html(frame)}")
     parts.append("<p class='note'>The full report, every column of every section, is in "
                  "the ZIP of CSV files beside this page.</p></body></html>")
     return "\n".join(parts)
 
 
-def split_sections(report: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """The long full report as one frame per ``section``, each without empty columns."""
-    return {str(name): part.dropna(axis=1, how="all").reset_index(drop=True)
-            for name, part in report.groupby("section", sort=False)}
+def report_sections(current: Mapping[str, object], planner: Planner,
+                    result: PlanResult | None, calibrated: bool = False,
+                    error: str = "") -> dict[str, pd.DataFrame]:
+    """The full report by section: the inputs, the site and the default assumptions (as in
+    ``reports.full_report``) and every section of the plan in the model's report columns
+    (``planner.model.report.plan_sections``); without a plan, an ``error`` section."""
+    out = {"inputs": reports.inputs_frame(current, planner, calibrated)}
+    if result is None:
+        out["error"] = pd.DataFrame({"scenario": ["cannot be planned"], "reason": [error]})
+        return out
+    out["site"] = reports.site_frame(result)
+    out["assumptions"] = reports.assumptions_frame(planner)
+    return {**out, **{name: frame.reset_index(drop=True)
+                      for name, frame in plan_sections(result).items()}}
 
 
 def report_zip(sections: dict[str, pd.DataFrame]) -> bytes:

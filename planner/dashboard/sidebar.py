@@ -170,13 +170,14 @@ def _scenario_file() -> None:
                                    calibrated=bool(calibration)).to_csv(index=False)
 
     def sections():
+        result, error = None, ""
         try:
             result = loaders.plan(state.plan_key(state.to_scenario(
                 current, planner.defaults, state.ALL_SECTIONS)), calibration)
-        except PlannerError:
-            result = None
-        table = reports.full_report(current, planner, result, calibrated=bool(calibration))
-        return result, meeting_report.split_sections(table)
+        except PlannerError as exc:
+            error = str(exc)
+        return result, meeting_report.report_sections(current, planner, result,
+                                                      bool(calibration), error)
 
     def html_report() -> str:
         result, parts = sections()

@@ -19,7 +19,7 @@ from tests.dashboard.conftest import assert_clean, open_page
 def report(planner):
     s = {**state.default_state(planner.defaults), "sc_name": "chat launch"}
     result = planner.plan(state.to_scenario(s, planner.defaults, state.ALL_SECTIONS))
-    return result, meeting_report.split_sections(reports.full_report(s, planner, result))
+    return result, meeting_report.report_sections(s, planner, result)
 
 
 def test_html_is_self_contained_with_every_chart(report):
@@ -34,7 +34,7 @@ def test_html_is_self_contained_with_every_chart(report):
     assert f"{cheapest:.0f}"[:3] in page.replace(",", "")  # the training table is there
 
 
-def test_zip_holds_one_csv_per_section_with_the_report_rows(report):
+def test_zip_holds_one_csv_per_section_with_the_report_rows(report, planner):
     _, sections = report
     archive = zipfile.ZipFile(io.BytesIO(meeting_report.report_zip(sections)))
     names = archive.namelist()
@@ -42,8 +42,11 @@ def test_zip_holds_one_csv_per_section_with_the_report_rows(report):
     training = pd.read_csv(archive.open(next(n for n in names if n.endswith("-training.csv"))))
     expected = sections["training"]
     assert len(training) == len(expected)
+    assert list(training.columns) == list(expected.columns)  # the model's report columns
     pd.testing.assert_series_equal(training["cost_usd"], expected["cost_usd"].astype(float),
                                    check_names=False)
+    full = reports.full_report(dict(sections["inputs"].set_index("note")["value"]), planner)
+    assert set(full["section"]) == set(sections)  # the same sections as the one-file report
 
 
 def test_sidebar_offers_the_reports(downloads):
