@@ -142,6 +142,7 @@ def _serving_inputs() -> None:
 
 def _scenario_file() -> None:
     planner = loaders.get_planner()
+    controls.text("sc_name")
     current = ui.current_state()
     stem = meeting_report.file_stem(str(current.get("sc_name") or ""))
     st.download_button(
@@ -150,7 +151,6 @@ def _scenario_file() -> None:
         icon=":material/save:", on_click="ignore",
         help="The inputs as a scenario file; load it back here, or run "
              "`python -m planner plan scenario.yaml`.")
-    controls.text("sc_name")
     st.file_uploader(
         "Load a scenario (YAML)", type=["yaml", "yml"], key="scenario_upload",
         on_change=_on_scenario_upload,
