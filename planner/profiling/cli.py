@@ -5,19 +5,23 @@
     torchrun --nproc_per_node 2 -m planner profile --workload mlp --mode train --steps 50
 
 torch is imported only when the command runs, so ``python -m planner --help`` stays fast.
+Options are checked first (``options.py``). SIGINT, SIGTERM and SIGHUP stop a run and keep
+its record, marked incomplete; the exit code is then 128 + the signal (``signals.py``).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
+import signal
 import sys
 from pathlib import Path
 
 from planner.errors import PlannerError
 from planner.model.records import Record, check_writable
-
-WORKLOADS = ("mlp", "cnn", "transformer", "recsys")
+from planner.profiling.options import RANGES, WORKLOADS, check_options, one_line_error
+from planner.profiling.signals import Stopped, StopSignals, describe
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -26,8 +30,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "profile",
         help="measure a reference workload or a command; write a record to measurements/",
         description="Measure time, energy and CO2e of a reference workload (--workload) or "
-        "of any command (--cmd); write one JSON record per run.",
+        "of any command (--cmd); write one JSON record per run. Ctrl-C, SIGTERM or SIGHUP "
+        "stops the run and keeps what was measured (exit code 128 + the signal).",
     )
+    p.error = one_line_error(p)  # type: ignore[method-assign]
+    r = {k: (f"{lo:g}", f"{hi:g}") for k, (lo, hi) in RANGES.items()}
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument("--workload", help=f"reference workload: {', '.join(WORKLOADS)}")
     what.add_argument("--cmd", help='measure a whole command, e.g. "python train.py"')
@@ -36,16 +43,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                       "records in --out, measuring nothing")
     p.add_argument("--mode", default="train", help="train or infer (default train)")
     p.add_argument("--size", default="small", help="small, medium or large (default small)")
-    p.add_argument("--batch", type=int, default=None, help="batch size (default per workload)")
+    p.add_argument("--batch", type=int, default=None,
+                   help=f"batch size, {r['batch'][0]} to {r['batch'][1]} (default per workload)")
     p.add_argument("--steps", type=int, default=None,
-                   help="measured steps (default 20 unless --seconds is given)")
-    p.add_argument("--seconds", type=float, default=None, help="measure for this long instead")
-    p.add_argument("--warmup", type=int, default=3, help="unmeasured warm-up steps (default 3)")
+                   help=f"measured steps, {r['steps'][0]} to {r['steps'][1]} (default 20 unless "
+                   "--seconds is given)")
+    p.add_argument("--seconds", type=float, default=None,
+                   help=f"measure for this long instead, above 0 and at most {r['seconds'][1]} s")
+    p.add_argument("--warmup", type=int, default=3,
+                   help=f"unmeasured warm-up steps, {r['warmup'][0]} to {r['warmup'][1]} "
+                   "(default 3)")
     p.add_argument("--precision", default=None,
                    help="fp32, tf32, bf16 or fp16 (default fp32 on cpu, bf16 on cuda)")
     p.add_argument("--device", default="cpu", help="cpu or cuda (default cpu)")
     p.add_argument("--threads", type=int, default=None,
-                   help="torch CPU threads (default: torch's choice, one per core)")
+                   help=f"torch CPU threads, {r['threads'][0]} to {r['threads'][1]} (default: "
+                   "torch's choice, one per core)")
     p.add_argument("--country", default="USA",
                    help="ISO 3166 alpha-3 code of the electricity grid (default USA)")
     p.add_argument("--region", default=None, help="US state, for a regional grid intensity")
@@ -58,19 +71,35 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_profile(args: argparse.Namespace) -> int:
-    """Entry point of ``profile``; returns 0, 1 (command failed) or 130 (interrupted)."""
+    """Entry point of ``profile``: 0, 1 (command failed) or 128 + signal (stopped by one)."""
     from planner.profiling.host import resolve_site
 
     if args.report:
         return _report(args.out)
+    check_options(args)
     check_writable(args.out)
     site = resolve_site(args.country, args.region)
-    if args.cmd is not None:
-        return _run_command(args, site)
-    return _run_workload(args, site)
+    with StopSignals() as stop:
+        try:
+            if args.cmd is not None:
+                code = _run_command(args, site, stop)
+            else:
+                code = _run_workload(args, site, stop)
+        except Stopped as exc:  # before anything was measured
+            print(f"stopped by {describe(exc.signum)} before measuring began; no record was "
+                  "written", file=sys.stderr)
+            return 128 + exc.signum
+    return stop.exit_code(code)
 
 
-def _run_command(args: argparse.Namespace, site) -> int:
+def _stopped_by(stop: StopSignals, what: str) -> str:
+    """Why the run was cut short, for the record's ``error`` (a peer rank's Ctrl-C: SIGINT)."""
+    first = stop.first if stop.first is not None else signal.SIGINT
+    verb = "interrupted by" if first == signal.SIGINT else "stopped by"
+    return f"{verb} {describe(first)}{what}"
+
+
+def _run_command(args: argparse.Namespace, site, stop: StopSignals) -> int:
     from planner.model.records import Settings
     from planner.profiling.command import measure_command, split_command
     from planner.profiling.measure import Profiler, ProfilerConfig
@@ -81,7 +110,7 @@ def _run_command(args: argparse.Namespace, site) -> int:
     config = ProfilerConfig(device="cpu", gpus="all", country=site.country_iso_code,
                             region=site.region, cpu_tracking_mode=tracking)
     with Profiler(config) as prof:
-        outcome = measure_command(args.cmd, prof)
+        outcome = measure_command(args.cmd, prof, stop)
         device = "cuda" if prof.gpu_infos else "cpu"
         settings = Settings(
             precision="unknown", device=device, country_iso_code=site.country_iso_code,
@@ -89,7 +118,7 @@ def _run_command(args: argparse.Namespace, site) -> int:
         )
         status = "incomplete" if outcome.interrupted else (
             "complete" if outcome.exit_code == 0 else "failed")
-        error = ("interrupted (Ctrl-C forwarded to the command)" if outcome.interrupted
+        error = (_stopped_by(stop, ", forwarded to the command") if outcome.interrupted
                  else None if outcome.exit_code == 0
                  else f"the command exited with code {outcome.exit_code}")
         record = build_record([outcome.measurement], profiler=prof, settings=settings,
@@ -101,7 +130,7 @@ def _run_command(args: argparse.Namespace, site) -> int:
     return 0 if outcome.exit_code == 0 else 1
 
 
-def _run_workload(args: argparse.Namespace, site) -> int:
+def _run_workload(args: argparse.Namespace, site, stop: StopSignals) -> int:
     from planner.profiling import distributed as dist
     from planner.profiling.workloads import get_workload
 
@@ -110,7 +139,7 @@ def _run_workload(args: argparse.Namespace, site) -> int:
         raise PlannerError(f"--device {args.device!r}: choose cpu or cuda")
     distributed = dist.init(args.device)
     try:
-        record = _measure_workload(args, site)
+        record = _measure_workload(args, site, stop)
         if distributed:
             dist.barrier()  # leave together: tearing down gloo while a peer talks can abort
     finally:
@@ -128,7 +157,7 @@ def _run_workload(args: argparse.Namespace, site) -> int:
     return 130 if record.status == "incomplete" else 0
 
 
-def _measure_workload(args: argparse.Namespace, site) -> Record | None:
+def _measure_workload(args: argparse.Namespace, site, stop: StopSignals) -> Record | None:
     """Build, warm up and measure the workload; rank 0 returns the record, others None."""
     from planner.profiling import distributed as dist
     from planner.profiling.measure import Profiler, ProfilerConfig
@@ -158,7 +187,7 @@ def _measure_workload(args: argparse.Namespace, site) -> Record | None:
 
     with Profiler(config) as prof:
         try:
-            outcome = measure(prep, prof, on_begin=announce)
+            outcome = measure(prep, prof, on_begin=announce, stop=stop)
         except Exception as exc:
             if is_oom(exc):
                 raise PlannerError(
@@ -168,10 +197,10 @@ def _measure_workload(args: argparse.Namespace, site) -> Record | None:
         gathered = dist.gather((outcome.measurement, dist.hostname(), outcome.interrupted))
         if dist.rank() != 0:
             return None
-        return _workload_record(args, site, prep, prof, gathered)
+        return _workload_record(args, site, prep, prof, gathered, stop)
 
 
-def _workload_record(args, site, prep, prof, gathered) -> Record:
+def _workload_record(args, site, prep, prof, gathered, stop: StopSignals) -> Record:
     import torch
 
     from planner.model.records import Settings
@@ -195,7 +224,7 @@ def _workload_record(args, site, prep, prof, gathered) -> Record:
         measurements, profiler=prof, settings=settings,
         status="incomplete" if interrupted else "complete",
         hostnames=[g[1] for g in gathered],
-        error="interrupted by Ctrl-C; the figures cover the steps done" if interrupted else None,
+        error=_stopped_by(stop, "; the figures cover the steps done") if interrupted else None,
         notes=notes,
     )
 
@@ -238,6 +267,12 @@ def _fmt(q, scale: float = 1.0, unit: str | None = None, digits: int = 3) -> str
 
 
 def _summary(record: Record, path: Path) -> None:
+    """What the record holds, on stdout; nothing where stdout is gone (a hung-up terminal)."""
+    with contextlib.suppress(OSError, ValueError):
+        print(_summary_text(record, path), flush=True)
+
+
+def _summary_text(record: Record, path: Path) -> str:
     r = record.results
     lines = [
         f"wrote {path} ({record.status})",
@@ -260,4 +295,4 @@ def _summary(record: Record, path: Path) -> None:
         f"  RAM energy      {_fmt(r.ram_energy_j)}",
         f"  CO2e            {_fmt(r.co2e_kg, 1000.0, 'g')}",
     ]
-    print("\n".join(line for line in lines if line))
+    return "\n".join(line for line in lines if line)

@@ -173,11 +173,12 @@ def save_record(record: Record, folder: Path | str = "measurements") -> Path:
         return write_record(record, folder)
     except OSError as exc:
         why = exc.strerror or str(exc)
-        hint = ("the disk is full; free space or choose another folder with --out"
-                if exc.errno in (errno.ENOSPC, errno.EDQUOT)
-                else "choose another folder with --out")
-        raise PlannerError(f"{folder}: the record could not be written ({why}); no file was "
-                           f"left behind; {hint}") from None
+        full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
+        raise PlannerError(
+            f"{folder}: the record could not be written ({why}"
+            f"{': the disk is full' if full else ''}); no file was left behind; "
+            f"{'free space or ' if full else ''}choose another folder with --out"
+        ) from None
 
 
 def _host_sum(

@@ -1,12 +1,14 @@
 """Run a reference workload: check, build, warm up, count FLOPs, then measure the steps.
 
 Warm-up steps and the FLOP-counting step happen before the measurement window opens, so the
-window holds only steady-state steps. Ctrl-C during the measured steps ends the window and
-returns what was measured, marked incomplete.
+window holds only steady-state steps. Ctrl-C (or, under the CLI's ``StopSignals``, SIGTERM or
+SIGHUP) during the measured steps ends the window and returns what was measured, marked
+incomplete.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import sys
 import time
@@ -20,6 +22,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from planner.errors import PlannerError
 from planner.profiling import distributed as dist
 from planner.profiling.measure import Profiler
+from planner.profiling.signals import StopSignals
 from planner.profiling.torch_support import (
     GIB,
     OutOfMemoryError,
@@ -220,11 +223,12 @@ def run_steps(
     time_each: bool,
     on_step: Callable[[int], None] | None = None,
     progress: bool = False,
+    stop: StopSignals | None = None,
 ) -> tuple[int, list[float], bool]:
     """Step until the step count or the time is reached: (steps done, latencies, interrupted).
 
     ``time_each`` synchronises after every step to time it (per-request latency).
-    Ctrl-C stops the loop and is reported, not raised.
+    Ctrl-C, or a signal ``stop`` handles, stops the loop and is reported, not raised.
     """
     cfg = prep.config
     steps = cfg.steps if cfg.steps is not None or cfg.seconds is not None else DEFAULT_STEPS
@@ -234,18 +238,20 @@ def run_steps(
     done = 0
     interrupted = False
     step, sync = prep.step, prep.sync
+    stoppable = stop.stoppable() if stop is not None else contextlib.nullcontext()
     try:
-        while (steps is None or done < steps) and (deadline is None or
-                                                    time.perf_counter() < deadline):
-            t = time.perf_counter()
-            step()
-            if time_each:
-                sync()
-                latencies.append(time.perf_counter() - t)
-            done += 1
-            if on_step is not None:
-                on_step(done)
-            bar.update(time.perf_counter())
+        with stoppable:
+            while (steps is None or done < steps) and (deadline is None or
+                                                        time.perf_counter() < deadline):
+                t = time.perf_counter()
+                step()
+                if time_each:
+                    sync()
+                    latencies.append(time.perf_counter() - t)
+                done += 1
+                if on_step is not None:
+                    on_step(done)
+                bar.update(time.perf_counter())
     except KeyboardInterrupt:
         interrupted = True
     finally:
@@ -258,16 +264,22 @@ def measure(
     profiler: Profiler,
     on_step: Callable[[int], None] | None = None,
     on_begin: Callable[[], None] | None = None,
+    stop: StopSignals | None = None,
 ) -> RunOutcome:
-    """Run the measured steps inside one profiler window (``on_begin`` once it is open)."""
+    """Run the measured steps inside one profiler window (``on_begin`` once it is open).
+
+    With ``stop``, signals from here on only end the steps: the window is always closed.
+    """
     dist.barrier()
+    if stop is not None:
+        stop.keep()
     profiler.begin_window("measure")
     try:
         if on_begin is not None:
             on_begin()
         done, latencies, interrupted = run_steps(
             prep, time_each=prep.config.mode == "infer", on_step=on_step,
-            progress=prep.config.progress,
+            progress=prep.config.progress, stop=stop,
         )
     finally:
         # Even on an error the window is closed, so CodeCarbon's threads stop.

@@ -11,7 +11,7 @@ from planner.errors import PlannerError
 from planner.profiling.measure import Profiler, ProfilerConfig
 from planner.profiling.runner import RunConfig, measure, prepare
 from planner.profiling.torch_support import OutOfMemoryError, estimate_memory, is_oom
-from planner.profiling.workloads import WORKLOAD_NAMES, get_workload
+from planner.profiling.workloads import SIZES, WORKLOAD_NAMES, get_workload
 
 QUIET = ProfilerConfig(device="cpu", gpus="none", measure_host=False)
 
@@ -108,3 +108,9 @@ def test_allocator_failures_are_recognised():
     assert is_oom(RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried ..."))
     assert is_oom(MemoryError())
     assert not is_oom(RuntimeError("shape mismatch"))
+
+
+def test_every_named_workload_exists_in_every_size():
+    for name in WORKLOAD_NAMES:
+        w = get_workload(name)
+        assert w.name == name and set(w.sizes) == set(SIZES) == set(w.default_batch)

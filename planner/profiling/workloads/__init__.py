@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from planner.errors import PlannerError
+from planner.profiling.options import SIZES, WORKLOADS
 from planner.profiling.workloads.base import Workload
 from planner.profiling.workloads.cnn import Cnn
 from planner.profiling.workloads.mlp import Mlp
 from planner.profiling.workloads.recsys import Recsys
 from planner.profiling.workloads.transformer import Transformer
 
-WORKLOAD_NAMES: tuple[str, ...] = ("mlp", "cnn", "transformer", "recsys")
-SIZES: tuple[str, ...] = ("small", "medium", "large")
+# The names live with the CLI's option checks, which must not import torch.
+WORKLOAD_NAMES: tuple[str, ...] = WORKLOADS
 
 
 def get_workload(name: str) -> Workload:
