@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from planner.atomic import write_csv_atomic
 from planner.errors import PlannerError
 from planner.model.catalogue import export_frame
 from planner.model.plan import Planner
 from planner.model.report import plan_report, plan_sections, print_columns
 from planner.model.scenario import load_scenario
-from planner.reports import write_csv_atomic
 
 
 def register(subparsers) -> None:
