@@ -16,8 +16,10 @@ import numpy as np
 import pandas as pd
 
 from planner.errors import ScenarioError
+from planner.model.context import PlanningData
 from planner.model.report import EDGE_VS_CLOUD_COLUMNS
 from planner.model.scenario import Scenario, parse_scenario
+from planner.model.site import resolve_site
 
 
 def compare_edge_cloud(inference: pd.DataFrame | None) -> pd.DataFrame | None:
@@ -60,7 +62,7 @@ def compare_edge_cloud(inference: pd.DataFrame | None) -> pd.DataFrame | None:
     return out[EDGE_VS_CLOUD_COLUMNS].reset_index(drop=True)
 
 
-def edge_vs_cloud(planner, scenario: Scenario | dict) -> pd.DataFrame:
+def edge_vs_cloud(planner: PlanningData, scenario: Scenario | dict) -> pd.DataFrame:
     """Plan a scenario's inference and return the edge-versus-cloud comparison.
 
     ScenarioError where the scenario has no traffic or its hardware is not both kinds.
@@ -71,7 +73,7 @@ def edge_vs_cloud(planner, scenario: Scenario | dict) -> pd.DataFrame:
     if scenario.inference is None or not scenario.inference.has_traffic:
         raise ScenarioError("inference: edge versus cloud needs traffic "
                             "(requests_per_s_avg or requests_per_s_peak)")
-    table = plan_serving(planner, scenario, planner.resolve_site(scenario))
+    table = plan_serving(planner, scenario, resolve_site(scenario.site, planner.defaults))
     result = compare_edge_cloud(table)
     if result is None:
         raise ScenarioError("inference.hardware: choose at least one edge device (placement: "

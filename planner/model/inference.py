@@ -19,6 +19,7 @@ from planner.errors import ScenarioError
 from planner.model import performance
 from planner.model.assumptions import attach_assumptions
 from planner.model.catalogue import cloud_prices_for
+from planner.model.context import PlanningData
 from planner.model.footprint import Rates, footprint
 from planner.model.frames import refuse_non_finite, with_columns
 from planner.model.scenario import InferenceSpec, Scenario
@@ -161,7 +162,7 @@ def replica_times_s(c: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
             "batch_time_s": prefill + out_tok * step}
 
 
-def inference_grid(planner, scenario: Scenario, site: ResolvedSite,
+def inference_grid(planner: PlanningData, scenario: Scenario, site: ResolvedSite,
                    spec: InferenceSpec | None = None) -> pd.DataFrame:
     """One row per chosen device for the scenario's inference section (or ``spec``)."""
     spec = spec or scenario.inference
@@ -182,6 +183,6 @@ def inference_grid(planner, scenario: Scenario, site: ResolvedSite,
     return with_columns(grid, extra)
 
 
-def plan_inference(planner, scenario: Scenario, site: ResolvedSite) -> pd.DataFrame:
+def plan_inference(planner: PlanningData, scenario: Scenario, site: ResolvedSite) -> pd.DataFrame:
     """Per-request performance and footprint of the scenario's inference on every device."""
     return evaluate_inference(inference_grid(planner, scenario, site))

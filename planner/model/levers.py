@@ -30,6 +30,8 @@ from pydantic import Field, model_validator
 from planner.errors import ProfileError, ScenarioError
 from planner.model import performance
 from planner.model.assumptions import select_precision
+from planner.model.context import PlanningData
+from planner.model.defaults import Defaults
 from planner.model.footprint import Rates, footprint
 from planner.model.frames import refuse_non_finite, with_columns
 from planner.model.hardware import Confidence, Source
@@ -255,7 +257,7 @@ def rebatch(v: Variant, batch_size: int) -> Variant:
                    v.distil_flops, v.source, v.notes)
 
 
-def relocate(v: Variant, scenario: Scenario, site: SiteSpec, planner) -> Variant:
+def relocate(v: Variant, scenario: Scenario, site: SiteSpec, defaults: Defaults) -> Variant:
     """The variant at another site: the lever's location replaces the scenario's; PUE and
     electricity price override one by one."""
     base = scenario.site.model_dump(exclude_none=True)
@@ -263,7 +265,7 @@ def relocate(v: Variant, scenario: Scenario, site: SiteSpec, planner) -> Variant
     if any(k in new for k in LOCATION_FIELDS):
         base = {k: x for k, x in base.items() if k not in LOCATION_FIELDS}
     merged = validate(SiteSpec, {**base, **new}, "levers.site", ScenarioError)
-    resolved = resolve_site(merged, planner.defaults)
+    resolved = resolve_site(merged, defaults)
     where = ", ".join(f"{k} {x}" for k, x in new.items())
     return Variant(v.lever, where, v.spec, resolved, v.weight_bytes, v.flops_scale,
                    v.distil_flops, v.source,
@@ -271,7 +273,7 @@ def relocate(v: Variant, scenario: Scenario, site: SiteSpec, planner) -> Variant
                     f"({resolved.intensity_label}); PUE {resolved.pue:g}"))
 
 
-def lever_variants(planner, scenario: Scenario, site: ResolvedSite,
+def lever_variants(planner: PlanningData, scenario: Scenario, site: ResolvedSite,
                    defaults: LeverDefaults | None = None) -> list[Variant]:
     """The baseline, then one variant per lever given, then all of them together."""
     levers: LeversSpec | None = scenario.levers
@@ -290,7 +292,7 @@ def lever_variants(planner, scenario: Scenario, site: ResolvedSite,
     if levers.batch_size is not None:
         steps.append(("batch_size", lambda v: rebatch(v, levers.batch_size)))
     if levers.site is not None:
-        steps.append(("site", lambda v: relocate(v, scenario, levers.site, planner)))
+        steps.append(("site", lambda v: relocate(v, scenario, levers.site, planner.defaults)))
     for name, step in steps:
         v = step(base)
         out.append(Variant(name, v.setting, v.spec, v.site, v.weight_bytes, v.flops_scale,
@@ -306,7 +308,8 @@ def lever_variants(planner, scenario: Scenario, site: ResolvedSite,
     return out
 
 
-def variant_grid(planner, scenario: Scenario, v: Variant, with_traffic: bool) -> pd.DataFrame:
+def variant_grid(planner: PlanningData, scenario: Scenario, v: Variant,
+                 with_traffic: bool) -> pd.DataFrame:
     """The evaluation grid of one variant, with its overrides applied."""
     build = serving_grid if with_traffic else inference_grid
     g = build(planner, scenario, v.site, v.spec)
@@ -323,7 +326,7 @@ def variant_grid(planner, scenario: Scenario, v: Variant, with_traffic: bool) ->
     })
 
 
-def one_off_distillation(rows: pd.DataFrame, defaults) -> dict[str, np.ndarray]:
+def one_off_distillation(rows: pd.DataFrame, defaults: Defaults) -> dict[str, np.ndarray]:
     """Energy, CO2e and cost of the distillation run on each row's device (data centre only):
     device-hours = FLOPs / (bf16 peak × training utilisation), as ``training`` plans a run."""
     flops = rows["distil_flops"].to_numpy(dtype=float)
@@ -339,10 +342,10 @@ def one_off_distillation(rows: pd.DataFrame, defaults) -> dict[str, np.ndarray]:
             "one_off_cost_usd": fp.cost_usd}
 
 
-def plan_levers(planner, scenario: Scenario, site: ResolvedSite | None = None,
+def plan_levers(planner: PlanningData, scenario: Scenario, site: ResolvedSite | None = None,
                 defaults: LeverDefaults | None = None) -> pd.DataFrame:
     """The levers table: one row per lever × hardware, with ratios to the baseline."""
-    site = site or planner.resolve_site(scenario)
+    site = site or resolve_site(scenario.site, planner.defaults)
     variants = lever_variants(planner, scenario, site, defaults)
     spec = scenario.inference
     traffic = resolve_traffic(spec)

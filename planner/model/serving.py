@@ -33,6 +33,7 @@ import pandas as pd
 
 from planner.errors import ScenarioError
 from planner.model import energy, queueing
+from planner.model.context import PlanningData
 from planner.model.footprint import Rates, footprint
 from planner.model.frames import refuse_non_finite, with_columns
 from planner.model.inference import evaluate_inference, inference_grid
@@ -102,7 +103,7 @@ def batch_candidates(spec: InferenceSpec) -> list[int]:
     return out if spec.batch_size in out else [*out, spec.batch_size]
 
 
-def serving_grid(planner, scenario: Scenario, site: ResolvedSite,
+def serving_grid(planner: PlanningData, scenario: Scenario, site: ResolvedSite,
                  spec: InferenceSpec | None = None) -> pd.DataFrame:
     """One row per hardware × candidate batch; edge devices serve their own user at batch 1."""
     spec = spec or scenario.inference
@@ -422,7 +423,7 @@ def evaluate_serving(grid: pd.DataFrame, spec: InferenceSpec, traffic: Traffic,
     })
 
 
-def plan_serving(planner, scenario: Scenario, site: ResolvedSite,
+def plan_serving(planner: PlanningData, scenario: Scenario, site: ResolvedSite,
                  spec: InferenceSpec | None = None) -> pd.DataFrame:
     """The inference table: per-replica figures, plus fleet and annual columns with traffic."""
     spec = spec or scenario.inference

@@ -27,6 +27,7 @@ import pandas as pd
 from planner.model import queueing
 from planner.model.footprint import RATE_COLUMNS, Rates, footprint
 from planner.model.inference import replica_times_s
+from planner.model.levers import LeverDefaults, load_lever_defaults
 from planner.model.report import SENSITIVITY_COLUMNS
 from planner.model.report import UNCERTAINTY_COLUMNS as SUMMARY_COLUMNS
 from planner.model.scenario import UNCERTAIN_NAMES, InferenceSpec, UncertaintySpec
@@ -57,7 +58,7 @@ PERF_INPUTS = ("batch_size", "devices_per_replica", "weight_bytes", "kv_bytes_pe
 Ranges = dict[str, tuple[float, float, float]]
 
 
-def resolve_ranges(spec: UncertaintySpec | None, defaults) -> Ranges:
+def resolve_ranges(spec: UncertaintySpec | None, defaults: LeverDefaults) -> Ranges:
     """(low, mode, high) factors per assumption: the scenario's, else the sourced defaults."""
     out = {}
     for name in UNCERTAIN_NAMES:
@@ -256,11 +257,9 @@ class UncertaintyResult:
 
 def plan_uncertainty(spec: UncertaintySpec | None, inference_spec: InferenceSpec | None,
                      training: pd.DataFrame | None, inference: pd.DataFrame | None,
-                     defaults=None) -> UncertaintyResult:
+                     defaults: LeverDefaults | None = None) -> UncertaintyResult:
     """P10/P50/P90 and sensitivity of the serving year (with traffic) and the training run,
     for every option the plan found feasible."""
-    from planner.model.levers import load_lever_defaults
-
     d = defaults or load_lever_defaults()
     ranges = resolve_ranges(spec, d)
     n, seed = (spec.draws, spec.seed) if spec is not None else (10_000, 0)
