@@ -14,7 +14,6 @@ from planner.dashboard import chart_layout, formats
 from planner.dashboard.provenance import hover_lines
 
 FRONT_COLOUR = "#d62728"
-MUTED = "#9aa5b1"
 PALETTE = {"device": "#1f77b4", "host": "#9467bd", "facility": "#ff7f0e",
            "operational": "#2ca02c", "embodied": "#8c564b"}
 _figure = chart_layout.figure

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from planner.model.hardware import PRECISIONS, HardwareProfile, LoadReport, load_profiles
+from planner.model.hardware import PRECISIONS, HardwareProfile
 
 GB = 1e9  # profiles use decimal gigabytes
 TERA = 1e12
@@ -134,12 +134,6 @@ def cloud_prices_for(profiles, provider: str | None,
             prices[p.id] = (c.usd_per_device_hour,
                             f"{c.provider} {c.region} {c.instance or ''} ({c.date})")
     return prices
-
-
-def load_catalogue(directory=None) -> tuple[pd.DataFrame, LoadReport]:
-    """Load the profiles folder into the catalogue table, with the load report."""
-    report = load_profiles(directory)
-    return catalogue_frame(report.profiles), report
 
 
 # Columns of `python -m planner profiles --csv`, human units for people reading the CSV.

@@ -87,11 +87,6 @@ class Footprint:
         """Every field by name, in report order."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
-    def energy_parts(self) -> dict[str, np.ndarray]:
-        """The energy breakdown alone (device, host, facility, total)."""
-        return {k: getattr(self, k) for k in ("device_energy_kwh", "host_energy_kwh",
-                                              "facility_energy_kwh", "energy_kwh")}
-
 
 def footprint(device_hours, power_w, rates: Rates, *, charged_device_hours=None,
               embodied_device_hours=None, owned_device_hours=None) -> Footprint:

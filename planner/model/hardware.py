@@ -24,7 +24,6 @@ Placement = Literal["datacenter", "edge"]
 Precision = Literal["fp32", "tf32", "bf16", "fp16", "fp8", "int8", "int4"]
 PowerBasis = Literal["tdp", "tbp", "max", "typical", "measured"]
 Confidence = Literal["high", "medium", "low"]
-KINDS: tuple[str, ...] = get_args(DeviceKind)
 PRECISIONS: tuple[str, ...] = get_args(Precision)
 POWER_BASES: tuple[str, ...] = get_args(PowerBasis)
 
