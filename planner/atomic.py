@@ -12,8 +12,22 @@ from planner.errors import PlannerError
 
 
 def write_text_atomic(text: str, path: Path | str) -> Path:
-    """Write ``text`` to a temporary file beside ``path``, then rename it into place."""
+    """Write ``text`` to a temporary file beside ``path``, then rename it into place.
+
+    A folder is refused; an existing file that is not a regular one (``/dev/stdout``, a pipe)
+    is written in place, never replaced by a rename. Any failure (no such folder, no
+    permission, a full disk) is one PlannerError line and leaves no temporary file behind.
+    """
     target = Path(path)
+    if target.is_dir():
+        raise PlannerError(f"cannot write {target}: it is a folder; give a file name")
+    if target.exists() and not target.is_file():
+        try:
+            with target.open("w", encoding="utf-8", newline="") as fh:
+                fh.write(text)
+        except OSError as exc:
+            raise PlannerError(f"cannot write {target}: {exc.strerror or exc}") from None
+        return target
     folder = target.parent if str(target.parent) else Path(".")
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -26,6 +40,9 @@ def write_text_atomic(text: str, path: Path | str) -> Path:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, target)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise PlannerError(f"cannot write {target}: {exc.strerror or exc}") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

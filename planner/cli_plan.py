@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -11,6 +12,7 @@ from planner.atomic import write_csv_atomic
 from planner.errors import PlannerError
 from planner.model.catalogue import export_frame
 from planner.model.plan import Planner
+from planner.model.plausibility import plausibility_warnings
 from planner.model.report import plan_report, plan_sections, print_columns
 from planner.model.scenario import load_scenario
 
@@ -56,6 +58,8 @@ def run_plan(args: argparse.Namespace) -> int:
     _warn_profile_errors(planner)
     result = planner.plan(scenario)
     site = result.site
+    for warning in plausibility_warnings(scenario, result.training, result.inference):
+        print(f"warning: implausible plan: {warning}", file=sys.stderr)
     print(f"Scenario {scenario.name!r}: grid {site.carbon_intensity_g_per_kwh:.0f} gCO2e/kWh "
           f"({site.intensity_label}, data year {site.intensity_year}); PUE {site.pue:g}")
     for name, frame in plan_sections(result).items():

@@ -102,3 +102,31 @@ def percent(fraction: float | None, digits: int = 0) -> str:
     if _missing(fraction):
         return "–"
     return f"{float(fraction) * 100:.{digits}f} %"  # type: ignore[arg-type]
+
+
+# Characters that start Markdown, HTML, LaTeX, emoji shortcodes, Streamlit's colour directives
+# or GFM autolinks (``https://``, ``a@b``); escaping them leaves none of those possible.
+_MARKDOWN_SPECIAL = frozenset("\\`*[]<>!$~|#{}:@&")
+
+
+def plain(text: object, limit: int = 600) -> str:
+    """``text`` made safe to pass to a Markdown element (``st.warning``, ``st.error``...): one
+    line, at most ``limit`` characters, every Markdown, HTML and autolink character
+    backslash-escaped (CommonMark allows escaping any ASCII punctuation), so a value from a
+    URL, a file or a record shows as the text it is: no link, no image, no formatting.
+
+    An underscore inside a word (``requests_per_s``) cannot start emphasis and is kept as is.
+    """
+    line = " ".join(str(text)[: 4 * limit].split())
+    if len(line) > limit:
+        line = line[:limit] + "…"
+    out = []
+    for i, c in enumerate(line):
+        inner = 0 < i < len(line) - 1 and line[i - 1].isalnum() and line[i + 1].isalnum()
+        if c in _MARKDOWN_SPECIAL or (c == "_" and not inner) or (i == 0 and not c.isalnum()):
+            out.append("\\" + c)
+        elif c == "." and line[max(0, i - 3):i].lower() == "www":
+            out.append("\\.")
+        else:
+            out.append(c)
+    return "".join(out)

@@ -102,16 +102,18 @@ def folder_records(signature: str) -> tuple[list, list[str]]:
     return load_records(folder)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_data(show_spinner=False, max_entries=16, ttl=3600)
 def calibration_tables(signature: str, uploads: tuple[tuple[str, str], ...]
                        ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """For the folder's records plus this session's uploads: one row per record, the
     calibration table and the predicted-versus-measured table."""
     from planner.model.calibration import calibrate, prediction_table, records_frame
-    from planner.model.records import parse_record
+    from planner.model.records import parse_record, unique_records
 
     records, _ = folder_records(signature)
-    records = list(records) + [parse_record(text, name) for name, text in uploads]
+    # An upload of a run the folder holds (or the same upload twice) counts once.
+    records, _ = unique_records([(r.run_id, r) for r in records]
+                                + [(name, parse_record(text, name)) for name, text in uploads])
     profiles = get_planner().profiles
     if not records:  # prediction_table needs at least one record
         from planner.model.calibration import CALIBRATION_COLUMNS

@@ -10,6 +10,7 @@ import time
 import streamlit as st
 
 from planner.dashboard import loaders, state
+from planner.dashboard.formats import plain
 
 INITIALISED = "_state_initialised"
 RUN_STARTED = "_run_started"
@@ -35,8 +36,8 @@ def init() -> None:
             st.session_state[key] = value
         st.session_state[state.GIVEN] = sorted(updates)  # what the link gave
         st.session_state[INITIALISED] = True
-        for message in errors:
-            st.warning(message)
+        for message in errors:  # the URL's values are shown as text, never as Markdown
+            st.warning(plain(message))
         return
     # Streamlit forgets the value of a widget that a run does not draw (a page's own widgets
     # after switching page); writing the value back keeps it (Streamlit docs, "Widget

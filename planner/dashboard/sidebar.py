@@ -11,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from planner.dashboard import controls, loaders, meeting_report, reports, state, ui
+from planner.dashboard.formats import plain
 from planner.errors import PlannerError
 from planner.model.hardware import PRECISIONS
 
@@ -157,7 +158,7 @@ def _scenario_file() -> None:
         help="A file saved here, or any scenario the command line reads.")
     message = st.session_state.get(LOAD_MESSAGE)
     if message:
-        getattr(st, message[0])(message[1])
+        getattr(st, message[0])(plain(message[1]))  # file values shown as text
     calibration = ui.calibration_key()
 
     def report() -> str:

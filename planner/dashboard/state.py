@@ -350,8 +350,11 @@ def _parse(item: Input, text: str) -> object:
         if not math.isfinite(value):
             raise ValueError("not a finite number")
         return value
-    if item.kind == "int":
-        return int(float(text)) if float(text).is_integer() else int(text)
+    if item.kind == "int":  # a 400-digit integer is refused, not carried on
+        value = float(text)
+        if not (math.isfinite(value) and value.is_integer() and abs(value) <= 2**53):
+            raise ValueError("not a whole number in range")
+        return int(value)
     return text
 
 

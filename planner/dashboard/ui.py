@@ -7,9 +7,11 @@ import pandas as pd
 import streamlit as st
 
 from planner.dashboard import loaders, state
+from planner.dashboard.formats import plain
 from planner.dashboard.provenance import note
 from planner.errors import PlannerError, ScenarioError
 from planner.model.plan import PlanResult
+from planner.model.plausibility import plausibility_warnings
 from planner.model.site import ResolvedSite
 
 
@@ -28,11 +30,13 @@ def scenario(sections: tuple[str, ...] = ("training", "inference")) -> dict:
 
 
 USE_CALIBRATION = "use_cal"
-UPLOADS = "_uploaded_records"  # this session's uploaded records: file name → JSON text
+# This session's uploaded records, SHA-256 of the bytes → JSON text: in session state only, so
+# they are released when the session ends and no other visitor sees them.
+UPLOADS = "_uploaded_records"
 
 
 def uploads() -> tuple[tuple[str, str], ...]:
-    """This session's uploaded records as (name, text) pairs, for cache keys."""
+    """This session's uploaded records as (digest, text) pairs, for cache keys."""
     return tuple(sorted(st.session_state.get(UPLOADS, {}).items()))
 
 
@@ -62,10 +66,13 @@ def plan_or_error(sections: tuple[str, ...] = ("training", "inference")) -> Plan
         st.error("Cannot plan this scenario: " + "; ".join(bad) + ".", icon="⚠️")
         return None
     try:
-        return plan(scenario(sections))
+        result = plan(scenario(sections))
     except PlannerError as exc:
-        st.error(f"Cannot plan this scenario: {state.explain(str(exc))}", icon="⚠️")
+        st.error(f"Cannot plan this scenario: {plain(state.explain(str(exc)))}", icon="⚠️")
         return None
+    for warning in plausibility_warnings(result.scenario, result.training, result.inference):
+        st.warning(f"Implausible plan: {plain(warning)}", icon=":material/help:")
+    return result
 
 
 def uncertainty(sections: tuple[str, ...], phase: str, hardware_ids) -> tuple:

@@ -95,7 +95,7 @@ def evaluate_training(grid: pd.DataFrame) -> pd.DataFrame:
         g["memory_bytes"].to_numpy(dtype=float),
     )
     given = g["devices_given"].to_numpy(dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         for_deadline = np.maximum(
             performance.devices_for_deadline(flops, peak, util, g["deadline_s"].to_numpy(float)),
             min_devices)

@@ -10,6 +10,7 @@ import pytest
 
 from planner.dashboard import state, tables
 from planner.model.calibration import calibrate, for_planning, prediction_table
+from planner.model.record_store import SAVE_UPLOADS_ENV
 from planner.model.records import write_record
 from tests.dashboard.conftest import assert_clean, open_page, shown_device
 from tests.dashboard.records import record
@@ -89,6 +90,10 @@ def test_upload_valid_and_broken_records(folder, tmp_path, monkeypatch):
     assert any("broken.json" in e for e in errors) and any("notjson.json" in e for e in errors)
     assert {m.label: m.value for m in at.metric}["Records"] == "4"  # the folder's 3 + good
     before = sorted(p.name for p in folder.iterdir())
+    # Saving into the shared folder is the operator's setting (issue 11): off by default.
+    assert "rec_save" not in [b.key for b in at.button]
+    monkeypatch.setenv(SAVE_UPLOADS_ENV, "1")
+    at.run()
     at.button(key="rec_save").click().run()
     assert_clean(at)
     after = sorted(p.name for p in folder.iterdir())

@@ -1,13 +1,18 @@
 """Measurements: the profiling records in ``measurements/``, what they calibrate, and the
-planner's prediction of each run against what was measured; upload a record from another
-machine (validated, never half-written)."""
+planner's prediction of each run against what was measured. An uploaded record is used in this
+visitor's session only; saving it into the shared folder is an operator's setting (README,
+"Serving the dashboard to a team")."""
+
+import hashlib
 
 import pandas as pd
 import streamlit as st
 
 from planner.dashboard import figures, loaders, ui
+from planner.dashboard.formats import plain
 from planner.errors import PlannerError
-from planner.model.records import parse_record, write_record
+from planner.model.record_store import SAVE_UPLOADS_ENV, save_upload, saving_allowed
+from planner.model.records import parse_record
 
 st.title("Measurements")
 st.markdown("How close are the planner's predictions to real runs, and what do the "
@@ -18,62 +23,76 @@ MESSAGES = "_upload_messages"
 
 
 def _on_upload() -> None:
-    """Validate uploaded records as they arrive; keep the valid ones for this session."""
+    """Validate uploaded records as they arrive; keep the valid ones in this session only
+    (session state, released when the session ends), keyed by the SHA-256 of their bytes."""
     files = st.session_state.get("rec_upload") or []
     kept = dict(st.session_state.get(ui.UPLOADS, {}))
     messages = []
     for f in files:
-        text = f.getvalue()
+        data = f.getvalue()
         try:
-            record = parse_record(text, f.name)
+            record = parse_record(data, f.name)
         except PlannerError as exc:
             messages.append(("error", f"Not added: {exc}"))
             continue
-        kept[f.name] = text.decode("utf-8")
-        messages.append(("success", f"Added {f.name}: {record.settings.workload or 'command'} "
-                                    f"on {record.device_name} ({record.status})."))
+        digest = hashlib.sha256(data).hexdigest()
+        kept[digest] = data.decode("utf-8")
+        messages.append(("success", f"Added {f.name} for this session: "
+                                    f"{record.settings.workload or 'command'} on "
+                                    f"{record.device_name} ({record.status})."))
     st.session_state[ui.UPLOADS] = kept
     st.session_state[MESSAGES] = messages
 
 
 def _save_uploads() -> None:
-    """Write this session's uploads into measurements/ (each atomically: temp file, rename)."""
+    """Add this session's uploads to the shared records folder (operator setting only): a
+    name from the content hash, never replacing a file, a run already there not saved again."""
+    if not saving_allowed():
+        return
     messages = []
-    for name, text in list(st.session_state.get(ui.UPLOADS, {}).items()):
+    for digest, text in list(st.session_state.get(ui.UPLOADS, {}).items()):
+        name = f"upload {digest[:12]}"
         try:
-            path = write_record(parse_record(text, name), loaders.measurements_dir())
+            saved = save_upload(text.encode("utf-8"), name, loaders.measurements_dir())
         except PlannerError as exc:
             messages.append(("error", f"Not saved: {exc}"))
             continue
-        messages.append(("success", f"Saved {name} as measurements/{path.name}."))
-        st.session_state[ui.UPLOADS].pop(name)
+        messages.append(("success" if saved.path else "info", saved.message))
+        st.session_state[ui.UPLOADS].pop(digest)
     st.session_state[MESSAGES] = messages
 
 
 signature = loaders.records_signature()
 _, folder_errors = loaders.folder_records(signature)
 for message in folder_errors:
-    st.warning(f"Skipped a record file: {message}")
+    st.warning(f"Skipped a record file: {plain(message)}")
 
 with st.expander("Add records from another machine", expanded=False):
     st.file_uploader("Record files (JSON)", type=["json"], accept_multiple_files=True,
                      key="rec_upload", on_change=_on_upload,
                      help="Files written by `python -m planner profile`. Each is checked "
                           "against the record schema; a broken file is refused with the "
-                          "reason and changes nothing.")
+                          "reason and changes nothing. Uploads are used in your session only.")
     for kind, text in st.session_state.get(MESSAGES, []):
-        getattr(st, kind)(text)
+        getattr(st, kind)(plain(text))
     if st.session_state.get(ui.UPLOADS):
         st.caption(f"{len(st.session_state[ui.UPLOADS])} uploaded record(s) in use for this "
-                   "session only.")
-        st.button("Save them into measurements/", key="rec_save", on_click=_save_uploads,
-                  help="Writes each record atomically (a temporary file renamed into place), "
-                       "so no half-written record can appear.")
+                   "session only; nobody else sees them, and they are gone when you close "
+                   "the page.")
+        if saving_allowed():
+            st.button("Save them into the shared records folder", key="rec_save",
+                      on_click=_save_uploads,
+                      help="Every visitor's calibration then includes them. Each file is "
+                           "named from its content hash and never replaces another file; a "
+                           "run already in the folder is not saved twice.")
+        else:
+            st.caption(f"Saving uploads into the shared folder is off on this server "
+                       f"(the operator's setting {SAVE_UPLOADS_ENV}).")
 
 try:
     records, calibration, predictions = loaders.calibration_tables(signature, ui.uploads())
 except PlannerError as exc:
-    st.error(f"Cannot read the records: {exc}")
+    st.error(f"Cannot read the records: {plain(exc)}")
     st.stop()
 
 c = st.columns(4)

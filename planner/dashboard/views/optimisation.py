@@ -4,6 +4,7 @@ against the baseline serving plan, one lever at a time and all together."""
 import streamlit as st
 
 from planner.dashboard import controls, figures, formats, loaders, state, tables, ui
+from planner.dashboard.formats import plain
 from planner.errors import PlannerError
 
 st.title("Optimisation")
@@ -58,7 +59,7 @@ if baseline is not None:
     try:
         result = ui.plan(scenario)
     except PlannerError as exc:
-        st.error(f"Cannot apply these levers: {exc}")
+        st.error(f"Cannot apply these levers: {plain(exc)}")
         st.stop()
     levers = result.extras["levers"]
     base = levers[levers["lever"] == "baseline"].iloc[0]
@@ -78,8 +79,8 @@ if baseline is not None:
                        delta_color="inverse")
     bad = levers[~levers["feasible"].astype(bool)]
     for _, r in bad.iterrows():
-        st.error(f"Lever {r['lever']} ({r['setting']}) cannot run on {names[hw]}: "
-                 f"{r['infeasible_reason']}")
+        st.error(plain(f"Lever {r['lever']} ({r['setting']}) cannot run on {names[hw]}: "
+                       f"{r['infeasible_reason']}"))
     st.plotly_chart(figures.levers_figure(levers[levers["feasible"].astype(bool)]),
                     key="lv_chart", width="stretch", config={"displaylogo": False})
     payback = levers[levers["payback_months"].notna()]

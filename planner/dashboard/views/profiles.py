@@ -6,6 +6,7 @@ import datetime as dt
 import streamlit as st
 
 from planner.dashboard import figures, loaders, profile_form, tables, ui
+from planner.dashboard.formats import plain
 from planner.dashboard.state import DEVICE_CLASSES
 from planner.errors import ProfileError
 from planner.model.catalogue import export_frame
@@ -17,7 +18,7 @@ st.markdown("The devices the planner knows: one sourced YAML file each in "
 
 planner = loaders.get_planner()
 for err in planner.profile_errors:
-    st.error(f"Skipped a broken profile: {err}")
+    st.error(f"Skipped a broken profile: {plain(err)}")
 
 catalogue = export_frame(planner.catalogue)
 catalogue.insert(4, "device_class", tables.device_class(catalogue))
@@ -122,7 +123,7 @@ if submitted:
         profile, text = profile_form.build_profile(values)
     except ProfileError as exc:
         st.session_state.pop("cd_result", None)
-        st.error(f"Not a valid profile: {exc}")
+        st.error(f"Not a valid profile: {plain(exc)}")
     else:
         st.session_state["cd_result"] = (profile.id, text)
 result = st.session_state.get("cd_result")

@@ -5,6 +5,7 @@ of hardware, its year of cost, energy and carbon, per-1,000-request figures, unc
 import streamlit as st
 
 from planner.dashboard import controls, figures, formats, tables, ui
+from planner.dashboard.formats import plain
 from planner.errors import PlannerError
 
 st.title("Serving planner")
@@ -71,7 +72,7 @@ if result is not None:
     try:
         summary, sensitivity = ui.uncertainty(("inference",), "serving", ids)
     except PlannerError as exc:
-        st.error(f"No uncertainty: {exc}")
+        st.error(f"No uncertainty: {plain(exc)}")
         summary = sensitivity = None
     left, right = st.columns(2)
     metric = controls.radio("sv_metric", ["annual_cost_usd", "annual_total_co2e_kg",

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from planner.dashboard import controls, figures, formats, loaders, state, tables, ui
+from planner.dashboard.formats import plain
 from planner.dashboard.provenance import classify
 from planner.errors import PlannerError
 
@@ -72,7 +73,7 @@ if result is not None:
     try:
         summary, sensitivity = ui.uncertainty(("training",), "training", [hw])
     except PlannerError as exc:
-        st.error(f"No uncertainty: {exc}")
+        st.error(f"No uncertainty: {plain(exc)}")
         summary = sensitivity = None
     if summary is not None and len(summary):
         q = summary.set_index("metric")
@@ -106,7 +107,7 @@ if result is not None:
         st.plotly_chart(figures.scaling_figure(sweep, float(base)), key="tp_scaling_chart",
                         width="stretch", config={"displaylogo": False})
     except PlannerError as exc:
-        st.error(f"Cannot draw the device-count curve: {exc}")
+        st.error(f"Cannot draw the device-count curve: {plain(exc)}")
 
     if sensitivity is not None and len(sensitivity):
         left, right = st.columns([1, 2])
