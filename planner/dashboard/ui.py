@@ -63,7 +63,7 @@ def plan_or_error(sections: tuple[str, ...] = ("training", "inference")) -> Plan
     and units of the widgets) and give None."""
     bad = problems(sections)
     if bad:
-        st.error("Cannot plan this scenario: " + "; ".join(bad) + ".", icon="⚠️")
+        st.error("Cannot plan this scenario: " + plain("; ".join(bad)) + ".", icon="⚠️")
         return None
     try:
         result = plan(scenario(sections))
