@@ -10,6 +10,7 @@ from planner.dashboard.formats import plain
 from planner.dashboard.state import DEVICE_CLASSES
 from planner.errors import ProfileError
 from planner.model.catalogue import export_frame
+from planner.model.hardware import POWER_BASES
 
 st.title("Hardware profiles")
 st.markdown("The devices the planner knows: one sourced YAML file each in "
@@ -94,7 +95,7 @@ with st.form("custom_device", enter_to_submit=False):
                    help="Leave blank where not published.")
     b.number_input("Rated power (W)", key="cd_power", value=None, step=10.0,
                    help="The vendor's power rating; more than 0.")
-    c.selectbox("Power basis", profile_form.POWER_BASES, key="cd_power_basis",
+    c.selectbox("Power basis", POWER_BASES, key="cd_power_basis",
                 help="TDP, total board power, maximum, typical draw, or measured.")
     a.number_input("Cloud price (USD per device-hour)", key="cd_price", value=None, step=0.5,
                    help="Optional on-demand price of one device.")
