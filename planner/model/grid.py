@@ -171,6 +171,26 @@ def cloud_region_intensity(provider: str, region: str) -> GridIntensity:
     )
 
 
+def energy_mix() -> dict[str, dict]:
+    """CodeCarbon's per-country generation (TWh per source, data year), by ISO alpha-3."""
+    return _energy_mix()
+
+
+def country_code(code: str) -> str:
+    """The ISO alpha-3 code CodeCarbon's country data use (alpha-2 converted where known)."""
+    return _iso3(code)
+
+
+def cloud_region_country(provider: str, region: str) -> str | None:
+    """The ISO alpha-3 country a cloud region sits in, or None where the data do not say."""
+    provider = provider.strip().lower()
+    if provider == "gcp":
+        row = _gcp_regions().get(region)
+        return (row.get("countryIsoCode") or None) if row else None
+    loc = _other_regions()["regions"].get(provider, {}).get(region)
+    return loc.get("country") if loc else None
+
+
 def region_choices() -> list[dict[str, str]]:
     """Every selectable site: countries and cloud regions, with intensity, year and source."""
     out: list[dict[str, str]] = []
