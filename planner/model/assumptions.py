@@ -163,6 +163,13 @@ def attach_assumptions(
                                           _per_kind(defaults, "host_power_fraction", kinds))
     out["pue"] = np.where(edge, 1.0, site.pue)
     out["carbon_intensity_g_per_kwh"] = site.carbon_intensity_g_per_kwh
+    out["market_carbon_intensity_g_per_kwh"] = site.market_intensity_g_per_kwh
+    out["market_basis"] = site.market_basis
+    # A user's device has no facility: no cooling water on site (as its PUE is 1).
+    out["wue_l_per_kwh"] = np.where(edge, 0.0, site.wue_l_per_kwh)
+    out["wue_basis"] = np.where(edge, "edge device: no facility", site.wue_basis)
+    out["water_offsite_l_per_kwh"] = site.water_offsite_l_per_kwh
+    out["water_offsite_basis"] = site.water_offsite_basis
     out["electricity_usd_per_kwh"] = site.electricity_usd_per_kwh
 
     embodied = out["embodied_kgco2e"].to_numpy(dtype=float)

@@ -6,6 +6,11 @@ distillation, every Monte Carlo draw and the per-request figures of one replica.
 quantity (water, market-based CO2e, ...) is one more field of ``Rates`` and ``Footprint``
 and one more line here.
 
+Boundaries: ``co2e_kg`` is operational scope 2 location-based (grid average);
+``market_co2e_kg`` scope 2 market-based (a contractual factor or carbon-free share the user
+gives; NaN otherwise; GHG Protocol Scope 2 Guidance, 2015); ``embodied_co2e_kg`` manufacturing,
+scope 3; water on site (WUE × IT energy) and off site (generation), ``water.py``.
+
 Formulas: energy ``energy.energy_breakdown_kwh`` (host share, then PUE: The Green Grid, White
 Paper 49, 2012); operational CO2e ``carbon.operational_co2e_kg``; embodied CO2e amortised over
 the service life and charged for the hours used (Gupta et al. 2021, Chasing Carbon, HPCA;
@@ -21,12 +26,13 @@ from dataclasses import dataclass, fields, replace
 import numpy as np
 import pandas as pd
 
-from planner.model import carbon, cost, energy
+from planner.model import carbon, cost, energy, water
 
 # The grid columns ``Rates.from_frame`` reads (every planning grid carries them).
 RATE_COLUMNS = ("host_power_fraction", "pue", "carbon_intensity_g_per_kwh",
                 "embodied_kgco2e", "service_life_years", "price_usd_per_device_hour",
-                "cloud_discount", "purchase_price_usd", "electricity_usd_per_kwh")
+                "cloud_discount", "purchase_price_usd", "electricity_usd_per_kwh",
+                "market_carbon_intensity_g_per_kwh", "wue_l_per_kwh", "water_offsite_l_per_kwh")
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,10 @@ class Rates:
     purchase_price_usd: np.ndarray  # purchase price per device [USD]
     electricity_usd_per_kwh: np.ndarray  # on-premises electricity [USD/kWh]
     on_prem: np.ndarray  # bool: the chosen cost is the on-premises one
+    # Not given: NaN, so the figures they make are missing, never a silent zero.
+    market_carbon_intensity_g_per_kwh: np.ndarray = np.nan  # contractual [g CO2e/kWh]
+    wue_l_per_kwh: np.ndarray = np.nan  # on-site water per kWh of IT energy [L/kWh]
+    water_offsite_l_per_kwh: np.ndarray = np.nan  # water consumed generating a kWh [L/kWh]
 
     @classmethod
     def from_columns(cls, c: Mapping[str, np.ndarray]) -> Rates:
@@ -54,7 +64,10 @@ class Rates:
             service_life_years=c["service_life_years"],
             price_usd_per_device_hour=c["price_usd_per_device_hour"],
             cloud_discount=c["cloud_discount"], purchase_price_usd=c["purchase_price_usd"],
-            electricity_usd_per_kwh=c["electricity_usd_per_kwh"], on_prem=c["on_prem"])
+            electricity_usd_per_kwh=c["electricity_usd_per_kwh"], on_prem=c["on_prem"],
+            market_carbon_intensity_g_per_kwh=c["market_carbon_intensity_g_per_kwh"],
+            wue_l_per_kwh=c["wue_l_per_kwh"],
+            water_offsite_l_per_kwh=c["water_offsite_l_per_kwh"])
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame) -> Rates:
@@ -76,9 +89,14 @@ class Footprint:
     host_energy_kwh: np.ndarray
     facility_energy_kwh: np.ndarray
     energy_kwh: np.ndarray
-    co2e_kg: np.ndarray  # operational (location-based)
-    embodied_co2e_kg: np.ndarray
-    total_co2e_kg: np.ndarray
+    co2e_kg: np.ndarray  # operational, scope 2 location-based (grid average)
+    embodied_co2e_kg: np.ndarray  # manufacturing, scope 3, amortised
+    total_co2e_kg: np.ndarray  # location-based operational + embodied
+    market_co2e_kg: np.ndarray  # operational, scope 2 market-based; NaN: no factor given
+    market_total_co2e_kg: np.ndarray  # market-based operational + embodied
+    water_onsite_l: np.ndarray  # data-centre cooling: WUE × IT energy
+    water_offsite_l: np.ndarray  # electricity generation: grid L/kWh × all energy
+    water_l: np.ndarray
     cloud_cost_usd: np.ndarray
     on_prem_cost_usd: np.ndarray
     cost_usd: np.ndarray  # the chosen pricing mode's
@@ -110,6 +128,13 @@ def footprint(device_hours, power_w, rates: Rates, *, charged_device_hours=None,
     cloud = cost.cloud_cost_usd(rates.price_usd_per_device_hour, rented, rates.cloud_discount)
     on_prem = cost.on_prem_cost_usd(rates.purchase_price_usd, owned, rates.service_life_years,
                                     parts["energy_kwh"], rates.electricity_usd_per_kwh)
+    market = carbon.operational_co2e_kg(parts["energy_kwh"],
+                                        rates.market_carbon_intensity_g_per_kwh)
+    onsite = water.onsite_water_l(parts["device_energy_kwh"] + parts["host_energy_kwh"],
+                                  rates.wue_l_per_kwh)
+    offsite = water.offsite_water_l(parts["energy_kwh"], rates.water_offsite_l_per_kwh)
     return Footprint(**parts, co2e_kg=co2e, embodied_co2e_kg=embodied,
-                     total_co2e_kg=co2e + embodied, cloud_cost_usd=cloud,
+                     total_co2e_kg=co2e + embodied, market_co2e_kg=market,
+                     market_total_co2e_kg=market + embodied, water_onsite_l=onsite,
+                     water_offsite_l=offsite, water_l=onsite + offsite, cloud_cost_usd=cloud,
                      on_prem_cost_usd=on_prem, cost_usd=np.where(rates.on_prem, on_prem, cloud))

@@ -170,11 +170,27 @@ class SiteSpec(StrictModel):
     electricity_usd_per_kwh: float | None = Field(
         default=None, ge=0, le=100, description="What is paid per kWh: on-premises plans and "
         "edge devices pay it for all their energy (a cloud price already includes power)")
+    wue_l_per_kwh: float | None = Field(
+        default=None, ge=0, le=20, description="On-site water usage effectiveness [L/kWh of IT "
+        "energy]; default: the provider's published figure or profiles/water.yaml")
+    water_offsite_l_per_kwh: float | None = Field(
+        default=None, ge=0, le=100, description="Water consumed generating each kWh [L/kWh]; "
+        "default: the grid's generation mix (profiles/water.yaml)")
+    market_emission_factor_g_per_kwh: float | None = Field(
+        default=None, ge=0, le=5000, description="Contractual emission factor of the "
+        "electricity bought (PPA, supplier-specific, certificates): market-based CO2e")
+    carbon_free_energy_share: float | None = Field(
+        default=None, ge=0, le=1, description="Share of the electricity covered by carbon-free "
+        "contracts; the rest at the grid average (market-based CO2e)")
 
     @model_validator(mode="after")
     def _region_pair(self) -> SiteSpec:
         if (self.cloud_provider is None) != (self.cloud_region is None):
             raise ValueError("give `cloud_provider` and `cloud_region` together")
+        if (self.market_emission_factor_g_per_kwh is not None
+                and self.carbon_free_energy_share is not None):
+            raise ValueError("give `market_emission_factor_g_per_kwh` or "
+                             "`carbon_free_energy_share`, not both")
         return self
 
 

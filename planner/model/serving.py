@@ -342,7 +342,8 @@ YEAR_INPUTS = ("batch_size", "batch_time_s", "devices_per_replica", "idle_power_
                "busy_power_w", "host_power_fraction", "pue", "carbon_intensity_g_per_kwh",
                "embodied_kgco2e", "service_life_years", "price_usd_per_device_hour",
                "cloud_discount", "purchase_price_usd", "electricity_usd_per_kwh",
-               "output_tokens")
+               "output_tokens", "market_carbon_intensity_g_per_kwh", "wue_l_per_kwh",
+               "water_offsite_l_per_kwh")
 
 
 def year_inputs(frame: pd.DataFrame) -> dict[str, np.ndarray]:

@@ -19,7 +19,7 @@ import numpy as np
 
 from planner.errors import ScenarioError
 from planner.model.grid import cloud_region_country, codecarbon_version, country_code, energy_mix
-from planner.model.yamlio import load_yaml
+from planner.model.yamlio import read_file
 
 WATER_PATH = Path(__file__).resolve().parents[2] / "profiles" / "water.yaml"
 L_PER_GAL = 3.785411784  # US gallon (NIST Handbook 44)
@@ -39,7 +39,7 @@ class SiteWater:
 @lru_cache(maxsize=1)
 def water_data() -> dict:
     """``profiles/water.yaml``, parsed once."""
-    return load_yaml(WATER_PATH.read_text(encoding="utf-8"))
+    return read_file(WATER_PATH, "defaults", ScenarioError)
 
 
 def _cite(key: str) -> str:
