@@ -8,13 +8,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from planner.atomic import write_csv_atomic
+from planner.atomic import write_csv_atomic, write_text_atomic
 from planner.errors import PlannerError
+from planner.model.boundaries import boundary_legend
 from planner.model.catalogue import export_frame
 from planner.model.plan import Planner
 from planner.model.plausibility import plausibility_warnings
 from planner.model.report import plan_report, plan_sections, print_columns
 from planner.model.scenario import load_scenario
+from planner.model.statement import build_statement, statement_json, statement_markdown
 
 
 def register(subparsers) -> None:
@@ -30,6 +32,8 @@ def register(subparsers) -> None:
     q.add_argument("--csv", type=Path, help="write one row per hardware option to this CSV file")
     q.add_argument("--dir", type=Path, default=None,
                    help="profiles folder (default profiles/hardware)")
+    q.add_argument("--statement", type=Path, default=None, metavar="OUT",
+                   help="write a footprint statement to OUT.md and OUT.json")
     q.set_defaults(func=run_plan)
 
 
@@ -62,6 +66,7 @@ def run_plan(args: argparse.Namespace) -> int:
         print(f"warning: implausible plan: {warning}", file=sys.stderr)
     print(f"Scenario {scenario.name!r}: grid {site.carbon_intensity_g_per_kwh:.0f} gCO2e/kWh "
           f"({site.intensity_label}, data year {site.intensity_year}); PUE {site.pue:g}")
+    print(boundary_legend(site))
     for name, frame in plan_sections(result).items():
         columns = print_columns(name, frame)
         if columns is None:
@@ -72,6 +77,13 @@ def run_plan(args: argparse.Namespace) -> int:
         report = plan_report(result)
         write_csv_atomic(report, args.csv)
         print(f"wrote {len(report)} rows to {args.csv}")
+    if args.statement:
+        base = args.statement.with_suffix("") if args.statement.suffix.lower() in (
+            ".md", ".json") else args.statement
+        statement = build_statement(result)
+        md = write_text_atomic(statement_markdown(statement), base.with_name(base.name + ".md"))
+        js = write_text_atomic(statement_json(statement), base.with_name(base.name + ".json"))
+        print(f"wrote the footprint statement to {md} and {js}")
     if result.training is not None and not result.training["feasible"].any():
         raise PlannerError("no hardware option can run this training scenario: "
                            + "; ".join(sorted(set(result.training["infeasible_reason"]))))

@@ -339,7 +339,7 @@ def one_off_distillation(rows: pd.DataFrame, defaults: Defaults) -> dict[str, np
     fp = footprint(device_hours, rows["busy_power_w"].to_numpy(dtype=float),
                    Rates.from_frame(rows))
     return {"one_off_energy_kwh": fp.energy_kwh, "one_off_co2e_kg": fp.total_co2e_kg,
-            "one_off_cost_usd": fp.cost_usd}
+            "one_off_water_l": fp.water_l, "one_off_cost_usd": fp.cost_usd}
 
 
 def plan_levers(planner: PlanningData, scenario: Scenario, site: ResolvedSite | None = None,
@@ -357,9 +357,11 @@ def plan_levers(planner: PlanningData, scenario: Scenario, site: ResolvedSite | 
             "devices": t["fleet_devices"], "latency_s": t["fleet_latency_p95_s"],
             "energy_kwh_per_1k_requests": t["fleet_energy_kwh_per_1k_requests"],
             "co2e_kg_per_1k_requests": t["fleet_total_co2e_kg_per_1k_requests"],
+            "water_l_per_1k_requests": t["fleet_water_l_per_1k_requests"],
             "cost_usd_per_1k_requests": t["fleet_cost_usd_per_1k_requests"],
             "annual_energy_kwh": t["annual_energy_kwh"],
             "annual_total_co2e_kg": t["annual_total_co2e_kg"],
+            "annual_water_l": t["annual_water_l"],
             "annual_cost_usd": t["annual_cost_usd"],
         }
     else:
@@ -369,8 +371,10 @@ def plan_levers(planner: PlanningData, scenario: Scenario, site: ResolvedSite | 
             "energy_kwh_per_1k_requests": t["energy_kwh_per_1k_requests"],
             "co2e_kg_per_1k_requests": (t["co2e_kg_per_1k_requests"]
                                         + t["embodied_co2e_kg_per_1k_requests"]),
+            "water_l_per_1k_requests": t["water_l_per_1k_requests"],
             "cost_usd_per_1k_requests": t["cost_usd_per_1k_requests"],
             "annual_energy_kwh": np.nan, "annual_total_co2e_kg": np.nan,
+            "annual_water_l": np.nan,
             "annual_cost_usd": np.nan,
         }
     out = t[["lever", "setting", "hardware_id", "name", "placement", "feasible",
@@ -390,6 +394,7 @@ def plan_levers(planner: PlanningData, scenario: Scenario, site: ResolvedSite | 
     joined = base.reindex(out["hardware_id"])
     ratio_of = {"latency_vs_baseline": "latency_s", "energy_vs_baseline":
                 "energy_kwh_per_1k_requests", "co2e_vs_baseline": "co2e_kg_per_1k_requests",
+                "water_vs_baseline": "water_l_per_1k_requests",
                 "cost_vs_baseline": "cost_usd_per_1k_requests"}
     with np.errstate(divide="ignore", invalid="ignore"):
         for name, col in ratio_of.items():

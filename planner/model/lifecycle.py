@@ -25,7 +25,8 @@ from planner.model.report import LIFECYCLE_SUMMARY_COLUMNS as SUMMARY_COLUMNS
 from planner.model.scenario import LifecycleSpec
 
 MONTHS_PER_YEAR = 12.0
-METRICS = (("cost", "cost_usd"), ("energy", "energy_kwh"), ("co2e", "co2e_kg"))
+METRICS = (("cost", "cost_usd"), ("energy", "energy_kwh"), ("co2e", "co2e_kg"),
+           ("water", "water_l"))
 
 def retrainings_by_month(horizon_months: int, retrain_every_months: int | None) -> np.ndarray:
     """Retrainings paid by the end of each month 0..H (those at t = k·K < H)."""
@@ -73,7 +74,8 @@ def break_even_month(training, monthly_serving, horizon_months: int,
 def _pick_training(training: pd.DataFrame | None, spec: LifecycleSpec) -> dict:
     if training is None:
         return {"hardware_id": "given", "cost_usd": spec.training_cost_usd,
-                "energy_kwh": spec.training_energy_kwh, "co2e_kg": spec.training_co2e_kg}
+                "energy_kwh": spec.training_energy_kwh, "co2e_kg": spec.training_co2e_kg,
+                "water_l": None}
     ok = training[training["feasible"]]
     if spec.training_hardware is not None:
         row = training[training["hardware_id"] == spec.training_hardware]
@@ -98,6 +100,8 @@ def _pick_training(training: pd.DataFrame | None, spec: LifecycleSpec) -> dict:
         else r["energy_kwh"],
         "co2e_kg": spec.training_co2e_kg if spec.training_co2e_kg is not None
         else r["total_co2e_kg"],
+        # A known run's energy given by the user makes the planned run's water inapplicable.
+        "water_l": None if spec.training_energy_kwh is not None else r["water_l"],
     }
     return values
 
@@ -135,7 +139,8 @@ def lifecycle_tables(training: dict, serving: pd.DataFrame,
     months = np.arange(h + 1)
     n_opts = len(serving)
     annual = {"cost": serving["annual_cost_usd"], "energy": serving["annual_energy_kwh"],
-              "co2e": serving["annual_total_co2e_kg"]}
+              "co2e": serving["annual_total_co2e_kg"],
+              "water": serving.get("annual_water_l", pd.Series(np.nan, index=serving.index))}
     curves = {
         "hardware_id": np.repeat(serving["hardware_id"].to_numpy(), h + 1),
         "training_hardware_id": training["hardware_id"],
@@ -150,7 +155,7 @@ def lifecycle_tables(training: dict, serving: pd.DataFrame,
     }
     notes = np.full(n_opts, "", dtype=object)
     for name, unit in METRICS:
-        first = float(training[unit]) if training[unit] is not None else np.nan
+        first = float(training[unit]) if training.get(unit) is not None else np.nan
         monthly = annual[name].to_numpy(dtype=float) / MONTHS_PER_YEAR
         cum_t, cum_s = cumulative_curves(np.full(n_opts, first), monthly, h, k, f)
         curves[f"cumulative_training_{unit}"] = cum_t.ravel()

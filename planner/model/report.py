@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from planner.model.boundaries import boundary_rows
 from planner.model.result import PlanResult
 from planner.model.site import ResolvedSite
 
@@ -22,7 +23,11 @@ TRAINING_REPORT_COLUMNS = [
     "on_prem_cost_usd", "total_flops", "peak_flops_per_s", "utilisation", "utilisation_basis",
     "throughput_basis", "busy_power_w", "power_basis", "host_power_fraction", "pue",
     "carbon_intensity_g_per_kwh", "price_usd_per_device_hour", "price_basis",
-    "embodied_kgco2e", "embodied_basis", "service_life_years", "assumptions",
+    "embodied_kgco2e", "embodied_basis", "service_life_years",
+    *["market_co2e_kg", "market_total_co2e_kg", "water_onsite_l", "water_offsite_l", "water_l"],
+    *["market_carbon_intensity_g_per_kwh", "market_basis", "wue_l_per_kwh", "wue_basis",
+      "water_offsite_l_per_kwh", "water_offsite_basis"],
+    "assumptions",
 ]
 
 # The per-replica columns of an inference plan; with traffic every ``fleet_*`` and
@@ -35,6 +40,9 @@ INFERENCE_REPORT_COLUMNS = [
     "cost_usd_per_1k_requests", "energy_kwh_per_1m_tokens", "co2e_kg_per_1m_tokens",
     "cost_usd_per_1m_tokens", "utilisation", "utilisation_basis", "busy_power_w", "power_basis",
     "pue", "carbon_intensity_g_per_kwh", "price_usd_per_device_hour", "price_basis",
+    "market_co2e_kg_per_1k_requests", "water_l_per_1k_requests", "water_l_per_1m_tokens",
+    "market_carbon_intensity_g_per_kwh", "market_basis", "wue_l_per_kwh", "wue_basis",
+    "water_offsite_l_per_kwh", "water_offsite_basis",
 ]
 
 EDGE_VS_CLOUD_COLUMNS = [
@@ -49,10 +57,11 @@ EDGE_VS_CLOUD_COLUMNS = [
 LEVER_COLUMNS = [
     "lever", "setting", "hardware_id", "name", "placement", "feasible", "infeasible_reason",
     "precision_used", "batch_size", "devices", "latency_s", "ttft_s", "tpot_s",
-    "energy_kwh_per_1k_requests", "co2e_kg_per_1k_requests", "cost_usd_per_1k_requests",
-    "annual_energy_kwh", "annual_total_co2e_kg", "annual_cost_usd", "one_off_energy_kwh",
-    "one_off_co2e_kg", "one_off_cost_usd", "payback_months", "latency_vs_baseline",
-    "energy_vs_baseline", "co2e_vs_baseline", "cost_vs_baseline", "source", "note",
+    "energy_kwh_per_1k_requests", "co2e_kg_per_1k_requests", "water_l_per_1k_requests",
+    "cost_usd_per_1k_requests", "annual_energy_kwh", "annual_total_co2e_kg", "annual_water_l",
+    "annual_cost_usd", "one_off_energy_kwh", "one_off_co2e_kg", "one_off_water_l",
+    "one_off_cost_usd", "payback_months", "latency_vs_baseline", "energy_vs_baseline",
+    "co2e_vs_baseline", "water_vs_baseline", "cost_vs_baseline", "source", "note",
 ]
 
 LIFECYCLE_SUMMARY_COLUMNS = [
@@ -62,7 +71,8 @@ LIFECYCLE_SUMMARY_COLUMNS = [
     "total_energy_kwh", "training_co2e_kg", "retraining_co2e_kg", "serving_co2e_kg",
     "total_co2e_kg", "serving_share_of_cost", "serving_share_of_energy",
     "serving_share_of_co2e", "break_even_month_cost", "break_even_month_energy",
-    "break_even_month_co2e", "break_even_note",
+    "break_even_month_co2e", "training_water_l", "retraining_water_l", "serving_water_l",
+    "total_water_l", "serving_share_of_water", "break_even_month_water", "break_even_note",
 ]
 
 UNCERTAINTY_COLUMNS = ["phase", "hardware_id", "metric", "baseline", "p10", "p50", "p90",
@@ -73,14 +83,16 @@ SENSITIVITY_COLUMNS = ["phase", "hardware_id", "metric", "assumption", "rank", "
 
 # What the terminal shows of each section; the CSV always holds every column.
 TRAINING_PRINT_COLUMNS = ["hardware_id", "devices", "days", "device_hours", "energy_kwh",
-                          "co2e_kg", "embodied_co2e_kg", "cost_usd", "infeasible_reason"]
+                          "co2e_kg", "market_co2e_kg", "embodied_co2e_kg", "water_l",
+                          "cost_usd", "infeasible_reason"]
 INFERENCE_PRINT_COLUMNS = ["hardware_id", "devices_per_replica", "latency_s",
                            "requests_per_s_per_replica", "energy_kwh_per_1k_requests",
-                           "co2e_kg_per_1k_requests", "cost_usd_per_1k_requests",
-                           "infeasible_reason"]
+                           "co2e_kg_per_1k_requests", "water_l_per_1k_requests",
+                           "cost_usd_per_1k_requests", "infeasible_reason"]
 # A sized inference table (with traffic) shows its fleet instead.
 FLEET_PRINT_COLUMNS = ["hardware_id", "batch_size", "fleet_devices", "fleet_latency_p95_s",
-                       "annual_energy_kwh", "annual_total_co2e_kg", "annual_cost_usd",
+                       "annual_energy_kwh", "annual_total_co2e_kg", "annual_water_l",
+                       "annual_cost_usd",
                        "fleet_cost_usd_per_1m_tokens", "infeasible_reason"]
 PRINT_COLUMNS = {
     "training": TRAINING_PRINT_COLUMNS,
@@ -125,9 +137,12 @@ def plan_sections(result: PlanResult) -> dict[str, pd.DataFrame]:
 
 
 def plan_report(result: PlanResult) -> pd.DataFrame:
-    """All sections in one long table, with a leading ``section`` column (the CSV)."""
+    """All sections in one long table, with a leading ``section`` column (the CSV); last, the
+    ``boundaries`` section names the boundary and GHG scope of every footprint column."""
     frames = []
-    for name, frame in plan_sections(result).items():
+    sections = plan_sections(result)
+    sections["boundaries"] = boundary_rows(sections)
+    for name, frame in sections.items():
         frames.append(frame.assign(section=name)[["section", *frame.columns]])
     return pd.concat(frames, ignore_index=True, sort=False)
 

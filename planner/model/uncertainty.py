@@ -47,8 +47,8 @@ from planner.model.units import HOURS_PER_DAY
 
 PERCENTILES = (10.0, 50.0, 90.0)
 SERVING_METRICS = ("annual_cost_usd", "annual_energy_kwh", "annual_total_co2e_kg",
-                   "fleet_devices", "fleet_latency_p95_s")
-TRAINING_METRICS = ("cost_usd", "energy_kwh", "total_co2e_kg")
+                   "annual_water_l", "fleet_devices", "fleet_latency_p95_s")
+TRAINING_METRICS = ("cost_usd", "energy_kwh", "total_co2e_kg", "water_l")
 PERF_INPUTS = ("batch_size", "devices_per_replica", "weight_bytes", "kv_bytes_per_token",
                "prompt_tokens", "output_tokens", "prefill_flops_per_request",
                "decode_flops_per_token", "bytes_per_request", "peak_flops_per_s",
@@ -136,7 +136,7 @@ def serving_draws(table: pd.DataFrame, spec: InferenceSpec, traffic: Traffic,
                             hours_per_column=float(HOURS_PER_DAY))
     out = {
         "annual_cost_usd": y["cost_usd"], "annual_energy_kwh": y["energy_kwh"],
-        "annual_total_co2e_kg": y["total_co2e_kg"],
+        "annual_total_co2e_kg": y["total_co2e_kg"], "annual_water_l": y["water_l"],
         "fleet_devices": units * c["devices_per_replica"],
         "fleet_latency_p95_s": q["wait_p95_s"] + times["batch_time_s"] + c["network_rtt_s"],
     }
@@ -160,7 +160,8 @@ def training_draws(table: pd.DataFrame, factors: dict[str, np.ndarray]) -> dict[
         purchase_price_usd=c["purchase_price_usd"] * fx["price"])
     fp = footprint(device_hours, c["busy_power_w"] * fx["power"], rates)
     return {"cost_usd": fp.cost_usd, "energy_kwh": fp.energy_kwh,
-            "total_co2e_kg": fp.total_co2e_kg, "meets_target": np.isfinite(device_hours)}
+            "total_co2e_kg": fp.total_co2e_kg, "water_l": fp.water_l,
+            "meets_target": np.isfinite(device_hours)}
 
 
 def _ranks(a: np.ndarray) -> np.ndarray:
