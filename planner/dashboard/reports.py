@@ -51,6 +51,11 @@ def site_frame(result: PlanResult) -> pd.DataFrame:
          f"{s.intensity_source} (data year {s.intensity_year})", s.intensity_label),
         ("PUE", s.pue, "ratio", s.pue_basis, ""),
         ("electricity price", s.electricity_usd_per_kwh, "USD/kWh", s.electricity_basis, ""),
+        ("market-based emission factor", s.market_intensity_g_per_kwh, "g CO2e/kWh",
+         s.market_basis, "scope 2 market-based"),
+        ("on-site WUE", s.wue_l_per_kwh, "L/kWh of IT energy", s.wue_basis, ""),
+        ("grid water intensity", s.water_offsite_l_per_kwh, "L/kWh", s.water_offsite_basis,
+         "off-site: electricity generation"),
     ]
     return pd.DataFrame([{"section": "site", "item": i, "value": v, "unit": u, "basis": b,
                           "note": n} for i, v, u, b, n in rows], columns=HEAD)

@@ -20,7 +20,8 @@ def test_full_report_sections(planner):
     assert list(report.columns[:6]) == reports.HEAD
     assert set(report["section"]) == {"inputs", "site", "assumptions", "training", "inference",
                                       "edge_vs_cloud", "levers", "lifecycle",
-                                      "lifecycle_summary", "uncertainty", "sensitivity"}
+                                      "lifecycle_summary", "uncertainty", "sensitivity",
+                                      "boundaries"}
     inputs = report[report["section"] == "inputs"]
     assert set(inputs["note"]) == {*reports.INPUT_UNITS, "Measurements page toggle"}
     site = report[report["section"] == "site"].set_index("item")
