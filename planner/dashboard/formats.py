@@ -56,6 +56,20 @@ def energy(kwh: float | None) -> str:
     return f"{sig(kwh * 1000)} Wh"
 
 
+def water(litres: float | None) -> str:
+    """Volume of water: 1.2 ML, 340 m³, 12 L, 35 mL."""
+    if _missing(litres):
+        return "–"
+    litres = float(litres)  # type: ignore[arg-type]
+    if abs(litres) >= 1e6:
+        return f"{sig(litres / 1e6)} ML"
+    if abs(litres) >= 1e3:
+        return f"{sig(litres / 1e3)} m³"
+    if abs(litres) >= 1 or litres == 0:
+        return f"{sig(litres)} L"
+    return f"{sig(litres * 1000)} mL"
+
+
 def duration_days(days: float | None) -> str:
     """A run's length: 30.0 days, 18.5 hours."""
     if _missing(days):

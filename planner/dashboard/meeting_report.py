@@ -20,6 +20,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from planner.dashboard import figures, formats, reports, tables
+from planner.model.boundaries import boundary_rows
 from planner.model.plan import Planner, PlanResult
 from planner.model.report import plan_sections
 
@@ -167,8 +168,8 @@ def report_sections(current: Mapping[str, object], planner: Planner,
         return out
     out["site"] = reports.site_frame(result)
     out["assumptions"] = reports.assumptions_frame(planner)
-    return {**out, **{name: frame.reset_index(drop=True)
-                      for name, frame in plan_sections(result).items()}}
+    plan = {name: frame.reset_index(drop=True) for name, frame in plan_sections(result).items()}
+    return {**out, **plan, "boundaries": boundary_rows(plan)}
 
 
 def report_zip(sections: dict[str, pd.DataFrame]) -> bytes:

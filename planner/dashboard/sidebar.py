@@ -14,6 +14,7 @@ from planner.dashboard import controls, loaders, meeting_report, reports, state,
 from planner.dashboard.formats import plain
 from planner.errors import PlannerError
 from planner.model.hardware import PRECISIONS
+from planner.model.statement import build_statement, statement_json, statement_markdown
 
 LOAD_MESSAGE = "_scenario_load_message"
 
@@ -203,6 +204,24 @@ def _scenario_file() -> None:
         icon=":material/download:", on_click="ignore",
         help="One CSV with the inputs, the default assumptions with their sources, and every "
              "result row with its provenance columns (the command line's columns).")
+
+    def statement(render) -> str:
+        try:
+            return render(build_statement(loaders.plan(state.plan_key(state.to_scenario(
+                current, planner.defaults, state.ALL_SECTIONS)), calibration)))
+        except PlannerError as exc:
+            return f"No footprint statement: {exc}\n"
+
+    for label, render, ext, mime in (("Markdown", statement_markdown, "md", "text/markdown"),
+                                     ("JSON", statement_json, "json", "application/json")):
+        st.download_button(
+            f"Footprint statement ({label})", data=lambda render=render: statement(render),
+            file_name=f"{stem}-footprint.{ext}", mime=mime, key=f"statement_{ext}",
+            icon=":material/eco:", on_click="ignore",
+            help="Compute, hardware, energy by boundary (device, host, facility), CO2e "
+                 "location- and market-based, embodied (scope 3), water and the Software "
+                 "Carbon Intensity per 1,000 requests and per million tokens, each with its "
+                 "provenance (as `python -m planner plan --statement`).")
     st.button("Reset to defaults", key="reset", on_click=_on_reset,
               help="Back to the first view: Llama 3 8B in 30 days, served for chat, "
                    "AWS us-east-1.")

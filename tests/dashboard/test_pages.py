@@ -89,6 +89,9 @@ def test_training_page_matches_planner(planner, downloads):
     assert shown["Cost"][0] == formats.money(row["cost_usd"])
     assert shown["Operational CO2e"][0] == formats.co2e(row["co2e_kg"])
     assert shown["Embodied CO2e"][0] == formats.co2e(row["embodied_co2e_kg"])
+    assert shown["Water"][0] == formats.water(row["water_l"])
+    assert shown["Water on site"][0] == formats.water(row["water_onsite_l"])
+    assert shown["Market-based CO2e"][0] == formats.co2e(row["market_co2e_kg"])
     csv = _csv(downloads, "dl_tp_row")
     assert len(csv) == 1 and csv.iloc[0]["hardware_id"] == hw
     assert csv.iloc[0]["energy_kwh"] == pytest.approx(row["energy_kwh"])

@@ -40,6 +40,8 @@ def test_serving_page_matches_planner(planner, downloads):
     assert shown["Cost per year"] == formats.money(row["annual_cost_usd"])
     assert shown["Energy per year"] == formats.energy(row["annual_energy_kwh"])
     assert shown["CO2e per year"] == formats.co2e(row["annual_total_co2e_kg"])
+    assert shown["Water per year"] == formats.water(row["annual_water_l"])
+    assert shown["Water per 1,000 requests"] == formats.water(row["fleet_water_l_per_1k_requests"])
     assert shown["Cost per 1,000 requests"] == formats.money(row["fleet_cost_usd_per_1k_requests"])
     assert shown["p95 latency at the peak"] == formats.seconds(row["fleet_latency_p95_s"])
     # the fleet table CSV is the CLI's inference section

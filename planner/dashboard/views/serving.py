@@ -55,8 +55,11 @@ if result is not None:
     c[1].metric("Energy per year", formats.energy(row["annual_energy_kwh"]),
                 help="Devices + host + facility overhead (PUE).")
     c[2].metric("CO2e per year", formats.co2e(row["annual_total_co2e_kg"]),
-                help=f"Operational {formats.co2e(row['annual_co2e_kg'])} + embodied "
-                     f"{formats.co2e(row['annual_embodied_co2e_kg'])}.")
+                help=f"Operational, location-based (scope 2) "
+                     f"{formats.co2e(row['annual_co2e_kg'])} + embodied, manufacturing "
+                     f"(scope 3) {formats.co2e(row['annual_embodied_co2e_kg'])}; market-based "
+                     f"operational {formats.co2e(row['annual_market_co2e_kg'])} "
+                     f"({row['market_basis']}).")
     c[3].metric("Requests per year", formats.count(row["annual_requests"]))
     c = st.columns(4)
     c[0].metric("Cost per 1,000 requests", formats.money(row["fleet_cost_usd_per_1k_requests"]))
@@ -65,6 +68,16 @@ if result is not None:
     c[2].metric("CO2e per 1,000 requests",
                 formats.co2e(row["fleet_total_co2e_kg_per_1k_requests"]))
     c[3].metric("Device-hours per year", formats.count(row["annual_device_hours"]))
+    c = st.columns(4)
+    c[0].metric("Water per year", formats.water(row["annual_water_l"]),
+                help=f"On site {formats.water(row['annual_water_onsite_l'])} (WUE "
+                     f"{row['wue_l_per_kwh']:g} L/kWh: {row['wue_basis']}) + off site "
+                     f"{formats.water(row['annual_water_offsite_l'])} (electricity generation, "
+                     f"{row['water_offsite_l_per_kwh']:.2f} L/kWh).")
+    c[1].metric("Water per 1,000 requests",
+                formats.water(row["fleet_water_l_per_1k_requests"]))
+    c[2].metric("Market-based CO2e per year", formats.co2e(row["annual_market_co2e_kg"]),
+                help=f"Scope 2, market-based: {row['market_basis']}.")
 
     # Uncertainty: the chosen device and the cheapest others, P10-P90 whiskers.
     priced = feasible[feasible["annual_cost_usd"].notna()].nsmallest(8, "annual_cost_usd")

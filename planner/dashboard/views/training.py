@@ -45,11 +45,28 @@ if result is not None:
     c[0].metric("Total CO2e", formats.co2e(row["total_co2e_kg"]),
                 help="Operational plus embodied.")
     c[1].metric("Operational CO2e", formats.co2e(row["co2e_kg"]),
-                help=f"Energy × {row['carbon_intensity_g_per_kwh']:.0f} g CO2e/kWh.")
+                help=f"Scope 2, location-based: energy × {row['carbon_intensity_g_per_kwh']:.0f} "
+                     "g CO2e/kWh (the grid average).")
     c[2].metric("Embodied CO2e", formats.co2e(row["embodied_co2e_kg"]),
-                help=f"{row['embodied_kgco2e']:.0f} kg per device ({row['embodied_basis']}), "
-                     f"spread over {row['service_life_years']:g} years of use.")
+                help=f"Scope 3: {row['embodied_kgco2e']:.0f} kg per device "
+                     f"({row['embodied_basis']}), spread over {row['service_life_years']:g} "
+                     "years of use.")
     c[3].metric("Device-hours", formats.count(row["device_hours"]))
+    c = st.columns(4)
+    c[0].metric("Market-based CO2e", formats.co2e(row["market_co2e_kg"]),
+                help=f"Scope 2, market-based: {row['market_basis']}.")
+    c[1].metric("Water", formats.water(row["water_l"]),
+                help="Consumed on site (cooling) and off site (electricity generation).")
+    c[2].metric("Water on site", formats.water(row["water_onsite_l"]),
+                help=f"IT energy × WUE {row['wue_l_per_kwh']:g} L/kWh ({row['wue_basis']}).")
+    c[3].metric("Water off site", formats.water(row["water_offsite_l"]),
+                help=f"All energy × {row['water_offsite_l_per_kwh']:.2f} L/kWh "
+                     f"({row['water_offsite_basis']}).")
+    st.caption("**Boundaries.** Operational CO2e: scope 2, location-based (the grid average); "
+               "market-based: scope 2 with the contractual factor or carbon-free share you "
+               "give (– when none); embodied CO2e: manufacturing, scope 3; energy: devices + "
+               "host + facility (PUE); water: consumption on site (WUE) and off site "
+               "(generation).")
     c = st.columns(4)
     total_flops = row["flops"] if "flops" in row.index else row["total_flops"]
     mfu = row["predicted_mfu"] if "predicted_mfu" in row.index else row["utilisation"]
