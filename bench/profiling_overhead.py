@@ -38,14 +38,16 @@ def _steps_for(prep, target_s: float) -> int:
     trial = replace(prep, config=replace(prep.config, steps=None, seconds=0.5))
     t = time.perf_counter()
     done, _, _ = run_steps(trial, time_each=False)
+    prep.sync()
     per_step = (time.perf_counter() - t) / max(done, 1)
     return max(10, math.ceil(target_s / per_step))
 
 
 def bench_one(workload: str, mode: str, size: str, repeats: int, target_s: float,
-              profiler: Profiler) -> dict:
+              profiler: Profiler, device: str = "cpu", precision: str | None = None) -> dict:
     """Median plain and profiled times and the median paired ratio for one workload."""
-    prep = prepare(RunConfig(workload=workload, mode=mode, size=size, warmup_steps=3))
+    prep = prepare(RunConfig(workload=workload, mode=mode, size=size, warmup_steps=3,
+                             device=device, precision=precision))
     steps = _steps_for(prep, target_s)
     prep = replace(prep, config=replace(prep.config, steps=steps, seconds=None))
     plain_s, prof_s = [], []
@@ -53,6 +55,7 @@ def bench_one(workload: str, mode: str, size: str, repeats: int, target_s: float
     def plain() -> None:
         t = time.perf_counter()
         run_steps(prep, time_each=False)
+        prep.sync()  # on a GPU, count the queued kernels as the profiled window does
         plain_s.append(time.perf_counter() - t)
 
     def profiled() -> None:
