@@ -106,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--mode", choices=("train", "infer"), action="append",
                     help="mode(s) to run (default both)")
     ap.add_argument("--size", default="small")
+    ap.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    ap.add_argument("--precision", default=None, help="default fp32 on cpu, bf16 on cuda")
     ap.add_argument("--repeats", type=int, default=5, help="pairs of runs (default 5)")
     ap.add_argument("--seconds", type=float, default=2.0,
                     help="about how long one run takes (default 2 s)")
@@ -120,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
 
         torch.set_num_threads(args.threads)
 
-    config = ProfilerConfig(device="cpu", gpus="none", country=args.country)
+    config = ProfilerConfig(device=args.device, gpus="auto", country=args.country)
     rows = []
     with Profiler(config) as profiler:  # CodeCarbon's hardware detection happens here, once
         budget = overhead_budget(profiler, idle_s=args.idle_seconds)
@@ -134,7 +136,8 @@ def main(argv: list[str] | None = None) -> int:
               flush=True)
         for w in args.workload or WORKLOAD_NAMES:
             for m in args.mode or ("train", "infer"):
-                row = bench_one(w, m, args.size, args.repeats, args.seconds, profiler)
+                row = bench_one(w, m, args.size, args.repeats, args.seconds, profiler,
+                                device=args.device, precision=args.precision)
                 rows.append(row)
                 print(f"{w:12s} {m:5s} {row['steps']:6d} steps  plain {row['plain_s']:7.3f} s  "
                       f"profiled {row['profiled_s']:7.3f} s  ratio {row['ratio']:.4f}  "
