@@ -232,10 +232,13 @@ def test_repeated_signals_cannot_lose_the_record(storm, tmp_path):
         proc.send_signal(sig)
         time.sleep(0.005)
     code = proc.wait(timeout=60)
-    assert code == 128 + storm[0], proc.stderr.read()[-2000:]
+    # Signals pending together are handled in signal-number order (CPython's trip flags), so
+    # under load the first obeyed may be a later one of the storm; the record names it.
+    assert code in {128 + s for s in storm}, proc.stderr.read()[-2000:]
     assert time.perf_counter() - t < 30.0
     rec = _only_record(tmp_path / "out")
     assert rec.status == "incomplete" and rec.results.steps.value >= 1
+    assert signal.Signals(code - 128).name in rec.error
 
 
 def _catches(pid: int, sig: int) -> bool:
