@@ -113,3 +113,41 @@ def test_broken_file_in_the_folder_is_reported(folder):
     assert_clean(at)
     assert any("zz-broken.json" in w.value for w in at.warning)
     assert {m.label: m.value for m in at.metric}["Records"] == "3"
+
+
+def test_codecarbon_run_uploads_with_its_energy_unchanged(folder, tmp_path):
+    """A run of CodeCarbon's real offline tracker, uploaded as its emissions.csv; a Zeus log
+    with no windows and an unknown CSV are refused with an error, and nothing is added."""
+    import csv
+    import json
+
+    codecarbon = pytest.importorskip("codecarbon")
+    from planner.dashboard import ui
+    from planner.model.records import parse_record
+
+    tracker = codecarbon.OfflineEmissionsTracker(
+        country_iso_code="FRA", output_dir=str(tmp_path), log_level="error",
+        measure_power_secs=1, save_to_file=True, project_name="dashboard-upload")
+    tracker.start()
+    sum(range(1_000_000))
+    tracker.stop()
+    emissions = (tmp_path / "emissions.csv").read_bytes()
+    row = next(csv.DictReader(io.StringIO(emissions.decode())))
+    at = open_page("measurements")
+    at.file_uploader(key="rec_upload").set_value([
+        ("emissions.csv", emissions, "text/csv"),
+        ("zeus.csv", b"start_time,window_name,elapsed_time,gpu0_energy\n", "text/csv"),
+        ("other.csv", b"a,b\n1,2\n", "text/csv"),
+    ]).run()
+    assert_clean(at)
+    errors = [e.value for e in at.error]
+    assert any("zeus.csv" in e and "no windows" in e for e in errors)
+    assert any("other.csv" in e and "unknown format" in e for e in errors)
+    assert any("from codecarbon" in s.value for s in at.success)
+    assert {m.label: m.value for m in at.metric}["Records"] == "4"  # the folder's 3 + the run
+    kept = list(at.session_state[ui.UPLOADS].values())
+    assert len(kept) == 1
+    rec = parse_record(kept[0], "kept")
+    assert rec.results.total_energy_j.value == float(row["energy_consumed"]) * 3_600_000.0
+    assert rec.source.tool == "codecarbon" and json.loads(kept[0])["source"]["file"] == (
+        "emissions.csv")

@@ -11,8 +11,8 @@ import streamlit as st
 from planner.dashboard import figures, loaders, ui
 from planner.dashboard.formats import plain
 from planner.errors import PlannerError
+from planner.model.imports import read_measurements
 from planner.model.record_store import SAVE_UPLOADS_ENV, save_upload, saving_allowed
-from planner.model.records import parse_record
 
 st.title("Measurements")
 st.markdown("How close are the planner's predictions to real runs, and what do the "
@@ -28,18 +28,24 @@ def _on_upload() -> None:
     files = st.session_state.get("rec_upload") or []
     kept = dict(st.session_state.get(ui.UPLOADS, {}))
     messages = []
+    profiles = loaders.get_planner().profiles
     for f in files:
         data = f.getvalue()
         try:
-            record = parse_record(data, f.name)
+            records = read_measurements(data, f.name, profiles)
         except PlannerError as exc:
             messages.append(("error", f"Not added: {exc}"))
             continue
-        digest = hashlib.sha256(data).hexdigest()
-        kept[digest] = data.decode("utf-8")
-        messages.append(("success", f"Added {f.name} for this session: "
-                                    f"{record.settings.workload or 'command'} on "
-                                    f"{record.device_name} ({record.status})."))
+        for record in records:
+            # An imported file becomes records in the planner's own format (its source named).
+            text = data.decode("utf-8") if record.source is None else (
+                record.model_dump_json(indent=2) + "\n")
+            kept[hashlib.sha256(text.encode("utf-8")).hexdigest()] = text
+            origin = f" from {record.source.tool}" if record.source else ""
+            messages.append(("success", f"Added {f.name}{origin} for this session: "
+                                        f"{record.settings.workload or 'command'} on "
+                                        f"{record.device_name or 'an unnamed device'} "
+                                        f"({record.status})."))
     st.session_state[ui.UPLOADS] = kept
     st.session_state[MESSAGES] = messages
 
@@ -68,11 +74,14 @@ for message in folder_errors:
     st.warning(f"Skipped a record file: {plain(message)}")
 
 with st.expander("Add records from another machine", expanded=False):
-    st.file_uploader("Record files (JSON)", type=["json"], accept_multiple_files=True,
+    st.file_uploader("Record files (JSON), or CodeCarbon, Zeus or vLLM files",
+                     type=["json", "csv"], accept_multiple_files=True,
                      key="rec_upload", on_change=_on_upload,
-                     help="Files written by `python -m planner profile`. Each is checked "
-                          "against the record schema; a broken file is refused with the "
-                          "reason and changes nothing. Uploads are used in your session only.")
+                     help="Files written by `python -m planner profile`, CodeCarbon's "
+                          "emissions.csv, a Zeus window log CSV or vLLM's serving benchmark "
+                          "JSON (as `python -m planner import` reads them). Each is checked; a "
+                          "broken file is refused with the reason and changes nothing. Uploads "
+                          "are used in your session only.")
     for kind, text in st.session_state.get(MESSAGES, []):
         getattr(st, kind)(plain(text))
     if st.session_state.get(ui.UPLOADS):

@@ -18,7 +18,7 @@ from planner.errors import PlannerError
 from planner.model.hardware import HardwareProfile
 from planner.model.imports import codecarbon, vllm, zeus
 from planner.model.imports.common import ImportOptions, csv_rows, decode_text
-from planner.model.records import Record
+from planner.model.records import Record, parse_record
 
 Format = Literal["auto", "codecarbon", "zeus", "vllm"]
 FORMATS: tuple[str, ...] = get_args(Format)
@@ -27,7 +27,7 @@ EXPECTED = ("expected CodeCarbon's emissions.csv (timestamp, run_id, duration, e
             "gpu<i>_energy) or a vLLM serving benchmark JSON (duration, completed, "
             "request_throughput, *_ttft_ms, ...)")
 
-__all__ = ["FORMATS", "ImportOptions", "detect_format", "import_file"]
+__all__ = ["FORMATS", "ImportOptions", "detect_format", "import_file", "read_measurements"]
 
 
 def detect_format(text: str) -> tuple[str, object]:
@@ -83,3 +83,24 @@ def import_file(
         raise PlannerError(f"{name}: a vLLM benchmark result is a JSON object, got "
                            f"{type(raw).__name__}")
     return vllm.parse(data, raw, name, file, profiles, options, imported_at)
+
+
+def _is_record(data: bytes) -> bool:
+    """A JSON object with a ``schema_version``: the planner's own record format."""
+    head = data.lstrip()[:1]
+    if head != b"{":
+        return False
+    try:
+        raw = json.loads(data)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return False
+    return isinstance(raw, dict) and "schema_version" in raw
+
+
+def read_measurements(data: bytes, name: str,
+                      profiles: Sequence[HardwareProfile]) -> list[Record]:
+    """The records in an uploaded file: a planner record, or a file another tool wrote
+    (CodeCarbon, Zeus, vLLM); PlannerError (one line) when it is neither."""
+    if _is_record(data):
+        return [parse_record(data, name)]
+    return import_file(data, name, profiles)
