@@ -103,8 +103,10 @@ INPUTS: tuple[Input, ...] = (
     Input("site_region", "Region (cloud region or country)", "str", DEFAULT_REGION,
           path="site", region=True, unit="provider:region or country:ISO",
           help="Sets the grid's carbon intensity (g CO2e per kWh, CodeCarbon's dated data) "
-               "and, for cloud regions, the list price of that provider where a profile has "
-               "one."),
+               "and the prices: in a cloud region, that provider's list prices (devices it "
+               "does not rent are not offered there unless 'Cloud prices from' is any "
+               "provider); in a country, prices in that country where the catalogue has "
+               "them."),
     Input("site_g_per_kwh", "Override grid intensity (g CO2e/kWh)", "float",
           path="site.carbon_intensity_g_per_kwh", unit="g CO2e/kWh", optional=True,
           blank="from the region", widget={"step": 10.0}),
@@ -119,6 +121,9 @@ INPUTS: tuple[Input, ...] = (
     Input("price_discount_pct", "Cloud discount (%)", "float", 0.0,
           path="pricing.cloud_discount", scale=0.01, unit="%", written="given",
           widget={"step": 5.0, "format": "%.0f"}),
+    Input("price_providers", "Cloud prices from", "str", "site",
+          path="pricing.cloud_providers", written="given", unit="site or any",
+          help="Each price names its provider, region and date."),
     Input("price_life_years", "Service life (years)", "float",
           path="pricing.service_life_years", from_defaults="service_life_years",
           written="given", unit="years", widget={"step": 0.5, "format": "%.1f"}),

@@ -21,7 +21,7 @@ BASIS_COLUMNS = {
 def classify(basis: object) -> str:
     """measured, calibrated, spec, spec × assumed share, assumed, user input or missing."""
     text = str(basis or "").lower()
-    if not text or text in ("nan", "missing"):
+    if not text or text in ("nan", "missing") or text.startswith("not offered"):
         return "missing"
     if text.startswith("user"):
         return "user input"

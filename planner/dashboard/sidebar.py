@@ -13,6 +13,7 @@ import streamlit as st
 from planner.dashboard import controls, loaders, meeting_report, reports, state, ui
 from planner.dashboard.formats import plain
 from planner.errors import PlannerError
+from planner.model.catalogue import PROVIDER_NAMES as PROVIDERS
 from planner.model.hardware import PRECISIONS
 from planner.model.statement import build_statement, statement_json, statement_markdown
 
@@ -95,6 +96,9 @@ def _site_inputs(regions: pd.DataFrame) -> None:
                    format_func={"cloud": "Cloud (rent)", "on_prem": "On-premises (buy)"}.get)
     if st.session_state["price_mode"] == "cloud":
         controls.number("price_discount_pct")
+        if str(st.session_state["site_region"]).partition(":")[0] in PROVIDERS:
+            controls.radio("price_providers", ("site", "any"), format_func={
+                "site": "this region's provider", "any": "any provider"}.get)
     controls.number("site_elec_usd_per_kwh")
     controls.number("price_life_years")
     controls.number("lc_horizon_months")

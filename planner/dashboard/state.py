@@ -405,5 +405,6 @@ def static_choices(preset_ids: list[str]) -> dict[str, list[str]]:
         "t_model": models, "i_model": models,
         "t_precision": list(PRECISIONS), "i_precision": list(PRECISIONS),
         "t_size_by": list(SIZE_BY), "price_mode": list(PRICING_MODES),
+        "price_providers": ["site", "any"],
         "cmp_classes": list(DEVICE_CLASSES), "hw_classes": list(DEVICE_CLASSES),
     }

@@ -117,3 +117,23 @@ def comparison_display(comparison: pd.DataFrame, names: list[str]) -> pd.DataFra
             (f"{(v - 1) * 100:+.0f} %" if np.isfinite(v) else "–")
             if isinstance(v, float) else (v or "–") for v in comparison[column]]
     return out
+
+
+def unpriced_note(frame: pd.DataFrame, cost_column: str) -> str:
+    """Why rows have no cost, grouped: not offered by the site's cloud provider, or no
+    published price (edge devices are their users'; on-premises needs a purchase price)."""
+    unpriced = frame[frame[cost_column].isna()]
+    if unpriced.empty:
+        return ""
+    basis = unpriced["price_basis"].astype(str)
+    parts = []
+    offered = basis.str.startswith("not offered by ")
+    for label, rows in ((None, unpriced[offered]), ("no published price for this pricing mode",
+                                                    unpriced[~offered])):
+        if rows.empty:
+            continue
+        if label is None:
+            label = str(rows["price_basis"].iloc[0]).split(" (")[0]
+        names = ", ".join(rows["name"].astype(str).head(8)) + (" …" if len(rows) > 8 else "")
+        parts.append(f"{len(rows)} {label} ({names})")
+    return "Not on the chart: " + "; ".join(parts) + "; they are in the table."

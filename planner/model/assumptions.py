@@ -197,7 +197,7 @@ def attach_assumptions(
                                       "purchase price " + out["purchase_price_date"].astype(str))
     else:
         out["price_basis"] = [
-            f"cloud list price, {w}" if w and not np.isnan(p) else BASIS_MISSING
+            f"cloud list price, {w}" if w and not np.isnan(p) else (w or BASIS_MISSING)
             for p, w in zip(price, where, strict=True)
         ]
     return out.joined()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from planner.model.grid import region_country
 from planner.model.hardware import PRECISIONS, HardwareProfile
 
 GB = 1e9  # profiles use decimal gigabytes
@@ -109,30 +110,76 @@ def assumed_rated_power_w(frame: pd.DataFrame) -> np.ndarray:
     return out
 
 
-def cloud_price_for(profile: HardwareProfile, provider: str | None, region: str | None):
-    """The best on-demand price: provider+region, else provider, else the cheapest."""
-    prices = _on_demand(profile)
-    if not prices:
-        return None
-    if provider:
-        same = [c for c in prices if c.provider == provider]
-        exact = [c for c in same if c.region == region]
-        if exact:
-            return min(exact, key=lambda c: c.usd_per_device_hour)
-        if same:
-            return min(same, key=lambda c: c.usd_per_device_hour)
+PROVIDER_NAMES = {"aws": "AWS", "gcp": "Google Cloud", "azure": "Azure"}
+
+
+def _where(c, note: str = "") -> str:
+    text = f"{c.provider} {c.region} {c.instance or ''}".strip() + f" ({c.date})"
+    return f"{text}; {note}" if note else text
+
+
+def _cheapest(prices: list):
     return min(prices, key=lambda c: c.usd_per_device_hour)
 
 
-def cloud_prices_for(profiles, provider: str | None,
-                     region: str | None) -> dict[str, tuple[float, str]]:
-    """Hardware id → (USD per device-hour, where the price applies) for a site's cloud."""
+def cloud_price_for(profile: HardwareProfile, provider: str | None, region: str | None,
+                    country: str | None = None,
+                    any_provider: bool = False) -> tuple[float, str] | None:
+    """The on-demand price that applies at a site, as (USD per device-hour, where it applies
+    and why), NaN with the reason where none does; None for a profile without prices.
+
+    With a cloud region: that provider's price there, else in the same country, else in
+    another of its regions (each said); a device the provider does not rent is "not offered"
+    (NaN), or with ``any_provider`` priced by its own provider in the site's country, else in
+    another region. With a country: a price in that country, else the cheapest anywhere (said).
+    Without either: the cheapest anywhere. Every price names its provider, region and date.
+    """
+    prices = _on_demand(profile)
+    if not prices:
+        return None
+
+    def local(cs: list) -> list:
+        return [c for c in cs if country and region_country(c.provider, c.region) == country]
+
+    if provider:
+        name = PROVIDER_NAMES.get(provider, provider)
+        same = [c for c in prices if c.provider == provider]
+        exact = [c for c in same if c.region == region]
+        if exact:
+            return _cheapest(exact).usd_per_device_hour, _where(_cheapest(exact))
+        for found, how in ((local(same), "in the same country"), (same, "in another region")):
+            if found:
+                c = _cheapest(found)
+                return c.usd_per_device_hour, _where(
+                    c, f"no {name} {region} price in the profile; {name}'s price {how}")
+        if not any_provider:
+            return np.nan, (f"not offered by {name} (the profile has no {name} price; "
+                            "pricing.cloud_providers: any prices it at its own provider)")
+        for found, how in ((local(prices), "in the same country"), (prices, "in another region")):
+            if found:
+                c = _cheapest(found)
+                return c.usd_per_device_hour, _where(
+                    c, f"not offered by {name}; its own provider's price {how}")
+    if country:
+        near = local(prices)
+        if near:
+            return _cheapest(near).usd_per_device_hour, _where(_cheapest(near))
+        c = _cheapest(prices)
+        return c.usd_per_device_hour, _where(c, f"no price in {country} in the profile")
+    c = _cheapest(prices)
+    return c.usd_per_device_hour, _where(c)
+
+
+def cloud_prices_for(profiles, provider: str | None, region: str | None,
+                     country: str | None = None,
+                     any_provider: bool = False) -> dict[str, tuple[float, str]]:
+    """Hardware id → (USD per device-hour, where the price applies) for a site's cloud; NaN
+    with the reason for a device the site's provider does not offer."""
     prices = {}
     for p in profiles:
-        c = cloud_price_for(p, provider, region)
-        if c is not None:
-            prices[p.id] = (c.usd_per_device_hour,
-                            f"{c.provider} {c.region} {c.instance or ''} ({c.date})")
+        found = cloud_price_for(p, provider, region, country, any_provider)
+        if found is not None:
+            prices[p.id] = found
     return prices
 
 

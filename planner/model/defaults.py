@@ -9,9 +9,10 @@ from pydantic import Field, model_validator
 
 from planner.errors import ProfileError
 from planner.model.hardware import Confidence, Source
+from planner.model.paths import PROFILES_DIR
 from planner.model.yamlio import StrictModel, load_file
 
-DEFAULTS_PATH = Path(__file__).resolve().parents[2] / "profiles" / "defaults.yaml"
+DEFAULTS_PATH = PROFILES_DIR / "defaults.yaml"
 
 
 class Assumption(StrictModel):

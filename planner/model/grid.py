@@ -20,9 +20,10 @@ from functools import lru_cache
 from pathlib import Path
 
 from planner.errors import ScenarioError
+from planner.model.paths import PROFILES_DIR
 from planner.model.yamlio import read_file
 
-REGIONS_PATH = Path(__file__).resolve().parents[2] / "profiles" / "cloud_regions.yaml"
+REGIONS_PATH = PROFILES_DIR / "cloud_regions.yaml"
 LBS_PER_MWH_TO_G_PER_KWH = 453.59237 / 1000.0  # 1 lb = 453.59237 g; 1 MWh = 1000 kWh
 
 
@@ -128,6 +129,22 @@ def us_state_intensity(state: str) -> GridIntensity:
         source=(f"CodeCarbon {codecarbon_version()} usa_emissions.json "
                 f"({meta.get('name', 'EPA eGRID')})"),
     )
+
+
+def region_country(provider: str, region: str) -> str | None:
+    """The ISO 3166 alpha-3 country a cloud region is in (GCP: CodeCarbon's impact.csv; AWS
+    and Azure: profiles/cloud_regions.yaml), or None where unknown."""
+    provider = provider.strip().lower()
+    if provider == "gcp":
+        row = _gcp_regions().get(region)
+        return (row.get("countryIsoCode") or None) if row else None
+    entry = _other_regions()["regions"].get(provider, {}).get(region)
+    return entry.get("country") if entry else None
+
+
+def country_code(code: str) -> str:
+    """A country code as ISO 3166 alpha-3 (alpha-2 codes are converted where known)."""
+    return _iso3(code)
 
 
 def cloud_region_intensity(provider: str, region: str) -> GridIntensity:

@@ -17,6 +17,7 @@ from typing import Literal, get_args
 from pydantic import Field, field_validator, model_validator
 
 from planner.errors import ProfileError
+from planner.model.paths import PROFILES_DIR
 from planner.model.yamlio import StrictModel, excerpt, parse_text, read_file, validate
 
 DeviceKind = Literal["gpu", "tpu", "npu", "cpu"]
@@ -27,7 +28,7 @@ Confidence = Literal["high", "medium", "low"]
 PRECISIONS: tuple[str, ...] = get_args(Precision)
 POWER_BASES: tuple[str, ...] = get_args(PowerBasis)
 
-DEFAULT_PROFILE_DIR = Path(__file__).resolve().parents[2] / "profiles" / "hardware"
+DEFAULT_PROFILE_DIR = PROFILES_DIR / "hardware"
 
 
 def _date_text(v: object) -> object:

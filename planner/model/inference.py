@@ -173,7 +173,8 @@ def inference_grid(planner: PlanningData, scenario: Scenario, site: ResolvedSite
         raise ScenarioError("the scenario has no `inference` section")
     chosen = _select(list(planner.profiles), spec.hardware, training=False)
     rows = planner.catalogue.set_index("hardware_id").loc[[p.id for p in chosen]].reset_index()
-    prices = cloud_prices_for(chosen, site.cloud_provider, site.cloud_region)
+    prices = cloud_prices_for(chosen, site.cloud_provider, site.cloud_region, site.country,
+                              scenario.pricing.cloud_providers == "any")
     grid = attach_assumptions(
         rows, defaults=planner.defaults, site=site, precision=spec.precision,
         utilisation_name="prefill_utilisation", user_utilisation=None, user_power_w=None,

@@ -36,6 +36,7 @@ from planner.model.footprint import Rates, footprint
 from planner.model.frames import refuse_non_finite, with_columns
 from planner.model.hardware import Confidence, Source
 from planner.model.inference import evaluate_inference, inference_grid, inference_workload
+from planner.model.paths import PROFILES_DIR
 from planner.model.report import LEVER_COLUMNS
 from planner.model.scenario import (
     QUANTISED_PRECISIONS,
@@ -56,7 +57,7 @@ from planner.model.units import SECONDS_PER_HOUR
 from planner.model.workloads import BYTES_PER_WEIGHT
 from planner.model.yamlio import StrictModel, load_file, validate
 
-LEVERS_PATH = Path(__file__).resolve().parents[2] / "profiles" / "levers.yaml"
+LEVERS_PATH = PROFILES_DIR / "levers.yaml"
 LOCATION_FIELDS = ("country", "cloud_provider", "cloud_region", "carbon_intensity_g_per_kwh")
 LM_TRAIN_FLOPS_PER_PARAM_PER_TOKEN = 6.0  # Kaplan et al. 2020
 GENERIC_TRAIN_FLOPS_PER_FORWARD = 3.0  # forward + backward

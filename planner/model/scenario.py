@@ -206,6 +206,10 @@ class PricingSpec(StrictModel):
     service_life_years: float | None = Field(
         default=None, gt=0, le=15, description="Years a device is used before replacement: "
         "spreads its purchase price and its embodied carbon over its life")
+    cloud_providers: Literal["site", "any"] = Field(
+        default="site", description="With a cloud region as the site: `site` prices only what "
+        "its provider rents (other devices are not offered there); `any` prices each other "
+        "device at its own provider, in the site's country where the catalogue has a price")
 
 
 class QuantisationLever(StrictModel):

@@ -5,7 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from planner.model.defaults import Defaults
-from planner.model.grid import cloud_region_intensity, country_intensity
+from planner.model.grid import (
+    cloud_region_intensity,
+    country_code,
+    country_intensity,
+    region_country,
+)
 from planner.model.scenario import SiteSpec
 from planner.model.water import resolve_water
 
@@ -30,6 +35,7 @@ class ResolvedSite:
     water_offsite_basis: str
     market_intensity_g_per_kwh: float  # NaN: no contractual factor given (no market figure)
     market_basis: str
+    country: str | None = None  # ISO 3166 alpha-3: the given country, or the cloud region's
 
 
 def resolve_site(site: SiteSpec, defaults: Defaults) -> ResolvedSite:
@@ -57,10 +63,14 @@ def resolve_site(site: SiteSpec, defaults: Defaults) -> ResolvedSite:
                           cloud_region=site.cloud_region, wue_l_per_kwh=site.wue_l_per_kwh,
                           water_offsite_l_per_kwh=site.water_offsite_l_per_kwh)
     market, market_basis = market_intensity(site, g)
+    if site.cloud_provider and site.cloud_region:
+        country = region_country(site.cloud_provider, site.cloud_region)
+    else:
+        country = country_code(site.country) if site.country else None
     return ResolvedSite(g, label, year, source, pue, pue_basis, price, price_basis,
                         site.cloud_provider, site.cloud_region, water.wue_l_per_kwh,
                         water.wue_basis, water.water_offsite_l_per_kwh,
-                        water.water_offsite_basis, market, market_basis)
+                        water.water_offsite_basis, market, market_basis, country)
 
 
 def market_intensity(site: SiteSpec, location_g_per_kwh: float) -> tuple[float, str]:

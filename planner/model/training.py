@@ -168,7 +168,8 @@ def training_grid(
     if not chosen:
         raise ScenarioError("training.hardware: no data-centre devices in the catalogue")
     rows = catalogue.set_index("hardware_id").loc[[p.id for p in chosen]].reset_index()
-    prices = cloud_prices_for(chosen, site.cloud_provider, site.cloud_region)
+    prices = cloud_prices_for(chosen, site.cloud_provider, site.cloud_region, site.country,
+                              scenario.pricing.cloud_providers == "any")
     grid = attach_assumptions(
         rows, defaults=defaults, site=site, precision=spec.precision,
         utilisation_name="training_utilisation", user_utilisation=spec.mfu,

@@ -15,9 +15,10 @@ from pydantic import Field
 
 from planner.errors import ScenarioError
 from planner.model.hardware import Source
+from planner.model.paths import PROFILES_DIR
 from planner.model.yamlio import StrictModel, load_file
 
-MODELS_PATH = Path(__file__).resolve().parents[2] / "profiles" / "models.yaml"
+MODELS_PATH = PROFILES_DIR / "models.yaml"
 
 # Bytes per weight at each precision (weights stored at the compute precision).
 BYTES_PER_WEIGHT: dict[str, float] = {

@@ -102,6 +102,7 @@ LIFE = {
     "inference": {"model": "llama-3-8b", "hardware": ["nvidia-h100-sxm", "google-tpu-v6e"],
                   "batch_size": 64, "requests_per_s_avg": 200, "latency_p95_s": 10},
     "site": {"cloud_provider": "aws", "cloud_region": "us-east-1"},
+    "pricing": {"cloud_providers": "any"},  # the TPU at Google's price (AWS does not rent it)
     "lifecycle": {"horizon_months": 24, "retrain_every_months": 12, "retrain_fraction": 0.5,
                   "serving_hardware": "all"},
 }

@@ -77,12 +77,8 @@ if result is not None:
             charted = feasible
         st.plotly_chart(figures.training_tradeoff(charted), key="cmp_train_chart",
                         width="stretch", config={"displaylogo": False})
-        unpriced = feasible[feasible["cost_usd"].isna()]
-        extra = f"Whiskers: {figures.UNCERTAINTY_NOTE}."
-        if not unpriced.empty:
-            extra += (f" Not on the chart: {len(unpriced)} device(s) with no published price for "
-                     f"this pricing mode ({', '.join(unpriced['name'].head(8))}"
-                     f"{' …' if len(unpriced) > 8 else ''}); they are in the table.")
+        extra = (f"Whiskers: {figures.UNCERTAINTY_NOTE}. "
+                 + tables.unpriced_note(feasible, "cost_usd"))
         ui.provenance_note(feasible, result.site, extra)
     if not shown.empty:
         ui.table(shown, TRAIN_VISIBLE, key="cmp_train_table")
@@ -125,10 +121,7 @@ if result is not None:
                   help="Queueing + prefill + generation + network round trip, at the peak.")
         st.plotly_chart(figures.serving_tradeoff(feasible), key="cmp_serve_chart",
                         width="stretch", config={"displaylogo": False})
-        unpriced = feasible[feasible["annual_cost_usd"].isna()]
-        extra = (f"Not on the chart: {len(unpriced)} device(s) with no published price "
-                 "(edge devices are owned by their users; on-premises needs a purchase "
-                 "price); they are in the table." if not unpriced.empty else "")
+        extra = tables.unpriced_note(feasible, "annual_cost_usd")
         missed = shown[~shown["feasible"]]
         if not missed.empty:
             extra += (f" Left out as unable to serve this traffic within the targets: "
