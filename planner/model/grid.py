@@ -142,11 +142,6 @@ def region_country(provider: str, region: str) -> str | None:
     return entry.get("country") if entry else None
 
 
-def country_code(code: str) -> str:
-    """A country code as ISO 3166 alpha-3 (alpha-2 codes are converted where known)."""
-    return _iso3(code)
-
-
 def cloud_region_intensity(provider: str, region: str) -> GridIntensity:
     """Intensity of a cloud region: GCP's own figure, or the grid where AWS/Azure regions sit."""
     provider = provider.strip().lower()
