@@ -309,3 +309,22 @@ def test_cli_bad_input_matrix(tmp_path, args, code, needle):
     assert proc.seconds < CLI_TIME_S and proc.maxrss_bytes < CLI_MAXRSS_BYTES, (
         proc.seconds, proc.maxrss_bytes)
     assert snapshot(*watched) == before
+
+
+IMPORTS = [
+    ("deep-json", nested(100_000), "unknown format"),
+    ("nan-json", '{"duration": NaN, "completed": 1}', "unknown format"),
+    ("oversized", "{" + " " * (65 * 1024 * 1024) + "}", "64 MiB"),
+    ("not-utf8", b"\xff\xfe\x00", "not UTF-8"),
+]
+
+
+@pytest.mark.parametrize(("data", "needle"), [c[1:] for c in IMPORTS], ids=[c[0] for c in IMPORTS])
+def test_hostile_import_is_refused_in_one_line(data, needle):
+    from planner.model.imports import import_file
+
+    raw = data if isinstance(data, bytes) else data.encode()
+    m = measure(lambda: import_file(raw, "bad.json", []))
+    assert isinstance(m.error, PlannerError), (m.error, m.value)
+    assert_one_line(str(m.error), needle)
+    assert m.seconds < PARSE_TIME_S * 3 and m.peak_bytes < 3 * len(raw) + PARSE_PEAK_BYTES

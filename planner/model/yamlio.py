@@ -46,6 +46,7 @@ class Limits:
     max_depth: int = 12
     max_values: int = 50_000
     budget_s: float = 2.0
+    syntax: str = "yaml"  # or "json"
 
 
 #: One entry per kind of file; README "Limits on input files" lists the same numbers. The
@@ -54,7 +55,9 @@ class Limits:
 LIMITS: dict[str, Limits] = {
     "scenario": Limits(max_bytes=256 * KIB, max_values=20_000),
     "profile": Limits(max_bytes=256 * KIB, max_values=20_000),
-    "record": Limits(max_bytes=1 * MIB, max_values=100_000),
+    "record": Limits(max_bytes=1 * MIB, max_values=100_000, syntax="json"),
+    # Files other tools wrote (vLLM benchmark JSON; CodeCarbon and Zeus CSVs are size-bounded).
+    "import": Limits(max_bytes=64 * MIB, max_values=20_000_000, syntax="json"),
     "defaults": Limits(max_bytes=1 * MIB),
     "levers": Limits(max_bytes=1 * MIB),
     "models": Limits(max_bytes=1 * MIB),
@@ -89,7 +92,7 @@ def _decode(data: str | bytes, kind: str, origin: str, error: type[PlannerError]
         try:
             return data.decode("utf-8")
         except UnicodeDecodeError:
-            what = "a JSON file" if kind == "record" else "a YAML file"
+            what = "a JSON file" if LIMITS[kind].syntax == "json" else "a YAML file"
             raise error(f"{origin}: not UTF-8 text; a {kind} is {what}") from None
     return data
 
@@ -147,13 +150,14 @@ def _no_constant(name: str) -> float:
 
 def parse_text(data: str | bytes, kind: str, origin: str,
                error: type[PlannerError] = PlannerError) -> object:
-    """Parse one data file's text (YAML, or JSON for a ``record``) within ``LIMITS[kind]``.
+    """Parse one data file's text (YAML, or JSON for a ``record`` or an ``import``) within
+    ``LIMITS[kind]``.
 
     Raises ``error`` with one line naming ``origin``; never builds more than the limits allow.
     """
     limits = LIMITS[kind]
     text = _decode(data, kind, origin, error)
-    if kind == "record":
+    if limits.syntax == "json":
         try:
             parsed = json.loads(text, parse_constant=_no_constant)
         except RecursionError:

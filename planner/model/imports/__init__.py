@@ -9,7 +9,6 @@ raises :class:`PlannerError` with one line naming what was expected.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Sequence
 from pathlib import PurePath
 from typing import Literal, get_args
@@ -19,6 +18,7 @@ from planner.model.hardware import HardwareProfile
 from planner.model.imports import codecarbon, vllm, zeus
 from planner.model.imports.common import ImportOptions, csv_rows, decode_text
 from planner.model.records import Record, parse_record
+from planner.model.yamlio import parse_text
 
 Format = Literal["auto", "codecarbon", "zeus", "vllm"]
 FORMATS: tuple[str, ...] = get_args(Format)
@@ -35,8 +35,8 @@ def detect_format(text: str) -> tuple[str, object]:
     stripped = text.lstrip()
     if stripped.startswith(("{", "[")):
         try:
-            raw = json.loads(text)
-        except json.JSONDecodeError:
+            raw = parse_text(text, "import", "import")
+        except PlannerError:
             return "unknown", None
         return ("vllm" if vllm.looks_like(raw) else "unknown"), raw
     header, _ = csv_rows(stripped.split("\n", 1)[0] + "\n") if stripped else ([], [])
@@ -75,10 +75,7 @@ def import_file(
     if chosen == "zeus":
         return zeus.parse(data, text, name, file, profiles, options, imported_at)
     if raw is None:
-        try:
-            raw = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise PlannerError(f"{name}: not valid JSON ({exc}); {EXPECTED}") from None
+        raw = parse_text(text, "import", name)  # bounded: size, depth, values (yamlio)
     if not isinstance(raw, dict):
         raise PlannerError(f"{name}: a vLLM benchmark result is a JSON object, got "
                            f"{type(raw).__name__}")
@@ -91,8 +88,8 @@ def _is_record(data: bytes) -> bool:
     if head != b"{":
         return False
     try:
-        raw = json.loads(data)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        raw = parse_text(data, "import", "import")
+    except PlannerError:
         return False
     return isinstance(raw, dict) and "schema_version" in raw
 

@@ -15,9 +15,10 @@ from planner.errors import PlannerError
 from planner.model.calibration import match_profile
 from planner.model.hardware import HardwareProfile
 from planner.model.records import Machine, Mode
+from planner.model.yamlio import LIMITS
 
 #: Largest file an import reads: bounded memory for a file of any origin.
-MAX_IMPORT_BYTES = 64 * 1024 * 1024
+MAX_IMPORT_BYTES = LIMITS["import"].max_bytes
 
 
 @dataclass(frozen=True)
