@@ -328,3 +328,19 @@ def test_hostile_import_is_refused_in_one_line(data, needle):
     assert isinstance(m.error, PlannerError), (m.error, m.value)
     assert_one_line(str(m.error), needle)
     assert m.seconds < PARSE_TIME_S * 3 and m.peak_bytes < 3 * len(raw) + PARSE_PEAK_BYTES
+
+
+def test_readme_and_streamlit_config_state_the_limits():
+    import tomllib
+
+    from planner.model.yamlio import LIMITS
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for kind, lim in LIMITS.items():
+        size = (f"{lim.max_bytes // 2**20} MiB" if lim.max_bytes % 2**20 == 0
+                else f"{lim.max_bytes // 2**10} KiB")
+        assert f"| {size} | {lim.max_depth} | {lim.max_values:,} |" in readme, kind
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    assert config["server"]["address"] == "localhost"
+    upload_bytes = config["server"]["maxUploadSize"] * 2**20
+    assert upload_bytes > max(LIMITS["scenario"].max_bytes, LIMITS["record"].max_bytes)
