@@ -231,6 +231,15 @@ def test_every_page_in_a_real_browser(browser_page, tmp_path, planner):
     page.goto(f"{url}/lifecycle")
     wait_idle(page)
     _no_exception(page)
+    # Clearing "Retrain every" means no retraining (blank is none, not 0); at AWS prices the
+    # first view's yearly retraining keeps training ahead, without it serving overtakes.
+    retrain = page.get_by_label("Retrain every (months)", exact=True)
+    retrain.fill("")
+    retrain.press("Enter")
+    page.get_by_text("no retraining").first.wait_for(timeout=30_000)
+    wait_idle(page)
+    _no_exception(page)
+    assert "lc_retrain_months=" in page.url
     page.get_by_text("break-even: month").first.wait_for(timeout=30_000)  # marked on the chart
     screenshot(page, "lifecycle")
     page.locator("[data-testid='stRadio']", has_text="Show").get_by_text("CO2e").click()
