@@ -224,7 +224,8 @@ def carbon_breakdown(row: pd.Series) -> go.Figure:
             ("operational (energy × grid)", "co2e_kg", PALETTE["operational"],
              f"grid {row['carbon_intensity_g_per_kwh']:.0f} g/kWh"),
             ("embodied (manufacturing, amortised)", "embodied_co2e_kg", PALETTE["embodied"],
-             f"{row['embodied_kgco2e']:.0f} kg per device ({row['embodied_basis']}) over "
+             f"{row['embodied_co2e_kg_per_device']:.0f} kg per device "
+             f"({row['embodied_basis']}) over "
              f"{row['service_life_years']:g} years")):
         kg = float(row[column])
         parts.append((label, kg, colour, formats.co2e(kg),

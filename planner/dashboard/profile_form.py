@@ -81,10 +81,10 @@ def profile_dict(values: Mapping[str, object]) -> dict:
     purchase = _positive(values, "purchase_usd", "purchase price (USD)", required=False)
     if purchase is not None:
         data["purchase_price_usd"] = {**fig(purchase), "date": _date(values.get("source_date"))}
-    embodied = _positive(values, "embodied_kgco2e", "embodied carbon (kg CO2e)",
+    embodied = _positive(values, "embodied_co2e_kg_per_device", "embodied carbon (kg CO2e)",
                          required=False)
     if embodied is not None:
-        data["embodied_kgco2e"] = fig(embodied)
+        data["embodied_co2e_kg_per_device"] = fig(embodied)
     data["notes"] = "Added with the dashboard's custom-device form."
     source = {"title": source_title, "date": _date(values.get("source_date"))}
     if values.get("source_url"):

@@ -143,7 +143,7 @@ COLUMNS = {
     "pue": _num("PUE", "%.2f"),
     "carbon_intensity_g_per_kwh": _num("grid (g/kWh)", "%,.0f"),
     "price_usd_per_device_hour": _num("price (USD/device-h)", "$%.2f"),
-    "embodied_kgco2e": _num("embodied per device (kg)", "%,.0f"),
+    "embodied_co2e_kg_per_device": _num("embodied per device (kg)", "%,.0f"),
     "service_life_years": _num("life (years)", "%.1f"),
     "utilisation_basis": st.column_config.TextColumn("utilisation from"),
     "power_basis": st.column_config.TextColumn("power from"),

@@ -172,11 +172,11 @@ def attach_assumptions(
     out["water_offsite_basis"] = site.water_offsite_basis
     out["electricity_usd_per_kwh"] = site.electricity_usd_per_kwh
 
-    embodied = out["embodied_kgco2e"].to_numpy(dtype=float)
-    embodied_default = np.where(edge, defaults.edge.embodied_kgco2e_per_device.value,
-                                _per_kind(defaults, "embodied_kgco2e_per_device", kinds))
+    embodied = out["embodied_co2e_kg_per_device"].to_numpy(dtype=float)
+    embodied_default = np.where(edge, defaults.edge.embodied_co2e_kg_per_device.value,
+                                _per_kind(defaults, "embodied_co2e_kg_per_device", kinds))
     out["embodied_basis"] = np.where(np.isnan(embodied), BASIS_DEFAULT, BASIS_SPEC)
-    out["embodied_kgco2e"] = np.where(np.isnan(embodied), embodied_default, embodied)
+    out["embodied_co2e_kg_per_device"] = np.where(np.isnan(embodied), embodied_default, embodied)
     life = service_life_years if service_life_years is not None else np.where(
         edge, defaults.edge.service_life_years.value, defaults.service_life_years.value)
     out["service_life_years"] = life

@@ -48,7 +48,8 @@ _RULES: tuple[tuple[str, str, str, str], ...] = (
     ("water", "on-site + off-site water consumption", "water: on-site + off-site",
      "water_onsite + water_offsite"),
 )
-_NOT_FIGURES = ("_vs_", "_basis", "intensity", "kgco2e", "_share", "break_even", "per_kwh")
+_NOT_FIGURES = ("_vs_", "_basis", "intensity", "_kg_per_device", "_share", "break_even",
+                "per_kwh")
 
 
 #: Sections whose plain ``co2e`` columns are operational (location-based) + manufacturing.

@@ -17,7 +17,7 @@ def operational_co2e_kg(energy_kwh, carbon_intensity_g_per_kwh):
     return np.asarray(energy_kwh, dtype=float) * carbon_intensity_g_per_kwh / G_PER_KG
 
 
-def embodied_co2e_kg(embodied_kgco2e_per_device, device_hours, service_life_years):
+def embodied_co2e_kg(embodied_co2e_kg_per_device, device_hours, service_life_years):
     """The share of manufacturing CO2e charged to ``device_hours`` of use."""
-    return (np.asarray(embodied_kgco2e_per_device, dtype=float) * device_hours
+    return (np.asarray(embodied_co2e_kg_per_device, dtype=float) * device_hours
             / (np.asarray(service_life_years, dtype=float) * HOURS_PER_YEAR))

@@ -48,7 +48,7 @@ def _profile_row(p: HardwareProfile) -> dict:
         "host_power_w_per_node": _value(p.host_power_w_per_node),
         "purchase_price_usd": _value(p.purchase_price_usd),
         "purchase_price_date": p.purchase_price_usd.date if p.purchase_price_usd else None,
-        "embodied_kgco2e": _value(p.embodied_kgco2e),
+        "embodied_co2e_kg_per_device": _value(p.embodied_co2e_kg_per_device),
     }
     for precision in PRECISIONS:
         row[f"peak_flops_per_s_{precision}"] = _value(p.dense_tflops.get(precision)) * TERA
@@ -204,7 +204,7 @@ EXPORT_COLUMNS = {
     "cloud_price_usd_per_device_hour": "cloud_price_usd_per_device_hour",
     "cloud_price_where": "cloud_price_where",
     "purchase_price_usd": "purchase_price_usd",
-    "embodied_kgco2e": "embodied_kgco2e",
+    "embodied_co2e_kg_per_device": "embodied_co2e_kg_per_device",
     "sources": "sources",
 }
 

@@ -39,7 +39,7 @@ class PerKind(StrictModel):
 class EdgeDefaults(StrictModel):
     """Assumptions for devices in users' hands (placement: edge)."""
 
-    embodied_kgco2e_per_device: Assumption
+    embodied_co2e_kg_per_device: Assumption
     service_life_years: Assumption
     idle_power_w: Assumption
 
@@ -55,7 +55,7 @@ class Defaults(StrictModel):
     engine_overhead_s_per_step: PerKind
     idle_power_fraction: PerKind
     host_power_fraction: PerKind
-    embodied_kgco2e_per_device: PerKind
+    embodied_co2e_kg_per_device: PerKind
     edge: EdgeDefaults
     service_life_years: Assumption
     pue: Assumption

@@ -30,7 +30,7 @@ from planner.model import carbon, cost, energy, water
 
 # The grid columns ``Rates.from_frame`` reads (every planning grid carries them).
 RATE_COLUMNS = ("host_power_fraction", "pue", "carbon_intensity_g_per_kwh",
-                "embodied_kgco2e", "service_life_years", "price_usd_per_device_hour",
+                "embodied_co2e_kg_per_device", "service_life_years", "price_usd_per_device_hour",
                 "cloud_discount", "purchase_price_usd", "electricity_usd_per_kwh",
                 "market_carbon_intensity_g_per_kwh", "wue_l_per_kwh", "water_offsite_l_per_kwh")
 
@@ -60,7 +60,7 @@ class Rates:
         return cls(
             host_power_fraction=c["host_power_fraction"], pue=c["pue"],
             carbon_intensity_g_per_kwh=c["carbon_intensity_g_per_kwh"],
-            embodied_co2e_kg_per_device=c["embodied_kgco2e"],
+            embodied_co2e_kg_per_device=c["embodied_co2e_kg_per_device"],
             service_life_years=c["service_life_years"],
             price_usd_per_device_hour=c["price_usd_per_device_hour"],
             cloud_discount=c["cloud_discount"], purchase_price_usd=c["purchase_price_usd"],

@@ -152,7 +152,7 @@ class HardwareProfile(StrictModel):
         "NICs, fans, storage): the node's rating less its devices' ratings.")
     cloud_prices: list[CloudPrice] = Field(default_factory=list)
     purchase_price_usd: PurchasePrice | None = None
-    embodied_kgco2e: Figure | None = Field(
+    embodied_co2e_kg_per_device: Figure | None = Field(
         default=None, description="Manufacturing footprint per device, where published."
     )
     match_names: list[str] = Field(
@@ -191,7 +191,7 @@ class HardwareProfile(StrictModel):
             "typical_power_w": self.typical_power_w,
             "idle_power_w": self.idle_power_w,
             "purchase_price_usd": self.purchase_price_usd,
-            "embodied_kgco2e": self.embodied_kgco2e,
+            "embodied_co2e_kg_per_device": self.embodied_co2e_kg_per_device,
             "intra_node_bandwidth_gb_per_s": self.intra_node_bandwidth_gb_per_s,
             "inter_node_bandwidth_gb_per_s_per_device":
                 self.inter_node_bandwidth_gb_per_s_per_device,

@@ -23,7 +23,7 @@ TRAINING_REPORT_COLUMNS = [
     "on_prem_cost_usd", "total_flops", "peak_flops_per_s", "utilisation", "utilisation_basis",
     "throughput_basis", "busy_power_w", "power_basis", "host_power_fraction", "pue",
     "carbon_intensity_g_per_kwh", "price_usd_per_device_hour", "price_basis",
-    "embodied_kgco2e", "embodied_basis", "service_life_years",
+    "embodied_co2e_kg_per_device", "embodied_basis", "service_life_years",
     *["market_co2e_kg", "market_total_co2e_kg", "water_onsite_l", "water_offsite_l", "water_l"],
     *["market_carbon_intensity_g_per_kwh", "market_basis", "wue_l_per_kwh", "wue_basis",
       "water_offsite_l_per_kwh", "water_offsite_basis"],
@@ -173,7 +173,7 @@ def describe_assumptions(frame: pd.DataFrame, site: ResolvedSite) -> pd.Series:
     return (
         "utilisation " + text("utilisation", 3) + " (" + text("utilisation_basis")
         + "); power " + text("busy_power_w", 1) + " W (" + text("power_basis")
-        + "); embodied " + text("embodied_kgco2e") + " kg (" + text("embodied_basis")
+        + "); embodied " + text("embodied_co2e_kg_per_device") + " kg (" + text("embodied_basis")
         + "); life " + text("service_life_years") + " y; price: " + text("price_basis")
         + "; " + site_text
     )

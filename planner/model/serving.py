@@ -340,7 +340,7 @@ def year_of_service(c: Mapping[str, np.ndarray], units, units_h, hourly,
 
 YEAR_INPUTS = ("batch_size", "batch_time_s", "devices_per_replica", "idle_power_w",
                "busy_power_w", "host_power_fraction", "pue", "carbon_intensity_g_per_kwh",
-               "embodied_kgco2e", "service_life_years", "price_usd_per_device_hour",
+               "embodied_co2e_kg_per_device", "service_life_years", "price_usd_per_device_hour",
                "cloud_discount", "purchase_price_usd", "electricity_usd_per_kwh",
                "output_tokens", "market_carbon_intensity_g_per_kwh", "wue_l_per_kwh",
                "water_offsite_l_per_kwh")

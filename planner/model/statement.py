@@ -89,7 +89,8 @@ def _training_part(row: pd.Series, site) -> dict:
             _figure("operational_co2e_market_based", row["market_co2e_kg"], "kg CO2e",
                     site.market_basis, "market_co2e_kg"),
             _figure("embodied_co2e", row["embodied_co2e_kg"], "kg CO2e",
-                    f"{row['embodied_kgco2e']:.0f} kg per device ({row['embodied_basis']}), "
+                    f"{row['embodied_co2e_kg_per_device']:.0f} kg per device "
+                    f"({row['embodied_basis']}), "
                     f"{row['service_life_years']:g}-year life", "embodied_co2e_kg"),
             _figure("water_onsite", row["water_onsite_l"], "L", site.wue_basis,
                     "water_onsite_l"),
@@ -142,7 +143,8 @@ def _serving_part(row: pd.Series, site, lifecycle: pd.DataFrame | None) -> dict:
         _figure("operational_co2e_market_based", row[col("market_co2e_kg")],
                 f"kg CO2e {unit}", site.market_basis, col("market_co2e_kg")),
         _figure("embodied_co2e", row[col("embodied_co2e_kg")], f"kg CO2e {unit}",
-                f"{row['embodied_kgco2e']:.0f} kg per device ({row['embodied_basis']}), "
+                f"{row['embodied_co2e_kg_per_device']:.0f} kg per device "
+                f"({row['embodied_basis']}), "
                 f"{row['service_life_years']:g}-year life", col("embodied_co2e_kg")),
     ]
     if sized:

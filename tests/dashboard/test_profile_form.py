@@ -13,7 +13,7 @@ VALUES = {"name": "Acme X1 Accelerator", "vendor": "Acme", "year": 2025, "kind":
           "placement": "datacenter", "memory_gb": 96.0, "memory_bandwidth_gb_per_s": 2000.0,
           "tflops_bf16": 400.0, "tflops_int8": 800.0, "rated_power_w": 350.0,
           "power_basis": "tdp", "cloud_usd_per_hour": 2.5, "cloud_provider": "aws",
-          "cloud_region": "us-east-1", "purchase_usd": None, "embodied_kgco2e": None,
+          "cloud_region": "us-east-1", "purchase_usd": None, "embodied_co2e_kg_per_device": None,
           "source_title": "Acme X1 datasheet rev 2", "source_url": "https://acme.example/x1",
           "source_date": "2025-06"}
 

@@ -221,9 +221,10 @@ def test_measured_power_from_patterson_and_google(by_id):
 
 
 def test_a100_embodied_carbon_only_where_published(by_id):
-    assert by_id["nvidia-a100-sxm-40gb"].embodied_kgco2e.value == 318
+    assert by_id["nvidia-a100-sxm-40gb"].embodied_co2e_kg_per_device.value == 318
     for pid in ("nvidia-h100-sxm", "nvidia-v100-sxm2-32gb", "google-tpu-v3", "google-tpu-v4"):
-        assert by_id[pid].embodied_kgco2e is None, f"{pid}: die-only figures are not embodied"
+        assert by_id[pid].embodied_co2e_kg_per_device is None, (
+            f"{pid}: die-only figures are not embodied")
 
 
 def test_no_sparse_figures_for_hopper(by_id):

@@ -227,7 +227,8 @@ def test_edge_devices_have_no_pue_no_round_trip_and_a_busy_time_embodied_share(p
     busy_hours = row["annual_busy_device_hours"]
     assert busy_hours == pytest.approx(10 * 8760 * 3600 * row["batch_time_s"] / 3600, rel=1e-9)
     assert row["annual_embodied_co2e_kg"] == pytest.approx(
-        row["embodied_kgco2e"] * busy_hours / (row["service_life_years"] * 8760), rel=1e-9)
+        row["embodied_co2e_kg_per_device"] * busy_hours / (row["service_life_years"] * 8760),
+        rel=1e-9)
     assert row["annual_energy_kwh"] == pytest.approx(
         row["busy_power_w"] * busy_hours / 1000, rel=1e-9)  # idle is the owner's (0 W)
 

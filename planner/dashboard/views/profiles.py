@@ -42,7 +42,7 @@ st.dataframe(
                   "memory_bandwidth_gb_per_s", "dense_tflops_bf16", "dense_tflops_fp8",
                   "dense_tflops_int8", "rated_power_w", "rated_power_basis",
                   "cloud_price_usd_per_device_hour", "cloud_price_where", "purchase_price_usd",
-                  "embodied_kgco2e", "sources"],
+                  "embodied_co2e_kg_per_device", "sources"],
     column_config={
         "device_class": "class",
         "memory_gb": st.column_config.NumberColumn("memory (GB)", format="%,.0f"),
@@ -57,7 +57,8 @@ st.dataframe(
             "cloud (USD/device-h)", format="$%.2f"),
         "cloud_price_where": "cloud price from",
         "purchase_price_usd": st.column_config.NumberColumn("purchase (USD)", format="$%,.0f"),
-        "embodied_kgco2e": st.column_config.NumberColumn("embodied (kg CO2e)", format="%,.0f"),
+        "embodied_co2e_kg_per_device": st.column_config.NumberColumn("embodied (kg CO2e)",
+                                                                     format="%,.0f"),
         "sources": st.column_config.TextColumn("sources", width="large"),
     })
 ui.csv_download(shown, "hardware-catalogue.csv", key="dl_hw_catalogue")
@@ -117,7 +118,7 @@ if submitted:
         "memory_bandwidth_gb_per_s": s["cd_bandwidth"], "tflops_bf16": s["cd_bf16"],
         "tflops_fp8": s["cd_fp8"], "tflops_int8": s["cd_int8"], "rated_power_w": s["cd_power"],
         "power_basis": s["cd_power_basis"], "cloud_usd_per_hour": s["cd_price"],
-        "purchase_usd": s["cd_purchase"], "embodied_kgco2e": s["cd_embodied"],
+        "purchase_usd": s["cd_purchase"], "embodied_co2e_kg_per_device": s["cd_embodied"],
         "source_title": s["cd_source"], "source_url": s["cd_url"], "source_date": s["cd_date"],
     }
     try:

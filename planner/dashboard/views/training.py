@@ -48,7 +48,7 @@ if result is not None:
                 help=f"Scope 2, location-based: energy × {row['carbon_intensity_g_per_kwh']:.0f} "
                      "g CO2e/kWh (the grid average).")
     c[2].metric("Embodied CO2e", formats.co2e(row["embodied_co2e_kg"]),
-                help=f"Scope 3: {row['embodied_kgco2e']:.0f} kg per device "
+                help=f"Scope 3: {row['embodied_co2e_kg_per_device']:.0f} kg per device "
                      f"({row['embodied_basis']}), spread over {row['service_life_years']:g} "
                      "years of use.")
     c[3].metric("Device-hours", formats.count(row["device_hours"]))
@@ -176,7 +176,7 @@ if result is not None:
          f"{result.site.intensity_label}, {result.site.intensity_year}"),
         ("price per device-hour", formats.money(row["price_usd_per_device_hour"]),
          row["price_basis"]),
-        ("embodied carbon per device", f"{row['embodied_kgco2e']:,.0f} kg",
+        ("embodied carbon per device", f"{row['embodied_co2e_kg_per_device']:,.0f} kg",
          row["embodied_basis"]),
         ("service life", f"{row['service_life_years']:g} years",
          f"default — {d.cite(d.service_life_years)}"
