@@ -57,7 +57,7 @@ def energy(kwh: float | None) -> str:
 
 
 def water(litres: float | None) -> str:
-    """Volume of water: 1.2 ML, 340 m³, 12 L, 35 mL."""
+    """Volume of water: 1.50 ML, 340 m³, 12.0 L, 35.0 mL."""
     if _missing(litres):
         return "–"
     litres = float(litres)  # type: ignore[arg-type]

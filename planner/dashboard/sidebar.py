@@ -91,6 +91,9 @@ def _site_inputs(regions: pd.DataFrame) -> None:
                                st.session_state.get("site_g_per_kwh")))
     controls.number("site_g_per_kwh")
     controls.number("site_pue")
+    controls.number("site_wue_l_per_kwh")
+    controls.number("site_market_g_per_kwh")
+    controls.number("site_cfe_pct")
     st.subheader("How it is paid for")
     controls.radio("price_mode", state.PRICING_MODES,
                    format_func={"cloud": "Cloud (rent)", "on_prem": "On-premises (buy)"}.get)
