@@ -212,3 +212,11 @@ def test_cli_refuses_unknown_format_writing_nothing(tmp_path):
 def test_detect_format():
     assert detect_format(ZEUS_LOG)[0] == "zeus"
     assert detect_format(json.dumps(VLLM_RESULT))[0] == "vllm"
+
+
+def test_hostile_nesting_is_one_line_not_a_crash():
+    deep = ("[" * 100_000 + "]" * 100_000).encode()
+    with pytest.raises(PlannerError, match="unknown format"):
+        import_file(deep, "deep.json", PROFILES)
+    with pytest.raises(PlannerError, match="nested deeper"):
+        import_file(deep, "deep.json", PROFILES, fmt="vllm")
