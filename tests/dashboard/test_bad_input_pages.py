@@ -46,7 +46,9 @@ def folder(tmp_path, monkeypatch):
 GOOD = record("uploaded001", minutes=30).model_dump_json().encode()
 UPLOADS = [
     ("deep-json", nested(100_000).encode(), "nested deeper"),
-    ("oversized", b'{"x": "' + b"a" * (1024 * 1024 + 10) + b'"}', "larger than the 1 MiB"),
+    ("oversized-record", b'{"schema_version": 1, "x": "' + b"a" * (1024 * 1024) + b'"}',
+     "larger than the 1 MiB"),
+    ("oversized-no-version", b'{"x": "' + b"a" * (1024 * 1024) + b'"}', "larger than the 1 MiB"),
     ("nan", GOOD.replace(b'"value":10.0', b'"value":NaN', 1), "not valid JSON"),
     ("markdown-in-version", b'{"schema_version": "![i](https://evil.example/i.png)"}',
      "schema_version"),

@@ -73,7 +73,7 @@ if result is not None:
                                         feasible.loc[feasible["cost_usd"].notna(), "hardware_id"])
             charted = tables.with_percentiles(feasible, summary, ("cost_usd", "total_co2e_kg"))
         except PlannerError as exc:
-            st.caption(f"No uncertainty whiskers: {exc}")
+            st.caption(f"No uncertainty whiskers: {formats.plain(exc)}")
             charted = feasible
         st.plotly_chart(figures.training_tradeoff(charted), key="cmp_train_chart",
                         width="stretch", config={"displaylogo": False})

@@ -95,7 +95,7 @@ if result is not None:
         if all(np.isfinite(e).all() for e in ends):
             band = (ends[0], ends[1])
     except (PlannerError, KeyError) as exc:
-        st.caption(f"No uncertainty band: {exc}")
+        st.caption(f"No uncertainty band: {formats.plain(exc)}")
     st.plotly_chart(figures.lifecycle_figure(curves, unit, label=label, scale=scale,
                                              break_even=be, band=band),
                     key="lc_chart", width="stretch", config={"displaylogo": False})

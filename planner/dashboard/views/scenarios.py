@@ -7,6 +7,7 @@ import json
 import streamlit as st
 
 from planner.dashboard import compare_figures, loaders, state, tables, ui
+from planner.dashboard.formats import plain
 from planner.errors import PlannerError
 from planner.model.compare import compare_plans, input_differences, unique_names
 from planner.model.scenario import Scenario, parse_scenario_text
@@ -64,7 +65,7 @@ for label, (origin, text) in texts.items():
     name = label if origin == "kept" else scenario.name
     scenarios[unique_names([*scenarios, name])[-1]] = scenario
 for problem in problems:
-    st.error(f"Not compared: {problem}")
+    st.error(f"Not compared: {plain(problem)}")
 
 options = list(scenarios)
 seen = st.session_state.setdefault("_sc_seen", [])  # a new scenario joins the comparison
@@ -93,7 +94,7 @@ for name in chosen:
     try:
         results[name] = _plan(scenarios[name])
     except PlannerError as exc:
-        st.error(f"Cannot plan “{name}”: {exc}")
+        st.error(f"Cannot plan “{plain(name)}”: {plain(exc)}")
 if len(results) < 2:
     st.stop()
 names = list(results)
