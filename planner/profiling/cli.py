@@ -20,6 +20,7 @@ from pathlib import Path
 
 from planner.errors import PlannerError
 from planner.model.records import Record, check_writable
+from planner.model.units import G_PER_KG
 from planner.profiling.options import RANGES, WORKLOADS, check_options, one_line_error
 from planner.profiling.signals import Stopped, StopSignals, describe
 
@@ -293,6 +294,6 @@ def _summary_text(record: Record, path: Path) -> str:
         f"  GPU energy      {_fmt(r.gpu_energy_j)}",
         f"  CPU energy      {_fmt(r.cpu_energy_j)}",
         f"  RAM energy      {_fmt(r.ram_energy_j)}",
-        f"  CO2e            {_fmt(r.co2e_kg, 1000.0, 'g')}",
+        f"  CO2e            {_fmt(r.co2e_kg, G_PER_KG, 'g')}",
     ]
     return "\n".join(line for line in lines if line)

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from planner.errors import PlannerError
 from planner.model import grid
 from planner.model.records import Method
+from planner.model.units import G_PER_KG, KWH_TO_J
 from planner.profiling.values import HostEnergy
 
 #: How CodeCarbon's CPU modes map to record methods (codecarbon/core/resource_tracker.py).
@@ -32,7 +33,6 @@ _CPU_MODES: dict[str, tuple[Method, bool]] = {
     "cpu_load": ("codecarbon_cpu_load_estimate", False),
     "constant": ("codecarbon_tdp_estimate", False),
 }
-KWH_TO_J = 3.6e6
 
 
 @dataclass(frozen=True)
@@ -158,7 +158,7 @@ class HostEnergyMeter:
         cpu, ram = _methods(tracker)
         intensity = None
         if data.energy_consumed and data.energy_consumed > 0:
-            intensity = 1000.0 * data.emissions / data.energy_consumed  # kg/kWh → g/kWh
+            intensity = G_PER_KG * data.emissions / data.energy_consumed  # kg/kWh → g/kWh
         else:
             intensity = grid.country_intensity(self.site.country_iso_code).g_per_kwh
         note = None

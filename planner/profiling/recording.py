@@ -33,7 +33,7 @@ from planner.model.records import (
     quantity,
     write_record,
 )
-from planner.profiling.host import KWH_TO_J
+from planner.model.units import G_PER_KG, KWH_TO_J
 from planner.profiling.machine import describe_machine
 from planner.profiling.measure import Profiler
 from planner.profiling.values import GpuWindow, Measurement
@@ -246,7 +246,7 @@ def _results(
     what = " + ".join(n for n, _, _ in parts)
 
     intensity = h0.carbon_intensity_g_per_kwh if h0 else None
-    co2 = None if total is None or intensity is None else total / KWH_TO_J * intensity / 1000.0
+    co2 = None if total is None or intensity is None else total / KWH_TO_J * intensity / G_PER_KG
 
     achieved = None if flops is None or wall <= 0 else flops / wall / 1e12
     peak = profile.tflops(settings.precision) if profile else None
@@ -320,7 +320,7 @@ def _rank_result(rank: int, m: Measurement, host: str, on_gpu: bool) -> RankResu
     parts = [h.cpu_energy_j if h else None, h.ram_energy_j if h else None]
     total = _sum([m.gpu_energy_j, *parts] if on_gpu else parts)
     intensity = h.carbon_intensity_g_per_kwh if h else None
-    co2 = None if total is None or intensity is None else total / KWH_TO_J * intensity / 1000.0
+    co2 = None if total is None or intensity is None else total / KWH_TO_J * intensity / G_PER_KG
     return RankResult(
         rank=rank,
         hostname=host,
