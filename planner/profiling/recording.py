@@ -8,7 +8,6 @@ average power, achieved TFLOP/s, utilisation, CO2e) are measured only if all the
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 import re
 import uuid
@@ -167,18 +166,18 @@ def save_record(record: Record, folder: Path | str = "measurements") -> Path:
     """Write ``record`` atomically into ``folder``; return its path.
 
     PlannerError in one line where the folder cannot take it (unwritable, full disk, over
-    quota); the temporary file is removed, so nothing partial is left behind.
+    quota); the atomic writer removes its temporary file, so nothing partial is left behind.
     """
     try:
         return write_record(record, folder)
-    except OSError as exc:
-        why = exc.strerror or str(exc)
-        full = exc.errno in (errno.ENOSPC, errno.EDQUOT)
-        raise PlannerError(
-            f"{folder}: the record could not be written ({why}"
-            f"{': the disk is full' if full else ''}); no file was left behind; "
-            f"{'free space or ' if full else ''}choose another folder with --out"
-        ) from None
+    except OSError as exc:  # the writer translates its own; anything else it let through
+        raise PlannerError(f"{folder}: the record could not be written "
+                           f"({exc.strerror or exc})") from None
+    except PlannerError as exc:
+        full = "No space left" in str(exc) or "quota" in str(exc).lower()
+        raise PlannerError(f"{exc}; no partial record was left behind; "
+                           f"{'free space or ' if full else ''}choose another folder with --out"
+                           ) from None
 
 
 def _host_sum(

@@ -124,7 +124,7 @@ def test_an_unwritable_out_folder_is_one_line(where, tmp_path, capsys):
 def _assert_full_disk_refused(code: int, err: list[str], folder: Path, before: dict) -> None:
     assert code == 2  # the run itself printed its "measuring ..." line first
     assert [e for e in err if e.startswith("error")] == err[-1:] and "Traceback" not in str(err)
-    assert "disk is full" in err[-1] and "no file was left behind" in err[-1], err
+    assert "No space left on device" in err[-1] and "no partial record" in err[-1], err
     assert _tree(folder) == before  # no partial record, no temporary file
 
 
