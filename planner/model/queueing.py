@@ -70,10 +70,8 @@ def mean_wait_s(servers, arrival_rate_per_s, service_rate_per_s, variability_fac
     Allen–Cunneen approximation for G/G/c (Allen 1990, Probability, Statistics and Queueing
     Theory, eq. 6.151; Whitt 1993). 1 is M/M/c; 0.5 is Poisson arrivals, deterministic service.
     """
-    c, lam, mu, a, pw = _mmc(servers, arrival_rate_per_s, service_rate_per_s)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        w = pw / (c * mu - lam) * variability_factor
-    return np.where(a < c, w, np.inf)
+    return waits_s(servers, arrival_rate_per_s, service_rate_per_s,
+                   variability_factor=variability_factor)["mean_s"]
 
 
 def wait_quantile_s(servers, arrival_rate_per_s, service_rate_per_s,
@@ -84,11 +82,24 @@ def wait_quantile_s(servers, arrival_rate_per_s, service_rate_per_s,
     is ln(C / p) / (cμ − λ) where C > p, else 0. The Allen–Cunneen ``variability_factor``
     stretches the exponential tail by the same factor as the mean. inf where unstable.
     """
+    return waits_s(servers, arrival_rate_per_s, service_rate_per_s, tail_probability,
+                   variability_factor)["quantile_s"]
+
+
+def waits_s(servers, arrival_rate_per_s, service_rate_per_s,
+            tail_probability=DEFAULT_TAIL_PROBABILITY, variability_factor=1.0) -> dict:
+    """Erlang C, the mean wait and the wait quantile of ``mean_wait_s`` and
+    ``wait_quantile_s`` from one Erlang C evaluation (the costly part: an incomplete gamma
+    function per element), as ``wait_probability``, ``mean_s`` and ``quantile_s``."""
     c, lam, mu, a, pw = _mmc(servers, arrival_rate_per_s, service_rate_per_s)
     with np.errstate(divide="ignore", invalid="ignore"):
-        t = np.log(pw / tail_probability) / (c * mu - lam) * variability_factor
+        spare = c * mu - lam
+        mean = pw / spare * variability_factor
+        t = np.log(pw / tail_probability) / spare * variability_factor
     t = np.where(pw > tail_probability, t, 0.0)
-    return np.where(a < c, t, np.inf)
+    stable = a < c
+    return {"wait_probability": pw, "mean_s": np.where(stable, mean, np.inf),
+            "quantile_s": np.where(stable, t, np.inf)}
 
 
 def wait_exceedance_probability(servers, arrival_rate_per_s, service_rate_per_s, wait_s,

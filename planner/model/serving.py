@@ -179,12 +179,9 @@ def queue_stats(units, batch_size, batch_time_s, arrival_rate_per_s, edge, varia
         servers = np.where(edge, batch_size, units * batch_size)
         rate = np.where(edge, arrival_rate_per_s / units, arrival_rate_per_s)
         util = rate / (servers * mu)
-        return {
-            "utilisation": util,
-            "wait_probability": queueing.erlang_c(servers, rate / mu),
-            "wait_mean_s": queueing.mean_wait_s(servers, rate, mu, variability),
-            "wait_p95_s": queueing.wait_quantile_s(servers, rate, mu, P95_TAIL, variability),
-        }
+        w = queueing.waits_s(servers, rate, mu, P95_TAIL, variability)  # one Erlang C
+        return {"utilisation": util, "wait_probability": w["wait_probability"],
+                "wait_mean_s": w["mean_s"], "wait_p95_s": w["quantile_s"]}
 
 
 def size_fleet(perf: pd.DataFrame, traffic: Traffic, spec: InferenceSpec) -> pd.DataFrame:

@@ -173,27 +173,67 @@ def _ranks(a: np.ndarray) -> np.ndarray:
     return r
 
 
-def _standardise(a: np.ndarray) -> np.ndarray:
+def _sorted_summary(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """From one sort of each column (draws × options): P10/P50/P90 over its finite draws
+    (linear interpolation, as ``np.nanpercentile``), their mean, and the ranks of every draw
+    (missing ones last), for ``spearman_rho``."""
+    n, n_opt = values.shape
+    finite = np.isfinite(values)
+    clean = np.where(finite, values, np.nan)
+    order = np.argsort(clean, axis=0)  # NaN sorts last
+    ranks = np.empty((n, n_opt))
+    np.put_along_axis(ranks, order, np.arange(n, dtype=float)[:, None], axis=0)
+    ordered = np.take_along_axis(clean, order, axis=0)
+    m = finite.sum(axis=0)
+    has = m > 0
+    cols = np.arange(n_opt)
+    pct = np.full((len(PERCENTILES), n_opt), np.nan)
+    for i, q in enumerate(PERCENTILES):
+        pos = q / 100.0 * np.maximum(m - 1, 0)
+        lo = np.floor(pos).astype(np.intp)
+        hi = np.minimum(lo + 1, np.maximum(m - 1, 0))
+        a, b = ordered[lo, cols], ordered[hi, cols]
+        pct[i] = np.where(has, a + (b - a) * (pos - lo), np.nan)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return (a - a.mean(axis=0)) / a.std(axis=0)
+        mean = np.where(has, np.where(finite, values, 0.0).sum(axis=0) / m, np.nan)
+    return pct, mean, ranks
 
 
-def spearman_rho(factor_ranks: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Spearman's rho of each factor (draws × assumptions, already ranked) with each option's
-    result (draws × options), as the Pearson correlation of ranks: (assumptions × options).
-    Options whose result is missing in some draws are ranked over the draws that have one."""
-    out = np.full((factor_ranks.shape[1], y.shape[1]), np.nan)
+def spearman_rho(factor_ranks: np.ndarray, y: np.ndarray,
+                 y_ranks: np.ndarray | None = None) -> np.ndarray:
+    """Spearman's rho of each factor (draws × assumptions, already ranked 0…n−1) with each
+    option's result (draws × options), as the Pearson correlation of ranks: (assumptions ×
+    options). Options whose result is missing in some draws are ranked over the draws that
+    have one.
+
+    All at once, with no sort per option: without ties the ranks of m draws are 0…m−1, so
+    their mean (m−1)/2 and variance (m²−1)/12 are known; a factor's ranks within an option's
+    finite draws are a running count of those draws in the factor's order; and a result's
+    ranks over all draws are its ranks within the finite ones (NaN sorts last). ``y_ranks``:
+    those ranks, when already computed."""
+    n, n_a = factor_ranks.shape
     finite = np.isfinite(y)
-    whole = finite.all(axis=0)
-    if whole.any():
-        zx, zy = _standardise(factor_ranks), _standardise(_ranks(y[:, whole]))
-        out[:, whole] = zx.T @ zy / y.shape[0]
-    for j in np.flatnonzero(~whole & (finite.sum(axis=0) > 2)):  # rare: some draws fail
-        ok = finite[:, j]
-        zx = _standardise(_ranks(factor_ranks[ok]))
-        zy = _standardise(_ranks(y[ok, j]))
-        out[:, j] = zx.T @ zy / ok.sum()
-    return out
+    m = finite.sum(axis=0).astype(float)  # (options,)
+    order = np.empty((n, n_a), dtype=np.intp)  # order[r, k]: the draw of rank r in factor k
+    np.put_along_axis(order, factor_ranks.astype(np.intp), np.arange(n)[:, None], axis=0)
+    ry = np.where(finite, _ranks(y) if y_ranks is None else y_ranks, 0.0)
+    mu = (m - 1.0) / 2.0
+    var = (m * m - 1.0) / 12.0
+    out = np.empty((n_a, y.shape[1]))
+    whole = m == n
+    # every draw: the factor's own ranks. einsum, not BLAS: a threaded BLAS spends more
+    # time starting its threads than this (assumptions × draws × options) product takes.
+    out[:, whole] = np.einsum("ik,ij->kj", factor_ranks, ry[:, whole])
+    part = np.flatnonzero(~whole)
+    if part.size:
+        fin, rp = finite[:, part], ry[:, part]
+        for k in range(n_a):  # a handful of assumptions; each step is (draws × options)
+            mask = fin[order[:, k]]
+            rx = np.cumsum(mask, axis=0, dtype=np.int32)  # 1 + rank within the finite draws
+            out[k, part] = (mask * (rx - 1.0) * rp[order[:, k]]).sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rho = (out - m * mu * mu) / (m * var)
+    return np.where(m > 2, rho, np.nan)
 
 
 def _section_tables(phase: str, ids: list[str], baseline: pd.DataFrame, metrics,
@@ -207,12 +247,7 @@ def _section_tables(phase: str, ids: list[str], baseline: pd.DataFrame, metrics,
     share = mc["meets_target"].mean(axis=0)
     for metric in metrics:
         values = mc[metric]
-        has = np.isfinite(values).any(axis=0)
-        pct = np.full((3, n_opt), np.nan)
-        mean = np.full(n_opt, np.nan)
-        if has.any():
-            pct[:, has] = np.nanpercentile(values[:, has], PERCENTILES, axis=0)
-            mean[has] = np.nanmean(values[:, has], axis=0)
+        pct, mean, value_ranks = _sorted_summary(values)
         base = baseline[metric].to_numpy(dtype=float)
         for col, v in (("phase", [phase] * n_opt), ("hardware_id", ids),
                        ("metric", [metric] * n_opt), ("baseline", base), ("p10", pct[0]),
@@ -231,7 +266,7 @@ def _section_tables(phase: str, ids: list[str], baseline: pd.DataFrame, metrics,
         rank = pd.DataFrame(order).rank(axis=0, ascending=False, method="first").to_numpy()
         end = np.where(np.isnan(lo), "low", "high")
         note = np.where(breaks, "the target is missed at the " + end + " factor", "")
-        rho = spearman_rho(factor_ranks, values)
+        rho = spearman_rho(factor_ranks, values, value_ranks)
         for col, v in (("phase", [phase] * n_opt * n_a), ("hardware_id", ids * n_a),
                        ("metric", [metric] * n_opt * n_a),
                        ("assumption", np.repeat(names, n_opt)), ("rank", rank.ravel()),

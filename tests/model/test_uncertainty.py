@@ -4,6 +4,7 @@ moves the right results, and 10,000 draws are quick."""
 from __future__ import annotations
 
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -154,3 +155,19 @@ def test_spearman_matches_scipy():
     assert rho[0, 0] == pytest.approx(spearmanr(x[:, 0], y[:, 0]).statistic, rel=1e-9)
     ok = np.isfinite(y[:, 1])
     assert rho[1, 1] == pytest.approx(spearmanr(x[ok, 1], y[ok, 1]).statistic, rel=1e-9)
+
+
+def test_sorted_summary_matches_numpy():
+    from planner.model.uncertainty import PERCENTILES, _ranks, _sorted_summary
+
+    rng = np.random.default_rng(3)
+    v = rng.lognormal(size=(1001, 5))
+    v[:100, 1] = np.nan  # some draws missing
+    v[:, 2] = np.nan  # every draw missing
+    v[:1000, 3] = np.nan  # one draw left
+    pct, mean, ranks = _sorted_summary(v)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        np.testing.assert_allclose(pct, np.nanpercentile(v, PERCENTILES, axis=0), rtol=1e-12)
+        np.testing.assert_allclose(mean, np.nanmean(v, axis=0), rtol=1e-12)
+    np.testing.assert_array_equal(ranks[:, 0], _ranks(v[:, :1])[:, 0])
