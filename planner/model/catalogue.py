@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from planner.model.frames import object_strings
 from planner.model.grid import region_country
 from planner.model.hardware import PRECISIONS, HardwareProfile
 
@@ -74,7 +75,7 @@ def _on_demand(profile: HardwareProfile) -> list:
 
 def catalogue_frame(profiles: tuple[HardwareProfile, ...] | list[HardwareProfile]) -> pd.DataFrame:
     """One row per profile with SI-unit spec columns, indexed by position."""
-    frame = pd.DataFrame([_profile_row(p) for p in profiles])
+    frame = object_strings(pd.DataFrame([_profile_row(p) for p in profiles]))
     if len(frame):
         frame["assumed_rated_power_w"] = assumed_rated_power_w(frame)
     return frame

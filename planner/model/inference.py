@@ -172,7 +172,8 @@ def inference_grid(planner: PlanningData, scenario: Scenario, site: ResolvedSite
     if spec is None:
         raise ScenarioError("the scenario has no `inference` section")
     chosen = _select(list(planner.profiles), spec.hardware, training=False)
-    rows = planner.catalogue.set_index("hardware_id").loc[[p.id for p in chosen]].reset_index()
+    position = {h: i for i, h in enumerate(planner.catalogue["hardware_id"])}
+    rows = planner.catalogue.iloc[[position[p.id] for p in chosen]].reset_index(drop=True)
     prices = cloud_prices_for(chosen, site.cloud_provider, site.cloud_region, site.country,
                               scenario.pricing.cloud_providers == "any")
     grid = attach_assumptions(

@@ -214,23 +214,38 @@ def size_fleet(perf: pd.DataFrame, traffic: Traffic, spec: InferenceSpec) -> pd.
     perf_reason = perf["infeasible_reason"].fillna("").to_numpy(dtype=object)
     target_of = {"latency_p95_s": "p95 latency", "ttft_s": "time to first token",
                  "tpot_s": "time per output token"}
-    target_text = np.array([target_of.get(b, "") for b in binding], dtype=object)
     given = {"latency_p95_s": spec.latency_p95_s, "ttft_s": spec.ttft_s, "tpot_s": spec.tpot_s}
-    target_value = np.array([given.get(b) or np.nan for b in binding], dtype=float)
-    unmeetable = ("inference." + binding + " " + _text(target_value, ".3g") + " s cannot be "
-                  "met: " + target_text + " is " + _text(achieved, ".3g") + " s at batch "
-                  + _text(batch, ".0f") + " with no queueing (" + _text(worst, ".2f")
-                  + "× the target)")
-    overloaded = ("the " + _text(units, ".0f") + " user devices cannot keep up: each would be "
-                  + _text(q["utilisation"] * 100, ".0f") + "% busy")
-    too_slow = ("with " + _text(units, ".0f") + " user devices the p95 wait is "
-                + _text(q["wait_p95_s"], ".3g") + " s, over the target")
-    reason = np.select(
-        [perf_reason != "", ~fits, worst > 1.0, fixed_edge & (q["utilisation"] >= 1.0),
-         fixed_edge & ~meets, ~meets],
-        [perf_reason, "needs the memory of " + _text(dpr, ".0f") + " devices; a user's "
-         "device serves alone", unmeetable, overloaded, too_slow,
-         np.full(n, "no fleet size meets the target", dtype=object)], default="")
+    binding = np.asarray(binding, dtype=object)
+
+    def unmeetable(i):
+        target_text = np.array([target_of.get(b, "") for b in binding[i]], dtype=object)
+        target_value = np.array([given.get(b) or np.nan for b in binding[i]], dtype=float)
+        return ("inference." + binding[i] + " " + _text(target_value, ".3g") + " s cannot be "
+                "met: " + target_text + " is " + _text(achieved[i], ".3g") + " s at batch "
+                + _text(batch[i], ".0f") + " with no queueing (" + _text(worst[i], ".2f")
+                + "× the target)")
+
+    # Each message is written only for the rows it applies to: formatting every row's
+    # numbers into every message cost a fifth of a plan.
+    messages = (
+        (perf_reason != "", lambda i: perf_reason[i]),
+        (~fits, lambda i: "needs the memory of " + _text(dpr[i], ".0f") + " devices; a "
+         "user's device serves alone"),
+        (worst > 1.0, unmeetable),
+        (fixed_edge & (q["utilisation"] >= 1.0),
+         lambda i: "the " + _text(units[i], ".0f") + " user devices cannot keep up: each "
+         "would be " + _text(q["utilisation"][i] * 100, ".0f") + "% busy"),
+        (fixed_edge & ~meets, lambda i: "with " + _text(units[i], ".0f") + " user devices the "
+         "p95 wait is " + _text(q["wait_p95_s"][i], ".3g") + " s, over the target"),
+        (~meets, lambda i: np.full(i.size, "no fleet size meets the target", dtype=object)),
+    )
+    which = np.select([np.broadcast_to(c, (n,)) for c, _ in messages],
+                      np.arange(1, len(messages) + 1), default=0)
+    reason = np.full(n, "", dtype=object)
+    for k, (_, make) in enumerate(messages, start=1):
+        rows = np.flatnonzero(which == k)
+        if rows.size:
+            reason[rows] = make(rows)
     masked = {
         "fleet_replicas": units,
         "fleet_devices": units * dpr,
