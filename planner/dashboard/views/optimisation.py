@@ -3,7 +3,7 @@ against the baseline serving plan, one lever at a time and all together."""
 
 import streamlit as st
 
-from planner.dashboard import controls, figures, formats, loaders, state, tables, ui
+from planner.dashboard import controls, figures, formats, loaders, sidebar, state, tables, ui
 from planner.dashboard.formats import plain
 from planner.errors import PlannerError
 
@@ -42,10 +42,9 @@ if baseline is not None:
                         format_func=lambda k: "no distillation" if k == state.NONE
                         else presets[k]["name"])
         controls.number("lv_batch", where=b)
-        controls.select("lv_region", [state.NONE, *regions.index], where=c,
-                        format_func=lambda k: "stay" if k == state.NONE else
-                        f"{regions.loc[k, 'label'].split('): ')[0]} — "
-                        f"{regions.loc[k, 'g_per_kwh']:.0f} g/kWh")
+        moves = {state.NONE: "stay", **sidebar.region_labels(regions)}  # a dict: no lookup
+        moves.pop(state.WORLD_AVERAGE, None)  # in the frame per option (288 of them)
+        controls.select("lv_region", list(moves), where=c, format_func=moves.__getitem__)
         controls.number("lv_pue", where=a)
     bad_inputs = ui.problems(("inference", "levers"))
     if bad_inputs:
