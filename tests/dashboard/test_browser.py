@@ -53,10 +53,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(port: int, env: dict[str, str] | None = None) -> subprocess.Popen:
-    """``streamlit run app.py`` on localhost; returns once the health check answers."""
+def start_server(port: int, env: dict[str, str] | None = None,
+                 script: str = "app.py") -> subprocess.Popen:
+    """``streamlit run app.py`` (or ``script``) on localhost; returns once the health check
+    answers."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+        [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true",
          "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
