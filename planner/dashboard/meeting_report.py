@@ -147,6 +147,9 @@ def report_html(result: PlanResult, sections: dict[str, pd.DataFrame], name: str
         first = False
     for heading, frame in _headline(result):
         parts.append(f"<h2>{html.escape(heading)}</h2>{_table_html(frame)}")
+    if "not planned" in sections:
+        parts.insert(2, "<p class='note'><b>Not planned:</b> "
+                     f"{html.escape(str(sections['not planned']['reason'].iloc[0]))}</p>")
     for name in ("inputs", "site", "assumptions"):
         if name in sections:
             frame = sections[name].drop(columns="section")
@@ -161,11 +164,14 @@ def report_sections(current: Mapping[str, object], planner: Planner,
                     error: str = "") -> dict[str, pd.DataFrame]:
     """The full report by section: the inputs, the site and the default assumptions (as in
     ``reports.full_report``) and every section of the plan in the model's report columns
-    (``planner.model.report.plan_sections``); without a plan, an ``error`` section."""
+    (``planner.model.report.plan_sections``); without a plan, an ``error`` section, and with
+    a plan made without a section that failed, a ``not planned`` section saying why."""
     out = {"inputs": reports.inputs_frame(current, planner, calibrated)}
     if result is None:
         out["error"] = pd.DataFrame({"scenario": ["cannot be planned"], "reason": [error]})
         return out
+    if error:  # planned without the section that failed
+        out["not planned"] = pd.DataFrame({"reason": [error]})
     out["site"] = reports.site_frame(result)
     out["assumptions"] = reports.assumptions_frame(planner)
     plan = {name: frame.reset_index(drop=True) for name, frame in plan_sections(result).items()}

@@ -180,11 +180,15 @@ def _scenario_file() -> None:
 
     def sections():
         result, error = None, ""
-        try:
-            result = loaders.plan(state.plan_key(state.to_scenario(
-                current, planner.defaults, state.ALL_SECTIONS)), calibration)
-        except PlannerError as exc:
-            error = str(exc)
+        # Everything; if a section cannot be planned (e.g. a lever that does not apply), the
+        # rest without it, and the reason in the report.
+        for parts in (state.ALL_SECTIONS, ("training", "inference", "lifecycle")):
+            try:
+                result = loaders.plan(state.plan_key(state.to_scenario(
+                    current, planner.defaults, parts)), calibration)
+                break
+            except PlannerError as exc:
+                error = error or str(exc)
         return result, meeting_report.report_sections(current, planner, result,
                                                       bool(calibration), error)
 
