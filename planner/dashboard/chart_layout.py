@@ -143,7 +143,7 @@ _POSITIONS = (("top center", 0.0, 1.0), ("bottom center", 0.0, -1.0),
 
 
 def place_labels(x_frac: np.ndarray, y_frac: np.ndarray, labels: list[str],
-                 order: np.ndarray, width_px: float = 470.0, height_px: float = 330.0,
+                 order: np.ndarray, width_px: float = 420.0, height_px: float = 330.0,
                  font_px: float = 11.0) -> list[str | None]:
     """A text position per point (None: left unlabelled) so that no two labels overlap and
     no label covers a marker, trying points in ``order`` (most important first).

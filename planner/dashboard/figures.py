@@ -96,11 +96,11 @@ def tradeoff_figure(frame: pd.DataFrame, *, x: str, y: str, colour: str, title: 
         _fractions(xs, xaxis), _fractions(ys, yaxis), list(names), order), dtype=object)
     if informative:
         cmin, cmax = float(finite.min()), float(finite.max())
-        subtitle = f"◆ Pareto-optimal: cost, CO2e and {colour_title}"
+        subtitle = f"◆ Pareto-optimal (cost, CO2e, {colour_title})"
     else:
         cmin = cmax = 0.0
-        subtitle = "◆ Pareto-optimal: cost and CO2e" + (f" · {colour_note}" if colour_note
-                                                      else "")
+        subtitle = "◆ Pareto-optimal (cost, CO2e)" + (f" · {colour_note}" if colour_note
+                                                    else "")
     traces = []
     for on_front, name in ((False, "other devices"), (True, "Pareto-optimal")):
         pick = front == on_front
@@ -145,7 +145,7 @@ def tradeoff_figure(frame: pd.DataFrame, *, x: str, y: str, colour: str, title: 
 def _same_days(training: pd.DataFrame) -> str:
     days = training["days"].to_numpy(float)
     days = days[np.isfinite(days)]
-    return f"every run takes about {formats.duration_days(float(np.median(days)))}" \
+    return f"every run ≈ {formats.duration_days(float(np.median(days)))}" \
         if len(days) else ""
 
 

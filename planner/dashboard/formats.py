@@ -101,14 +101,15 @@ SUPERSCRIPTS = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
 def flops(n: float | None) -> str:
-    """A count of floating-point operations in powers of ten: 8.64 × 10²³ FLOPs."""
+    """A count of floating-point operations in powers of ten: 8.64 × 10²³ (the unit, FLOPs,
+    goes in the label)."""
     if _missing(n) or not float(n) > 0:  # type: ignore[arg-type]
         return "–"
     exponent = math.floor(math.log10(float(n)))  # type: ignore[arg-type]
     mantissa = float(n) / 10.0 ** exponent  # type: ignore[arg-type]
     if mantissa >= 9.995:
         mantissa, exponent = mantissa / 10.0, exponent + 1
-    return f"{mantissa:.2f} × 10{str(exponent).translate(SUPERSCRIPTS)} FLOPs"
+    return f"{mantissa:.2f} × 10{str(exponent).translate(SUPERSCRIPTS)}"
 
 
 def percent(fraction: float | None, digits: int = 0) -> str:

@@ -90,7 +90,8 @@ def with_percentiles(frame: pd.DataFrame, summary: pd.DataFrame,
 
 
 UNIT_FORMATS = {"USD": formats.money, "kg": formats.co2e, "kWh": formats.energy,
-                "days": formats.duration_days, "s": formats.seconds, "FLOPs": formats.flops,
+                "days": formats.duration_days, "s": formats.seconds,
+                "FLOPs": lambda v: f"{formats.flops(v)} FLOPs",
                 "fraction": formats.percent, "devices": formats.count, "months": formats.count}
 
 

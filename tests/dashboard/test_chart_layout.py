@@ -43,7 +43,7 @@ def test_place_labels_never_overlap():
     where = chart_layout.place_labels(x, y, labels, np.arange(30))
     assert where[0] is not None  # the first in order always gets its label
     assert sum(w is not None for w in where) >= 5
-    w_px, h_px, char, line, gap = 470.0, 330.0, 11 * 0.58, 11 * 1.25, 9.0
+    w_px, h_px, char, line, gap = 420.0, 330.0, 11 * 0.58, 11 * 1.25, 9.0
     shift = {"top center": (0, 1), "bottom center": (0, -1), "middle right": (1, 0),
              "middle left": (-1, 0)}
     boxes = []
@@ -67,7 +67,7 @@ def test_deadline_training_chart_has_no_colour_scale(result):
     ok = result.training[result.training["feasible"]]
     fig = figures.training_tradeoff(ok)  # every run takes the 30-day deadline
     assert not any(getattr(t.marker, "showscale", False) for t in fig.data)
-    assert "about 30" in fig.layout.title.subtitle.text
+    assert "≈ 30" in fig.layout.title.subtitle.text
     assert len(fig.layout.xaxis.tickvals) <= 5
     assert all(t.startswith("$") for t in fig.layout.xaxis.ticktext)
     labelled = [c[1] for t in fig.data for c in t.customdata if c[1]]

@@ -138,7 +138,7 @@ def test_seven_planning_tasks(browser, planner, tmp_path):
     assert row["days"] <= 90.0
     assert metric(page, "Cost") == formats.money(row["cost_usd"])
     assert metric(page, "Devices") == formats.count(row["devices"])
-    assert metric(page, "Total compute") == formats.flops(row["total_flops"])
+    assert metric(page, "Total compute (FLOPs)") == formats.flops(row["total_flops"])
     clean(page, errors)
 
     # 2. A chat model at 1,000 requests/s within a 5 s p95.

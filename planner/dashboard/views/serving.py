@@ -110,7 +110,7 @@ if result is not None:
                            & (sensitivity["metric"] == metric)]
         if len(sens) and sens["result_at_low"].notna().any():
             right.plotly_chart(figures.tornado(
-                sens, float(row[metric]), title=f"What moves {names[hw]}'s figure most",
+                sens, float(row[metric]), title="What moves this fleet's figure most",
                 axis_title=unit, scale=scale, fmt=fmt), key="sv_tornado_chart",
                 width="stretch", config={"displaylogo": False})
         else:

@@ -70,7 +70,7 @@ if result is not None:
     c = st.columns(4)
     total_flops = row["flops"] if "flops" in row.index else row["total_flops"]
     mfu = row["predicted_mfu"] if "predicted_mfu" in row.index else row["utilisation"]
-    c[0].metric("Total compute", formats.flops(total_flops),
+    c[0].metric("Total compute (FLOPs)", formats.flops(total_flops),
                 help="Training FLOPs of the whole run: 6 × parameters × tokens for a language "
                      "model (Kaplan et al. 2020), else 3 × forward FLOPs per sample × "
                      "samples × epochs.")
