@@ -19,7 +19,8 @@ BASIS_COLUMNS = {
 
 
 def classify(basis: object) -> str:
-    """measured, calibrated, spec, spec × assumed share, assumed, user input or missing."""
+    """measured, calibrated, predicted, spec, spec × assumed share, assumed, user input or
+    missing."""
     text = str(basis or "").lower()
     if not text or text in ("nan", "missing") or text.startswith("not offered"):
         return "missing"
@@ -29,6 +30,8 @@ def classify(basis: object) -> str:
         return "calibrated"
     if "measured" in text:
         return "measured"
+    if text.startswith("predicted"):
+        return "predicted"  # the training layout model (profiles/performance.yaml)
     if text.startswith("spec") and "default" in text:
         return "spec × assumed share"
     if "default" in text or "assum" in text or "estimate" in text:
@@ -69,7 +72,8 @@ def note(frame: pd.DataFrame, site: ResolvedSite | None = None, extra: str = "")
     """Markdown for a "where these numbers come from" note under a chart or table."""
     lines = ["**Where these numbers come from.** Every figure is a vendor specification "
              "(spec), a published or own measurement (measured), a calibration from "
-             "measurement records (calibrated), a stated default (assumed) or your input."]
+             "measurement records (calibrated), a stated default (assumed), the training "
+             "model's prediction from the run's layout (predicted) or your input."]
     lines += basis_summary(frame)
     if site is not None:
         lines.append(site_line(site))

@@ -47,6 +47,7 @@ def _profile_row(p: HardwareProfile) -> dict:
         "inter_node_bytes_per_s_per_device": (
             _value(p.inter_node_bandwidth_gb_per_s_per_device) * GB),
         "host_power_w_per_node": _value(p.host_power_w_per_node),
+        "achievable_matmul_flops_per_s": _value(p.achievable_matmul_tflops) * TERA,
         "purchase_price_usd": _value(p.purchase_price_usd),
         "purchase_price_date": p.purchase_price_usd.date if p.purchase_price_usd else None,
         "embodied_co2e_kg_per_device": _value(p.embodied_co2e_kg_per_device),

@@ -140,6 +140,9 @@ class HardwareProfile(StrictModel):
     )
     idle_power_w: PowerFigure | None = None
     interconnect: Interconnect | None = None
+    achievable_matmul_tflops: Figure | None = Field(
+        default=None, description="Measured maximum achievable dense bf16 matmul TFLOPS "
+        "(MAMF); its share of the peak sets the training model's compute efficiency.")
     devices_per_node: int | None = Field(default=None, ge=1)
     intra_node_bandwidth_gb_per_s: Figure | None = Field(
         default=None, description="Scale-up link bandwidth per device, ONE direction (half the "
@@ -196,6 +199,7 @@ class HardwareProfile(StrictModel):
             "inter_node_bandwidth_gb_per_s_per_device":
                 self.inter_node_bandwidth_gb_per_s_per_device,
             "host_power_w_per_node": self.host_power_w_per_node,
+            "achievable_matmul_tflops": self.achievable_matmul_tflops,
         }
         for name, fig in singles.items():
             if fig is not None:

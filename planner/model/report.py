@@ -20,8 +20,11 @@ TRAINING_REPORT_COLUMNS = [
     "precision_used", "devices", "min_devices_for_memory", "hours", "days", "device_hours",
     "energy_kwh", "device_energy_kwh", "host_energy_kwh", "facility_energy_kwh",
     "co2e_kg", "embodied_co2e_kg", "total_co2e_kg", "cost_usd", "cloud_cost_usd",
-    "on_prem_cost_usd", "total_flops", "peak_flops_per_s", "utilisation", "utilisation_basis",
-    "throughput_basis", "busy_power_w", "power_basis", "host_power_fraction", "pue",
+    "on_prem_cost_usd", "total_flops", "flops", "peak_flops_per_s", "utilisation",
+    "utilisation_basis", "predicted_mfu", "layout", "compute_share", "communication_share",
+    "bubble_share", "goodput", "goodput_basis", "memory_per_device_gb", "architecture_basis",
+    "throughput_basis", "busy_power_w", "power_basis", "host_power_fraction",
+    "host_power_w_per_device", "energy_boundary", "pue",
     "carbon_intensity_g_per_kwh", "price_usd_per_device_hour", "price_basis",
     "embodied_co2e_kg_per_device", "embodied_basis", "service_life_years",
     *["market_co2e_kg", "market_total_co2e_kg", "water_onsite_l", "water_offsite_l", "water_l"],
@@ -82,9 +85,9 @@ SENSITIVITY_COLUMNS = ["phase", "hardware_id", "metric", "assumption", "rank", "
                        "spearman_rho", "source", "note"]
 
 # What the terminal shows of each section; the CSV always holds every column.
-TRAINING_PRINT_COLUMNS = ["hardware_id", "devices", "days", "device_hours", "energy_kwh",
-                          "co2e_kg", "market_co2e_kg", "embodied_co2e_kg", "water_l",
-                          "cost_usd", "infeasible_reason"]
+TRAINING_PRINT_COLUMNS = ["hardware_id", "devices", "days", "device_hours", "predicted_mfu",
+                          "layout", "energy_kwh", "co2e_kg", "market_co2e_kg",
+                          "embodied_co2e_kg", "water_l", "cost_usd", "infeasible_reason"]
 INFERENCE_PRINT_COLUMNS = ["hardware_id", "devices_per_replica", "latency_s",
                            "requests_per_s_per_replica", "energy_kwh_per_1k_requests",
                            "co2e_kg_per_1k_requests", "water_l_per_1k_requests",
@@ -172,6 +175,8 @@ def describe_assumptions(frame: pd.DataFrame, site: ResolvedSite) -> pd.Series:
 
     return (
         "utilisation " + text("utilisation", 3) + " (" + text("utilisation_basis")
+        + (("); goodput " + text("goodput", 3) + " (" + text("goodput_basis"))
+           if "goodput" in frame.columns else "")
         + "); power " + text("busy_power_w", 1) + " W (" + text("power_basis")
         + "); embodied " + text("embodied_co2e_kg_per_device") + " kg (" + text("embodied_basis")
         + "); life " + text("service_life_years") + " y; price: " + text("price_basis")

@@ -25,14 +25,57 @@ Word = Annotated[str, StringConstraints(min_length=1, max_length=80)]
 HardwareSelection = Word | Annotated[list[Word], Len(max_length=500)]
 
 
+class ArchitectureSpec(StrictModel):
+    """A transformer's shape; unknown fields come from the preset or stated estimates."""
+
+    layers: int | None = Field(default=None, ge=1, le=1000, description="Transformer layers")
+    hidden: int | None = Field(default=None, ge=1, le=1_000_000, description="Model width")
+    heads: int | None = Field(default=None, ge=1, le=10_000, description="Attention heads")
+    kv_heads: int | None = Field(default=None, ge=1, le=10_000, description="Key/value heads")
+    head_dim: int | None = Field(default=None, ge=1, le=10_000)
+    ffn_hidden: int | None = Field(default=None, ge=1, le=10_000_000, description="FFN width")
+    vocab: int | None = Field(default=None, ge=1, le=100_000_000, description="Vocabulary")
+    experts: int | None = Field(default=None, ge=1, le=100_000,
+                                description="Routed experts per MoE layer (1: dense)")
+    experts_per_token: int | None = Field(default=None, ge=1, le=100_000)
+    shared_experts: int | None = Field(default=None, ge=0, le=100_000)
+    moe_ffn_hidden: int | None = Field(default=None, ge=1, le=10_000_000)
+
+
+class ParallelismSpec(StrictModel):
+    """A given parallel layout instead of the search."""
+
+    tp: int | None = Field(default=None, ge=1, le=1024, description="Tensor-parallel ranks "
+                           "(inside a node)")
+    pp: int | None = Field(default=None, ge=1, le=1024, description="Pipeline stages (a divisor "
+                           "of the layers)")
+    dp: int | None = Field(default=None, ge=1, le=10_000_000, description="Data-parallel ranks")
+    ep: int | None = Field(default=None, ge=1, le=100_000, description="Expert-parallel ranks "
+                           "(a divisor of the experts and of dp)")
+    zero_stage: int | None = Field(default=None, ge=0, le=3, description="ZeRO stage 0-3")
+    recompute: Literal["none", "selective", "full"] | None = Field(
+        default=None, description="Activation recomputation")
+
+
 class TrainingSpec(StrictModel):
     """A training run: a preset or a size, the hardware, and devices, deadline or a known run."""
 
     model: Word | None = Field(default=None, description="A preset id from profiles/models.yaml")
     params: float | None = Field(default=None, gt=0, le=1e15,
-                                 description="Parameters N, the model's parameter count")
+                                 description="Parameters N, all of them (weights, gradients and "
+                                 "optimizer state follow these)")
+    active_params: float | None = Field(
+        default=None, gt=0, le=1e15, description="Parameters used per token (mixture-of-"
+        "experts); compute follows these")
     tokens: float | None = Field(default=None, gt=0, le=1e18, description="Training tokens D; "
-                                 "compute is about 6·N·D FLOPs (Kaplan et al. 2020)")
+                                 "compute is 6·N_active·D plus attention (PaLM, Appendix B)")
+    architecture: ArchitectureSpec | None = None
+    parallelism: ParallelismSpec | None = None
+    goodput: float | None = Field(
+        default=None, description="Share of wall time that trains, in (0, 1]; default in "
+        "profiles/performance.yaml")
+    global_batch_tokens: float | None = Field(default=None, gt=0, le=1e12,
+                                              description="Tokens per optimizer step")
     flops_per_sample: float | None = Field(
         default=None, gt=0, le=1e21, description="Forward FLOPs per sample (generic model)"
     )
@@ -42,32 +85,48 @@ class TrainingSpec(StrictModel):
                                        description="Override all of the above")
     hardware: HardwareSelection = "all"
     precision: Precision = Field(default="bf16", description="Number format of the matrix "
-                                 "maths; devices without a published peak at it use the nearest")
+                                 "maths; a device without it is refused (fp8: linear layers at "
+                                 "the fp8 peak, attention at bf16)")
     mfu: float | None = Field(default=None, gt=0, le=1, description="Model-FLOPs utilisation: "
-                              "the share of dense peak the run achieves")
+                              "the share of dense peak the run achieves (replaces the "
+                              "prediction)")
     devices: int | None = Field(default=None, ge=1, le=10**15, description="Accelerators in the "
                                 "run; enough to hold the model state")
     days: float | None = Field(default=None, gt=0, le=36_500,
                                description="Deadline, or duration of a known run")
     device_hours: float | None = Field(default=None, gt=0, le=1e15,
                                         description="Known run: device-hours")
-    sequence_tokens: int = Field(default=4096, ge=1, le=10**9,
-                                 description="Sequence length for activations")
+    sequence_tokens: int | None = Field(
+        default=None, ge=1, le=10**9,
+        description="Training sequence length (default: the preset's, else 4096)")
     avg_power_w: float | None = Field(
         default=None, gt=0, le=1e6,
         description="Measured average power per device, host share included (system power ÷ "
         "devices); replaces the power model and its host overhead"
     )
 
+    @field_validator("goodput")
+    @classmethod
+    def _goodput_range(cls, v: float | None) -> float | None:
+        if v is not None and not 0 < v <= 1:
+            raise ValueError(f"must be in (0, 1] (the share of wall time that trains); got {v:g}")
+        return v
+
     @model_validator(mode="after")
     def _has_size(self) -> TrainingSpec:
         lm = self.params is not None and self.tokens is not None
         generic = None not in (self.flops_per_sample, self.samples)
-        if not (self.model or lm or generic or self.total_flops):
+        if not (self.model or lm or generic or self.total_flops
+                or self.mode == "known_run"):
             raise ValueError(
                 "give a preset (`model`), or `params` and `tokens`, or `flops_per_sample` and "
-                "`samples` (and `epochs`), or `total_flops`"
+                "`samples` (and `epochs`), or `total_flops`; a known run (`devices` and `days`, "
+                "or `device_hours`) needs none"
             )
+        if (self.params is not None and self.active_params is not None
+                and self.active_params > self.params):
+            raise ValueError(f"active_params ({self.active_params:g}) must not exceed params "
+                             f"({self.params:g}), the count of all parameters")
         return self
 
     @property

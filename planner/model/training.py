@@ -1,9 +1,15 @@
 """Training plans: time, devices, energy, carbon and cost of a training run on each device.
 
 ``evaluate_training`` is one vectorised pass over a grid (one row per hardware × variant);
-``plan_training`` builds that grid from a scenario. Modes (``TrainingSpec.mode``): a fixed
+``training_grid`` builds that grid from a scenario. Modes (``TrainingSpec.mode``): a fixed
 device count gives the time; a deadline gives the devices; a known run (device-hours, or
-devices and days) gives only energy, carbon and cost.
+devices and days) gives energy, carbon and cost and needs no model size.
+
+Time is predicted from the run (``planner.model.training_perf``): the fastest parallel layout
+that fits memory, its compute, unhidden communication and pipeline bubble, hence a predicted
+model-FLOPs utilisation; then ÷ goodput for wall time. A user's (or a calibration's)
+utilisation replaces the prediction; models without a transformer architecture use the
+stated default utilisation of their device kind.
 """
 
 from __future__ import annotations
@@ -14,23 +20,23 @@ import numpy as np
 import pandas as pd
 
 from planner.errors import ScenarioError
-from planner.model import performance
+from planner.model import performance, training_perf
 from planner.model.assumptions import attach_assumptions
 from planner.model.catalogue import cloud_prices_for
 from planner.model.defaults import Defaults
 from planner.model.footprint import Rates, footprint
 from planner.model.frames import refuse_non_finite, with_columns
 from planner.model.hardware import HardwareProfile
-from planner.model.scenario import Scenario, TrainingSpec
+from planner.model.perf_constants import load_performance
+from planner.model.scenario import Scenario
 from planner.model.site import ResolvedSite
-from planner.model.units import HOURS_PER_DAY, SECONDS_PER_DAY, SECONDS_PER_HOUR
-from planner.model.workloads import (
-    CHECKPOINT_ACTIVATION_BYTES_PER_TOKEN_PER_HIDDEN_PER_LAYER,
-    TRAINING_STATE_BYTES_PER_PARAM,
-    generic_training_flops,
-    lm_training_flops,
-    preset,
+from planner.model.training_inputs import (
+    host_columns,
+    network_columns,
+    precision_columns,
+    training_workload,
 )
+from planner.model.units import HOURS_PER_DAY, SECONDS_PER_DAY, SECONDS_PER_HOUR
 
 DEFAULT_DEADLINE_DAYS = 30.0
 
@@ -48,81 +54,92 @@ MODE_OF: dict[str, TrainingMode] = {
     "devices": TrainingMode.DEVICES, "deadline": TrainingMode.DEADLINE,
     "default_deadline": TrainingMode.DEADLINE, "known_run": TrainingMode.KNOWN_RUN,
 }
+BASIS_PREDICTED = "predicted (layout model)"
+GB = 1e9
 
 
-def training_workload(spec: TrainingSpec) -> dict[str, float]:
-    """Total FLOPs, sharded state bytes and per-device activation bytes of a training run."""
-    p = preset(spec.model) if spec.model else None
-    params = spec.params or (p.params if p else None)
-    tokens = spec.tokens or (p.tokens if p else None)
-    if spec.total_flops:
-        flops = spec.total_flops
-    elif params and tokens and (spec.params or spec.tokens or (p and p.family == "llm")):
-        flops = lm_training_flops(params, tokens)
-    else:
-        fps = spec.flops_per_sample or (p.flops_per_sample_forward if p else None)
-        samples = spec.samples or (p.samples if p else None)
-        epochs = spec.epochs or (p.epochs if p else None) or 1.0
-        if not (fps and samples):
-            raise ScenarioError("training: cannot size the run; give params and tokens, or "
-                                "flops_per_sample and samples")
-        flops = generic_training_flops(fps, samples, epochs)
-    params = params or 0.0
-    activation = 0.0
-    if p is not None and p.layers and p.hidden:
-        seq = min(spec.sequence_tokens, p.context_tokens or spec.sequence_tokens)
-        activation = (CHECKPOINT_ACTIVATION_BYTES_PER_TOKEN_PER_HIDDEN_PER_LAYER
-                      * seq * p.hidden * p.layers)
-    return {
-        "total_flops": float(flops),
-        "params": float(params),
-        "state_bytes": float(params) * TRAINING_STATE_BYTES_PER_PARAM,
-        "activation_bytes_per_device": float(activation),
-    }
+def evaluate_training(grid: pd.DataFrame, constants: dict | None = None) -> pd.DataFrame:
+    """Vectorised: one row in, one row out, for any number of hardware × scenario rows.
 
-
-def evaluate_training(grid: pd.DataFrame) -> pd.DataFrame:
-    """Vectorised: one row in, one row out, for any number of hardware × scenario rows."""
+    ``constants`` overrides the step-time constants of ``profiles/performance.yaml`` (the
+    validation refits them); the layout search runs over every row at once.
+    """
     g = grid
+    k = constants or load_performance().step_constants()
     flops = g["total_flops"].to_numpy(dtype=float)
-    peak = g["peak_flops_per_s"].to_numpy(dtype=float)
-    util = g["utilisation"].to_numpy(dtype=float)
+    ref_peak = g["mfu_reference_flops_per_s"].to_numpy(dtype=float)
     mode = g["mode_code"].to_numpy()
-    known_run = mode == TrainingMode.KNOWN_RUN
+    goodput = g["goodput"].to_numpy(dtype=float)
+    has_arch = g["has_architecture"].to_numpy(dtype=bool)
+    basis = g["utilisation_basis"].to_numpy()
+    fixed_util = (~has_arch) | (basis == "user") | (basis == "calibrated")
     min_devices = performance.min_devices_for_memory(
         g["state_bytes"].to_numpy(dtype=float),
         g["activation_bytes_per_device"].to_numpy(dtype=float),
         g["memory_bytes"].to_numpy(dtype=float),
     )
     given = g["devices_given"].to_numpy(dtype=float)
+    pred, cells = training_perf.predict(g, k)
+    util_in = g["utilisation"].to_numpy(dtype=float)
+    deadline = g["deadline_s"].to_numpy(dtype=float)
+    known = g["known_device_hours"].to_numpy(dtype=float)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        for_deadline = np.maximum(
-            performance.devices_for_deadline(flops, peak, util, g["deadline_s"].to_numpy(float)),
-            min_devices)
-        devices = np.select([mode == TrainingMode.DEVICES, mode == TrainingMode.DEADLINE],
-                            [given, for_deadline], default=given)
-        compute_hours = performance.compute_time_s(flops, peak, util, devices) / SECONDS_PER_HOUR
-        known = g["known_device_hours"].to_numpy(dtype=float)
-        device_hours = np.where(known_run, known, devices * compute_hours)
-        hours = np.where(known_run, known / devices, compute_hours)
-
+        predicted_mfu = flops / (pred["devices"] * ref_peak * pred["total_s"])
+        # Constant-utilisation rows: the work at that share of the peak, then ÷ goodput.
+        const_devices = np.maximum(performance.devices_for_deadline(
+            flops, ref_peak, util_in, deadline * goodput), min_devices)
+        const_devices = np.select([mode == TrainingMode.DEVICES, mode == TrainingMode.DEADLINE],
+                                  [given, const_devices], default=given)
+        devices = np.where(fixed_util | ~np.isfinite(pred["devices"]), const_devices,
+                           pred["devices"])
+        train_s = np.where(fixed_util, flops / (devices * ref_peak * util_in), pred["total_s"])
+        known_run = mode == TrainingMode.KNOWN_RUN
+        hours = np.where(known_run, known / devices, train_s / goodput / SECONDS_PER_HOUR)
+        device_hours = np.where(mode == TrainingMode.KNOWN_RUN, known, devices * hours)
+        utilisation = np.where(fixed_util, util_in, predicted_mfu)
+    searched = has_arch & (mode != TrainingMode.KNOWN_RUN)
+    no_layout = searched & ~np.isfinite(pred["total_s"])
+    need_gb = pred["min_memory_bytes"] / GB
+    room_gb = g["memory_bytes"].to_numpy(dtype=float) * 0.9 / GB
+    layout_reason = [
+        (f"no parallel layout fits in memory on {int(d)} devices (the smallest needs "
+         f"{n:.0f} GB per device; {r:.0f} GB usable)" if np.isfinite(n) else
+         f"no parallel layout can exist on {int(d)} devices (batch, layers or experts do "
+         "not divide)") if bad and np.isfinite(d) else ""
+        for bad, n, r, d in zip(no_layout & ~fixed_util, need_gb, room_gb, devices,
+                                strict=True)]
+    precision_reason = g["precision_reason"].to_numpy()
+    late = (mode == TrainingMode.DEADLINE) & (hours * SECONDS_PER_HOUR > deadline * 1.001)
+    late_reason = [f"the {dl / SECONDS_PER_DAY:g}-day deadline cannot be met: at best "
+                   f"{h / HOURS_PER_DAY:.1f} days on {int(d)} devices (more devices stop "
+                   f"helping: a global batch of {b / 1e6:.1f}M tokens limits data parallelism)"
+                   if x else ""
+                   for x, dl, h, d, b in zip(late, deadline, hours, devices,
+                                             g["global_batch_tokens"].to_numpy(float),
+                                             strict=True)]
     reason = np.select(
-        [np.isnan(peak) & ~known_run,
+        [(precision_reason != "") & (mode != TrainingMode.KNOWN_RUN),
          g["busy_power_w"].isna().to_numpy(),
-         ~np.isfinite(min_devices),
-         (mode == TrainingMode.DEVICES) & (given < min_devices)],
-        ["no published throughput at this precision",
+         ~np.isfinite(min_devices) & (mode != TrainingMode.KNOWN_RUN),
+         (mode == TrainingMode.DEVICES) & (given < min_devices),
+         np.array([r != "" for r in layout_reason], dtype=bool),
+         (mode == TrainingMode.DEADLINE) & fixed_util & ~np.isfinite(flops),
+         late],
+        [precision_reason,
          "no published power figure",
          "model state does not fit even with its share of memory",
-         "too few devices to hold the model state"],
+         "too few devices to hold the model state",
+         np.array(layout_reason, dtype=object),
+         "cannot size the run: no FLOPs",
+         np.array(late_reason, dtype=object)],
         default="")
-
     fp = footprint(device_hours, g["busy_power_w"].to_numpy(dtype=float), Rates.from_frame(g))
     # A known run may give device-hours alone: devices and hours are then missing, not wrong.
     reason = refuse_non_finite(reason, (device_hours, fp.energy_kwh),
                                (devices, hours, fp.total_co2e_kg, fp.cloud_cost_usd,
                                 fp.on_prem_cost_usd))
     feasible = reason == ""
+    layout = training_perf.layout_text(pred, has_arch & ~fixed_util, devices)
     results = {
         "feasible": feasible,
         "infeasible_reason": reason,
@@ -132,11 +149,20 @@ def evaluate_training(grid: pd.DataFrame) -> pd.DataFrame:
         "days": hours / HOURS_PER_DAY,
         "device_hours": device_hours,
         **fp.columns(),
+        "utilisation": utilisation,
+        "predicted_mfu": np.where(np.isfinite(predicted_mfu), predicted_mfu, np.nan),
+        **training_perf.shares(pred),
+        "memory_per_device_gb": pred["memory_bytes"] / GB,
+        "flops": flops,
     }
-    kept_as_is = ("feasible", "infeasible_reason", "min_devices_for_memory")
+    kept_as_is = ("feasible", "infeasible_reason", "min_devices_for_memory", "flops")
     computed = {name: values if name in kept_as_is else np.where(feasible, values, np.nan)
                 for name, values in results.items()}
-    return with_columns(g, computed)
+    computed["layout"] = np.where(feasible & ~known_run, np.array(layout, dtype=object), "")
+    computed["utilisation_basis"] = np.where(fixed_util, basis, BASIS_PREDICTED)
+    out = with_columns(g, computed)
+    out.attrs["layout_cells"] = cells
+    return out
 
 
 def _select(catalogue_profiles: list[HardwareProfile], selection, *, training: bool):
@@ -178,16 +204,36 @@ def training_grid(
         service_life_years=scenario.pricing.service_life_years,
         calibration=calibration, cloud_prices=prices,
     )
+    constants = load_performance()
+    workload = training_workload(spec, constants)
+    explicit = spec.hardware != "all"
+    grid = with_columns(grid, {**precision_columns(rows, spec.precision, explicit),
+                               **network_columns(rows, defaults, constants)})
+    grid = with_columns(grid, host_columns(grid, defaults, spec.avg_power_w is not None))
     mode = spec.mode
     deadline_days = spec.days if spec.days else DEFAULT_DEADLINE_DAYS
     known = spec.device_hours or (spec.devices * spec.days * HOURS_PER_DAY
                                   if spec.devices and spec.days else np.nan)
+    devices_given = spec.devices
+    if devices_given is None and spec.device_hours is not None and spec.days:
+        devices_given = spec.device_hours / (spec.days * HOURS_PER_DAY)
+    if spec.parallelism is not None and spec.devices is None and spec.parallelism.dp:
+        par = spec.parallelism
+        devices_given = (par.tp or 1) * (par.pp or 1) * par.dp
+        if mode != "known_run":
+            mode = "devices"
+    if spec.parallelism is not None and spec.parallelism.tp:
+        node = grid["scale_up_devices"].to_numpy(dtype=float)
+        if (spec.parallelism.tp > node).all():
+            raise ScenarioError(f"training.parallelism.tp: {spec.parallelism.tp} is more than "
+                                f"the devices of one node ({int(node.max())}); tensor "
+                                "parallelism stays inside a node")
     extra = {
-        **training_workload(spec),
+        **workload,
         "mode": mode,
         "mode_code": int(MODE_OF[mode]),
         "deadline_s": deadline_days * SECONDS_PER_DAY,
-        "devices_given": float(spec.devices) if spec.devices else np.nan,
+        "devices_given": float(devices_given) if devices_given else np.nan,
         "known_device_hours": known,
     }
     return with_columns(grid, extra)

@@ -52,6 +52,14 @@ class ModelPreset(StrictModel):
     active_params: float | None = Field(default=None, gt=0)
     experts: int | None = Field(default=None, ge=1)
     experts_per_token: int | None = Field(default=None, ge=1)
+    heads: int | None = Field(default=None, gt=0)
+    ffn_hidden: int | None = Field(default=None, gt=0)
+    vocab: int | None = Field(default=None, gt=0)
+    train_sequence_tokens: int | None = Field(
+        default=None, gt=0, description="Pre-training sequence length, where it differs from "
+        "the served context")
+    shared_experts: int | None = Field(default=None, ge=0)
+    moe_ffn_hidden: int | None = Field(default=None, gt=0)
     # generic models
     flops_per_sample_forward: float | None = Field(default=None, gt=0)
     samples: float | None = Field(default=None, gt=0)

@@ -3,6 +3,8 @@ where it varies, an empty chart that says why."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -67,7 +69,9 @@ def test_deadline_training_chart_has_no_colour_scale(result):
     ok = result.training[result.training["feasible"]]
     fig = figures.training_tradeoff(ok)  # every run takes the 30-day deadline
     assert not any(getattr(t.marker, "showscale", False) for t in fig.data)
-    assert "≈ 30" in fig.layout.title.subtitle.text
+    # Devices come in whole hosts and layouts, so runs end a little before the deadline.
+    about = re.search(r"≈ ([0-9.]+)", fig.layout.title.subtitle.text)
+    assert about and 28.5 <= float(about.group(1)) <= 30, fig.layout.title.subtitle.text
     assert len(fig.layout.xaxis.tickvals) <= 5
     assert all(t.startswith("$") for t in fig.layout.xaxis.ticktext)
     labelled = [c[1] for t in fig.data for c in t.customdata if c[1]]

@@ -32,7 +32,8 @@ def test_training_tradeoff_hover_names_provenance(result):
     points = sum(len(t.x) for t in fig.data)
     assert points == int(feasible["cost_usd"].notna().sum())
     hover = [h[0] for t in fig.data for h in t.customdata]
-    assert all("provenance" in h and "utilisation: assumed" in h for h in hover)
+    # Utilisation is predicted from each run's parallel layout (no longer a stated default).
+    assert all("provenance" in h and "utilisation: predicted" in h for h in hover)
     front = next(t for t in fig.data if t.name.startswith("Pareto"))
     cheapest = feasible.loc[feasible["cost_usd"].idxmin(), "name"]
     assert cheapest in front.text  # the cheapest device is never dominated

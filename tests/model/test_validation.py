@@ -28,9 +28,12 @@ def published() -> pd.DataFrame:
 
 
 def _scenario(row, *, use_published_power: bool, time_mode: bool = False) -> dict:
-    training = {"hardware": HARDWARE[row.hardware], "params": float(row.params)}
+    training = {"hardware": HARDWARE[row.hardware], "params": float(row.params),
+                "precision": "fp16" if row.hardware == "NVIDIA V100" else "bf16"}
     if time_mode:
-        training.update(tokens=float(row.tokens), devices=int(row.devices))
+        # Both timed runs trained on 2,048-token sequences (Brown et al. 2020; BigScience 2022).
+        training.update(tokens=float(row.tokens), devices=int(row.devices),
+                        sequence_tokens=2048)
     else:
         training.update(total_flops=1.0, device_hours=float(row.device_hours))
     if use_published_power:
@@ -96,12 +99,55 @@ def test_power_model_on_measured_runs(table):
     assert measured["model_energy_err"].abs().mean() < 0.10
 
 
-def test_time_model_with_default_utilisation(table):
+def test_time_model_on_the_footprint_runs_with_a_known_size(table):
     timed = table.dropna(subset=["model_days"]).set_index("run")
-    # Default MFU 0.35 is optimistic for GPT-3 (PaLM Table 3 reports 21.3%) and close for
-    # BLOOM; the model must be within a factor of two and not wildly off for either.
-    assert timed["model_days_err"].abs().max() < 0.5
-    assert abs(timed.loc["BLOOM-176B", "model_days_err"]) < 0.15
+    # The predicted (layout) model on GPT-3 and BLOOM; the wider validation of the time model
+    # on published runs is tests/model/validation_cases.py (below).
+    assert timed["model_days_err"].abs().max() < 0.35
+
+
+@pytest.fixture(scope="module")
+def performance():
+    from tests.model.validation_cases import validation_table as runs_table
+
+    return runs_table()
+
+
+def test_every_performance_case_is_sourced_and_marked(performance):
+    t, _ = performance
+    assert len(t) >= 10
+    assert t["source"].str.len().min() > 20
+    assert set(t["role"]) == {"fitted", "held-out"}
+    assert t["hardware"].nunique() >= 4
+
+
+def test_shipped_constant_is_the_fit_on_its_named_cases(performance):
+    _, s = performance
+    # profiles/performance.yaml says what kernel_efficiency was fitted on; refitting on
+    # exactly those cases must give the shipped value (to the 0.02 grid).
+    for generation, value in s["kernel_efficiency_refit"].items():
+        assert value == pytest.approx(s["kernel_efficiency_shipped"][generation], abs=0.021)
+    assert set(s["kernel_efficiency_refit"]) == {"ampere", "hopper", "tpu"}
+
+
+def test_held_out_error_is_reported_on_cases_not_fitted(performance):
+    t, s = performance
+    held = t[t["role"] == "held-out"]
+    assert s["held_out_cases"] == len(held) >= 8
+    assert s["held_out_median_abs_err"] == pytest.approx(held["model_err"].abs().median())
+    # A regression guard, not the issue's target (10%): see README "How accurate is it?".
+    assert s["held_out_median_abs_err"] < 0.40
+    assert np.isfinite(t["loo_err"]).all() and np.isfinite(t["naive_err"]).all()
+
+
+def test_palm_energy_at_the_published_system_power():
+    """PaLM 540B: 8,404,992 TPU v4 chip-hours (6144 x 1200 h + 3072 x 336 h) at 378.5 W of
+    system power per chip (PaLM, Appendix B) is 3,181 MWh before PUE; the chip alone (170 W)
+    gave -55%."""
+    row = Planner.load().plan_training({
+        "training": {"hardware": "google-tpu-v4", "device_hours": 8404992},
+        "site": {"carbon_intensity_g_per_kwh": 79, "pue": 1.0}}).iloc[0]
+    assert row["energy_kwh"] / 1000 == pytest.approx(3181.3, rel=0.001)
 
 
 def test_time_model_with_published_mfu_is_close():
@@ -109,7 +155,7 @@ def test_time_model_with_published_mfu_is_close():
     planner = Planner.load()
     row = planner.plan_training({"training": {
         "hardware": "nvidia-v100-sxm2-32gb", "params": 1.75e11, "tokens": 3.0e11,
-        "devices": 10000, "mfu": 0.213}}).iloc[0]
+        "devices": 10000, "mfu": 0.213, "precision": "fp16", "goodput": 1.0}}).iloc[0]
     assert row["days"] == pytest.approx(14.8, rel=0.10)
 
 

@@ -1,0 +1,165 @@
+"""Parallel layouts of a training run: candidates, validity and memory per device.
+
+A layout is tensor (tp), pipeline (pp, with v interleaved chunks per device), data (dp) and
+expert (ep) parallelism, a ZeRO stage and an activation-recomputation policy. ``candidates``
+is the search space, one column per layout; ``memory_per_device_bytes`` and ``valid`` are
+evaluated for every (run × layout) pair at once as (R, K) numpy arrays, so the search stays
+vectorised (``planner.model.step_time`` times each pair; ``search`` keeps the fastest).
+
+Memory per device (bytes):
+- model state of mixed-precision Adam, 16 bytes per parameter (2 weights + 2 gradients + 12
+  optimizer), ZeRO stages 1/2/3 sharding optimizer / + gradients / + weights over the data-
+  parallel group (Rajbhandari et al. 2020, ZeRO, arXiv:1910.02054, section 5 and Figure 1);
+  all parameters count, experts sharded over ep;
+- activations per layer and sequence of T tokens with tensor + sequence parallelism:
+  T·h·(34 + 5·a·T/h)/tp without recomputation, T·h·34/tp with selective recomputation and
+  2·T·h/tp (the layer input) with full recomputation (Korthikanti et al. 2022,
+  arXiv:2205.05198, Table 2); ``partial`` recomputes in full only the share of layers needed;
+  the first pipeline stage holds min(pp, m) micro-batches of its
+  L/pp layers in flight under 1F1B (Narayanan et al. 2021, arXiv:2104.04473, section 2.2);
+- fp32 logits of one sequence on the last stage, T·V·4/tp.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+# Share of device memory a framework can use (runtime, allocator, workspace take the rest).
+USABLE_MEMORY_FRACTION = 0.9
+# "partial": full recomputation of only the share of layers needed to fit memory, selective on
+# the rest (Megatron-LM's --recompute-num-layers; Korthikanti et al. 2022, section 5).
+RECOMPUTE = ("none", "selective", "full", "partial")
+FULL, PARTIAL = 2, 3
+TP_CHOICES = (1, 2, 4, 8, 16)
+PP_CHOICES = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 14, 16, 18, 21, 24, 32, 36, 42, 48, 63, 64)
+V_CHOICES = (1, 2, 3)
+ZERO_CHOICES = (1, 3)  # stage 2 moves what stage 1 does; stage 3 shards the weights too
+EP_CHOICES = (1, 2, 4, 8, 16, 32, 64)
+FP8_EXTRA_BYTES_PER_PARAM = 1.0  # an fp8 copy of the weights beside the bf16 ones
+
+
+def candidates(layers=None, heads=None, experts=None, max_tp=None) -> dict[str, np.ndarray]:
+    """Every layout the search tries, as (K,) integer arrays keyed tp, pp, v, zero, rc, ep.
+
+    Given the layer, head and expert counts (and the largest node) of the runs searched,
+    choices that divide none of them are left out before any arithmetic.
+    """
+    def dividing(choices, counts):
+        if counts is None:
+            return choices
+        return tuple(c for c in choices if any(int(n) % c == 0 for n in counts)) or (1,)
+
+    tps = dividing(TP_CHOICES, heads)
+    if max_tp is not None:
+        tps = tuple(t for t in tps if t <= max_tp) or (1,)
+    pps = dividing(PP_CHOICES, layers)
+    eps = dividing(EP_CHOICES, experts) if experts is not None and max(experts) > 1 else (1,)
+    grid = np.array(list(itertools.product(tps, pps, V_CHOICES, ZERO_CHOICES,
+                                           range(len(RECOMPUTE)), eps)), dtype=np.int64)
+    keep = ~((grid[:, 2] > 1) & (grid[:, 1] == 1))  # interleaving needs pipeline stages
+    if layers is not None:  # interleaved chunks must divide some layer count too
+        keep &= np.array([any(int(n) % (p * v) == 0 for n in layers)
+                          for p, v in grid[:, 1:3]])
+    grid = grid[keep]
+    return {name: grid[:, i] for i, name in enumerate(("tp", "pp", "v", "zero", "rc", "ep"))}
+
+
+def given(tp: int, pp: int, dp: int | None, ep: int, zero: int, recompute: str,
+          v: int = 1) -> dict[str, np.ndarray]:
+    """One user-given layout in the same shape as ``candidates`` (dp checked by the caller)."""
+    return {"tp": np.array([tp]), "pp": np.array([pp]), "v": np.array([v]),
+            "zero": np.array([zero]), "rc": np.array([RECOMPUTE.index(recompute)]),
+            "ep": np.array([ep])}
+
+
+def data_parallel(devices, tp, pp, max_replicas=np.inf):
+    """Data-parallel replicas on ``devices``: whole replicas, at most one per sequence of the
+    global batch (``max_replicas``); the devices left over stay idle (and are charged)."""
+    return np.minimum(np.floor(np.asarray(devices, dtype=float) / (tp * pp)),
+                      np.floor(max_replicas))
+
+
+def state_bytes_per_param(zero, group):
+    """Bytes of mixed-precision Adam state per parameter at a ZeRO stage over ``group`` ranks."""
+    g = np.maximum(group, 1.0)
+    return np.select([zero == 0, zero == 1, zero == 2],
+                     [16.0, 4.0 + 12.0 / g, 2.0 + 14.0 / g], default=16.0 / g)
+
+
+def _parts(r: dict, lay: dict, dp, micro_batches):
+    """Model state, activations without and with full recomputation, and logits (bytes)."""
+    tp, pp, ep, zero, rc = lay["tp"], lay["pp"], lay["ep"], lay["zero"], lay["rc"]
+    dense = (r["params"] - r["expert_params"]) / (tp * pp)
+    experts = r["expert_params"] / (tp * pp * ep)
+    per_param = state_bytes_per_param(zero, dp) + r["fp8"] * FP8_EXTRA_BYTES_PER_PARAM
+    per_expert = state_bytes_per_param(zero, dp / ep) + r["fp8"] * FP8_EXTRA_BYTES_PER_PARAM
+    state = dense * per_param + experts * per_expert
+    t, h, a = r["seq"], r["hidden"], r["heads"]
+    kept = np.where(rc == 0, t * h * (34.0 + 5.0 * a * t / h), 34.0 * t * h) / tp
+    layers_held = (r["layers"] / pp) * np.minimum(pp, np.maximum(micro_batches, 1.0))
+    logits = 4.0 * t * r["vocab"] / tp
+    return state, kept * layers_held, 2.0 * t * h / tp * layers_held, logits
+
+
+def recompute_share(r: dict, lay: dict, dp, micro_batches, parts=None):
+    """Share of layers recomputed in full: 0 or 1 for the fixed policies; for ``partial`` the
+    least share that makes the layout fit the usable memory."""
+    rc = lay["rc"]
+    state, kept, full, logits = _parts(r, lay, dp, micro_batches) if parts is None else parts
+    room = r["memory"] * USABLE_MEMORY_FRACTION
+    with np.errstate(divide="ignore", invalid="ignore"):
+        need = np.clip((state + kept + logits - room) / (kept - full), 0.0, 1.0)
+    need = np.where(np.isnan(room), 0.0, need)
+    return np.select([rc == FULL, rc == PARTIAL], [1.0, need], default=0.0)
+
+
+def memory_per_device_bytes(r: dict, lay: dict, dp, micro_batches, share=None):
+    """Model state + activations + logits on the busiest device, (R, K) bytes."""
+    return memory_and_share(r, lay, dp, micro_batches, share)[0]
+
+
+def memory_and_share(r: dict, lay: dict, dp, micro_batches, share=None):
+    """(memory per device, share of layers recomputed in full), the parts computed once."""
+    parts = _parts(r, lay, dp, micro_batches)
+    state, kept, full, logits = parts
+    if share is None:
+        share = recompute_share(r, lay, dp, micro_batches, parts)
+    return state + kept * (1.0 - share) + full * share + logits, share
+
+
+def valid(r: dict, lay: dict, dp, micro_batches) -> np.ndarray:
+    """Layouts that can exist for each run (before memory): (R, K) booleans."""
+    tp, pp, v, ep = lay["tp"], lay["pp"], lay["v"], lay["ep"]
+    ok = (tp <= r["node"]) & (tp <= r["devices"]) & (np.mod(r["heads"], tp) == 0)
+    ok &= np.mod(r["layers"], pp * v) == 0
+    ok &= dp >= 1
+    ok &= (np.mod(r["experts"], ep) == 0) & (np.mod(dp, ep) == 0)
+    ok &= micro_batches >= 1
+    ok &= (v == 1) | (micro_batches >= pp)
+    return ok
+
+
+def fits(r: dict, memory_bytes) -> np.ndarray:
+    """Whether a layout's memory fits the device's usable memory (unknown memory: fits)."""
+    room = r["memory"] * USABLE_MEMORY_FRACTION
+    return np.isnan(room) | (memory_bytes <= room)
+
+
+def describe(tp, pp, dp, ep, zero, rc, v, devices=None, share=None) -> list[str]:
+    """Readable layouts, e.g. ``tp8 pp16 dp64 zero1 recompute=selective``."""
+    out = []
+    devices = np.full(len(tp), np.nan) if devices is None else devices
+    for t, p, d, e, z, c, vv, n in zip(tp, pp, dp, ep, zero, rc, v, devices, strict=True):
+        if not np.isfinite(d):
+            out.append("")
+            continue
+        text = f"tp{int(t)} pp{int(p)}" + (f"x{int(vv)}" if vv > 1 else "") + f" dp{int(d)}"
+        text += (f" ep{int(e)}" if e > 1 else "") + f" zero{int(z)} recompute={RECOMPUTE[int(c)]}"
+        if c == PARTIAL and share is not None and np.isfinite(share[len(out)]):
+            text = text.replace("recompute=partial",
+                                f"recompute=full on {share[len(out)]:.0%} of layers")
+        idle = n - t * p * d if np.isfinite(n) else 0
+        out.append(text + (f" ({int(idle):,} devices idle)" if idle >= 1 else ""))
+    return out

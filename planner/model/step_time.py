@@ -1,0 +1,94 @@
+"""Training time of a run under a parallel layout: compute, unhidden communication, bubble.
+
+Per device, over the whole run (all arrays (R, K): runs × layouts):
+- compute = matrix multiplies at peak × the device's achievable matmul share × the share of it
+  a whole step's kernels reach (``kernel_efficiency``, fitted per generation) × a matrix-size
+  factor h/tp ÷ (h/tp + m0) (small sharded matrices run below peak; Narayanan et al. 2021,
+  arXiv:2104.04473, Figure 7 shows throughput falling with smaller per-GPU hidden sizes), FP8
+  running the linear layers at the FP8 peak and attention at bf16 (NVIDIA Transformer Engine
+  keeps attention in 16-bit), plus the memory-bound element-wise work (norms, activations,
+  dropout, optimizer), c_e bytes per token, layer and hidden unit over memory bandwidth;
+- tensor parallelism: 4 all-reduces of the layer activations per layer and token (6 with full
+  recomputation) on the intra-node link, not hidden (Shoeybi et al. 2019, arXiv:1909.08053,
+  Figure 4; Narayanan et al. 2021, section 3.2);
+- pipeline: activations sent forward and gradients back at each stage boundary (× v chunks);
+  the 1F1B bubble (pp − 1)/(v·m) of the per-step work (Narayanan et al. 2021, section 2.2);
+- data parallelism: gradient reduce-scatter + parameter all-gather, 2Ψ per step (1.5× with
+  ZeRO-3; Rajbhandari et al. 2020, arXiv:1910.02054, section 7), over the inter-node bandwidth
+  once the job spans nodes; overlapped with the backward pass of the step's last micro-batch;
+- expert parallelism: dispatch and combine all-to-alls in the forward and backward pass
+  (4 per MoE layer) of top-k token copies (Lepikhin et al. 2020, GShard, arXiv:2006.16668),
+  hidden behind compute up to the compute time (DeepSeek-V3's DualPipe schedule).
+Ring collectives move 2(g − 1)/g of the buffer per device (all-reduce), (g − 1)/g for each of
+reduce-scatter / all-gather / all-to-all (Thakur et al. 2005, Optimization of Collective
+Communication Operations in MPICH). Links run at a share of their peak (``network_efficiency``).
+The constants live in ``profiles/performance.yaml`` with the cases they were fitted on.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+BYTES_BF16 = 2.0
+RECOMPUTE_FULL, RECOMPUTE_SELECTIVE = 2, 1
+
+
+def layout_times(r: dict, lay: dict, dp, micro_batches, k: dict,
+                 share=None) -> dict[str, np.ndarray]:
+    """Seconds per device for the whole run, by part, and the total (all (R, K)).
+
+    ``share``: the share of layers recomputed in full (``parallelism.recompute_share``).
+    """
+    tp, pp, v, ep, zero, rc = lay["tp"], lay["pp"], lay["v"], lay["ep"], lay["zero"], lay["rc"]
+    used = tp * pp * dp
+    tokens, h, layers = r["tokens"], r["hidden"], r["layers"]
+    f_lin, f_attn = 6.0 * r["active_params"], r["attention_flops_per_token"]
+    full = (rc == RECOMPUTE_FULL).astype(float) if share is None else share
+    # Recomputation adds one forward pass (1/3 of the training FLOPs): of everything (full)
+    # or of the attention core only (selective); Korthikanti et al. 2022, section 5.
+    lin_factor = 1.0 + full / 3.0
+    attn_factor = 1.0 + (rc >= RECOMPUTE_SELECTIVE) / 3.0
+    sharded = h / tp
+    size = sharded / (sharded + k["matrix_half_size"])
+    kernel = k["kernel_efficiency"] if "kernel_efficiency" in k else r["kernel_efficiency"]
+    eff = r["matmul_efficiency"] * kernel * size
+    matmul = tokens / used * (f_lin * lin_factor / r["peak_linear"]
+                              + f_attn * attn_factor / r["peak_bf16"]) / eff
+    elementwise = (k["elementwise_bytes"] * tokens * layers * h / used / r["memory_bandwidth"]
+                   * lin_factor)
+    compute = matmul + elementwise
+
+    per_replica_tokens = tokens / dp
+    stage_layers = layers / pp
+    intra = r["intra_bw"] * k["network_efficiency"]
+    inter = r["inter_bw"] * k["network_efficiency"]
+    n_allreduce = 4.0 + 2.0 * full
+    tensor = np.where(tp > 1, n_allreduce * 2.0 * (tp - 1) / tp * BYTES_BF16 * h
+                      * per_replica_tokens * stage_layers / intra, 0.0)
+    pp_link = np.where(tp * pp > r["node"], inter, intra)
+    pipeline = np.where(pp > 1, 2.0 * BYTES_BF16 * h * per_replica_tokens * v / pp_link, 0.0)
+
+    steps = tokens / r["batch_tokens"]
+    dense = (r["params"] - r["expert_params"]) / (tp * pp)
+    experts = r["expert_params"] / (tp * pp * ep)
+    zero3 = np.where(zero == 3, 1.5, 1.0)
+    dp_bw = np.where(used > r["node"], inter, intra)
+    edp = np.maximum(dp / ep, 1.0)
+    grad_bytes = (2.0 * (dp - 1) / np.maximum(dp, 1) * BYTES_BF16 * dense
+                  + 2.0 * (edp - 1) / edp * BYTES_BF16 * experts) * zero3
+    data = steps * grad_bytes / dp_bw
+    hidden_by = (2.0 / 3.0) * compute / np.maximum(micro_batches, 1.0)
+    data_exposed = np.maximum(data - hidden_by, 0.0)
+
+    ep_bw = np.where(ep * tp > r["node"], inter, intra)
+    moe_layers = np.where(r["experts"] > 1, layers, 0.0) / pp
+    expert = np.where(ep > 1, 4.0 * r["experts_per_token"] * BYTES_BF16 * h
+                      * per_replica_tokens / tp * moe_layers * (ep - 1) / ep / ep_bw, 0.0)
+
+    # DeepSeek-V3's DualPipe overlaps the all-to-alls with the computation of another
+    # micro-batch (DeepSeek-AI 2024, arXiv:2412.19437, section 3.2.1): up to the compute time.
+    expert = np.maximum(expert - compute, 0.0)
+    bubble = (pp - 1) / (v * np.maximum(micro_batches, 1.0)) * (compute + tensor + expert)
+    total = compute + tensor + pipeline + data_exposed + expert + bubble
+    return {"compute_s": compute, "tensor_s": tensor, "pipeline_s": pipeline,
+            "data_s": data_exposed, "expert_s": expert, "bubble_s": bubble, "total_s": total}

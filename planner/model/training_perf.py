@@ -1,0 +1,174 @@
+"""Predicted training time per grid row: the layout search for a device count or a deadline.
+
+Rows with a transformer architecture get the fastest layout that fits memory
+(``planner.model.layout_search``) and the time it takes (``planner.model.step_time``); the
+model FLOPs utilisation follows. Rows without one (generic models, FLOPs only) and rows
+whose utilisation is the user's or a calibration's use that utilisation directly. Wall time
+is training time ÷ goodput (the share of wall time that trains).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from planner.model import layout_search, parallelism
+
+DEVICES, KNOWN_RUN = 0, 2  # training.TrainingMode codes (that module imports this one)
+START_MFU = 0.4  # the deadline ladder's middle rung: devices at this MFU
+LADDER = np.array([0.25, 0.5, 1.0, 2.0, 4.0, 8.0])  # device counts tried around it
+FINE = np.linspace(0.125, 1.0, 8)  # between the last count missing the deadline and the first
+LAYOUT_FIELDS = ("tp", "pp", "dp", "ep", "zero", "rc", "v")
+
+
+def _rows(g: pd.DataFrame, devices: np.ndarray) -> dict[str, np.ndarray]:
+    def col(name: str) -> np.ndarray:
+        return g[name].to_numpy(dtype=float)
+
+    return {
+        "params": col("params"), "active_params": col("active_params"),
+        "expert_params": col("expert_params"), "layers": col("layers"),
+        "hidden": col("hidden"), "heads": col("heads"), "seq": col("sequence_tokens"),
+        "vocab": col("vocab"), "experts": col("experts"),
+        "experts_per_token": col("experts_per_token"), "tokens": col("tokens"),
+        "batch_tokens": col("global_batch_tokens"),
+        "attention_flops_per_token": col("attention_flops_per_token"),
+        "devices": devices, "peak_bf16": col("mfu_reference_flops_per_s"),
+        "peak_linear": col("peak_flops_per_s"), "memory": col("memory_bytes"),
+        "memory_bandwidth": col("memory_bandwidth_bytes_per_s"),
+        "intra_bw": col("intra_bw_bytes_per_s"), "inter_bw": col("inter_bw_bytes_per_s"),
+        "node": col("scale_up_devices"), "matmul_efficiency": col("matmul_efficiency"),
+        "kernel_efficiency": col("kernel_efficiency"),
+        "fp8": (g["precision_used"] == "fp8").to_numpy(dtype=float),
+    }
+
+
+def _given_layouts(g: pd.DataFrame) -> dict | None:
+    """The user's layout when every row shares one (a scenario's parallelism), else None."""
+    if "given_tp" not in g or g["given_tp"].isna().all():
+        return None
+    first = g.iloc[0]
+    lay = {"tp": np.array([int(first["given_tp"])]), "pp": np.array([int(first["given_pp"])]),
+           "v": np.array([1]), "zero": np.array([int(first["given_zero"])]),
+           "rc": np.array([int(first["given_rc"])]), "ep": np.array([int(first["given_ep"])])}
+    if not np.isnan(first["given_dp"]):
+        lay["dp"] = np.array([float(first["given_dp"])])
+    return lay
+
+
+def _round_devices(n, node):
+    """Whole nodes above one node; powers of two below it."""
+    n = np.maximum(np.asarray(n, dtype=float), 1.0)
+    with np.errstate(invalid="ignore", over="ignore"):
+        small = 2.0 ** np.ceil(np.log2(n))
+        whole = np.ceil(n / node) * node
+    node_ok = np.isfinite(node)
+    return np.where(node_ok & (n > node), whole, np.where(node_ok, np.minimum(small, node),
+                                                          small))
+
+
+def predict(g: pd.DataFrame, k: dict) -> tuple[dict[str, np.ndarray], int]:
+    """Devices, training seconds, layout and time shares per row; and cells evaluated."""
+    n = len(g)
+    mode = g["mode_code"].to_numpy()
+    has_arch = g["has_architecture"].to_numpy(dtype=bool)
+    given = g["devices_given"].to_numpy(dtype=float)
+    flops = g["total_flops"].to_numpy(dtype=float)
+    ref_peak = g["mfu_reference_flops_per_s"].to_numpy(dtype=float)
+    deadline = g["deadline_s"].to_numpy(dtype=float) * g["goodput"].to_numpy(dtype=float)
+    node = g["devices_per_host"].to_numpy(dtype=float)  # devices come in whole hosts
+    layouts = _given_layouts(g)
+    cells = 0
+    out = {name: np.full(n, np.nan) for name in
+           (*LAYOUT_FIELDS, "memory_bytes", "recompute_share", "compute_s", "tensor_s",
+            "pipeline_s", "data_s",
+            "expert_s", "bubble_s", "total_s", "min_memory_bytes")}
+    out["devices"] = given.copy()
+    out["any_valid"] = np.zeros(n, dtype=bool)
+    searched = has_arch & (mode != KNOWN_RUN) & np.isfinite(ref_peak)
+    if not searched.any():
+        return out, cells
+    idx = np.flatnonzero(searched)
+    sub = g.iloc[idx]
+    fixed = mode[idx] == DEVICES
+    devices = np.where(fixed, given[idx], _round_devices(
+        flops[idx] / (ref_peak[idx] * START_MFU * deadline[idx]), node[idx]))
+    if layouts is not None and "dp" in layouts and not fixed.all():
+        n_layout = float(layouts["tp"][0] * layouts["pp"][0] * layouts["dp"][0])
+        devices = np.where(fixed, devices, n_layout)
+        fixed = np.ones_like(fixed)
+    if fixed.all():
+        res, cells = layout_search.search(_rows(sub, devices), k, layouts)
+    else:
+        res, devices, cells = _deadline_search(sub, devices, fixed, deadline[idx], node[idx],
+                                               k, layouts)
+    for name in out:
+        if name == "devices":
+            out[name][idx] = devices
+        elif name in res:
+            out[name][idx] = res[name]
+    return out, cells
+
+
+def _at_counts(sub: pd.DataFrame, counts: np.ndarray, k: dict, layouts):
+    """Search every row at each of its candidate device counts: (rows, counts) results."""
+    rows, width = counts.shape
+    rep = sub.iloc[np.repeat(np.arange(rows), width)]
+    res, cells = layout_search.search(_rows(rep, counts.ravel()), k, layouts)
+    return {name: v.reshape(rows, width) for name, v in res.items()}, cells
+
+
+def _deadline_search(sub, start, fixed, deadline, node, k, layouts):
+    """Fewest devices meeting the deadline: a doubling ladder, then a finer step below the
+    first count that meets it. Where more devices stop helping (a global batch too small to
+    spread) the fastest count is kept, and its time says the deadline is missed."""
+    ladder = start[:, None] * LADDER[None, :]
+    ladder = np.where(fixed[:, None], start[:, None], _round_devices(ladder, node[:, None]))
+    res, cells = _at_counts(sub, ladder, k, layouts)
+    meets = res["total_s"] <= deadline[:, None]
+    first = np.where(meets.any(axis=1), np.argmax(meets, axis=1),
+                     np.nanargmin(np.where(np.isfinite(res["total_s"]), res["total_s"],
+                                           np.inf), axis=1))
+    rows = np.arange(len(start))
+    chosen = ladder[rows, first]
+    below = np.where(first > 0, ladder[rows, np.maximum(first - 1, 0)], chosen)
+    fine = below[:, None] + (chosen - below)[:, None] * FINE[None, :]
+    fine = np.where((meets.any(axis=1) & ~fixed)[:, None],
+                    _round_devices(fine, node[:, None]), chosen[:, None])
+    res2, c2 = _at_counts(sub, fine, k, layouts)
+    meets2 = res2["total_s"] <= deadline[:, None]
+    pick = np.where(meets2.any(axis=1), np.argmax(meets2, axis=1), FINE.size - 1)
+    best = {name: v[rows, pick] for name, v in res2.items()}
+    devices = fine[rows, pick]
+    # Last, scale by time over deadline to whole hosts: a run then takes about the deadline.
+    closer = np.where(~fixed & np.isfinite(best["total_s"]) & (best["total_s"] <= deadline),
+                      _round_devices(devices * best["total_s"] / deadline, node), devices)
+    res3, c3 = layout_search.search(_rows(sub, closer), k, layouts)
+    take = (res3["total_s"] <= deadline) & (closer < devices)
+    best = {name: np.where(take, res3[name], v) for name, v in best.items()}
+    return best, np.where(take, closer, devices), cells + c2 + c3
+
+
+def shares(p: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Compute, communication and bubble shares of training time (they sum to 1)."""
+    total = p["total_s"]
+    comm = p["tensor_s"] + p["pipeline_s"] + p["data_s"] + p["expert_s"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return {"compute_share": p["compute_s"] / total,
+                "communication_share": comm / total,
+                "bubble_share": p["bubble_s"] / total}
+
+
+def layout_text(p: dict[str, np.ndarray], has_arch: np.ndarray, devices) -> list[str]:
+    """The chosen layout per row, or how a row without an architecture is spread."""
+    text = parallelism.describe(p["tp"], p["pp"], p["dp"], p["ep"], p["zero"], p["rc"], p["v"],
+                                np.asarray(devices, dtype=float), p["recompute_share"])
+    out = []
+    for t, arch, d in zip(text, has_arch, devices, strict=True):
+        if t:
+            out.append(t)
+        elif not arch and np.isfinite(d):
+            out.append(f"data parallel over {int(d)} (no transformer architecture)")
+        else:
+            out.append("")
+    return out

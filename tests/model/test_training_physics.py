@@ -1,0 +1,238 @@
+"""The training model's physics: FLOPs, architecture, layouts, memory, step time, goodput,
+precision, mixture-of-experts, known runs and bad layouts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from planner.errors import ScenarioError
+from planner.model import architecture, parallelism, step_time
+from planner.model.plan import Planner
+from planner.model.workloads import preset
+
+H100 = "nvidia-h100-sxm"
+
+
+@pytest.fixture(scope="module")
+def planner() -> Planner:
+    return Planner.load()
+
+
+def _one(planner, training, **extra):
+    return planner.plan_training({"training": {"hardware": H100, **training},
+                                  "site": {"carbon_intensity_g_per_kwh": 400, "pue": 1.2},
+                                  **extra}).iloc[0]
+
+
+# --- architecture and FLOPs ---------------------------------------------------------------
+
+def test_llama3_8b_parameter_count_from_its_shape():
+    # 32 layers, 4096 wide, 32 heads (8 KV) of 128, SwiGLU 14336, vocabulary 128256 (untied).
+    n = architecture.dense_params(32, 4096, 32, 8, 128, 14336, 128256)
+    assert n == pytest.approx(8.03e9, rel=0.01)
+
+
+def test_flops_per_token_adds_the_attention_term():
+    # PaLM Appendix B: 6N + 12·L·H·Q·T; the attention share grows with the sequence.
+    short = architecture.training_flops_per_token(8e9, 32, 32, 128, 2048)
+    long = architecture.training_flops_per_token(8e9, 32, 32, 128, 131072)
+    assert short == pytest.approx(6 * 8e9 + 12 * 32 * 32 * 128 * 2048)
+    assert long > 2 * short
+
+
+def test_mixture_of_experts_computes_with_active_and_stores_all(planner):
+    p = preset("deepseek-v3")
+    row = _one(planner, {"model": "deepseek-v3", "devices": 2048, "precision": "fp8"})
+    per_token = 6 * p.active_params + 12 * p.layers * p.heads * p.head_dim * 4096
+    assert row["total_flops"] == pytest.approx(per_token * p.tokens)
+    # All 671B parameters' state (16 B each) cannot sit on 9 H100s, whatever the layout.
+    few = _one(planner, {"model": "deepseek-v3", "devices": 9, "precision": "fp8"})
+    assert not few["feasible"]
+    assert "memory" in few["infeasible_reason"] or "devices" in few["infeasible_reason"]
+
+
+def test_expert_parameters_follow_total_and_active():
+    arch = architecture.build(params=6.71e11, active_params=3.7e10, sequence_tokens=4096,
+                              layers=61, hidden=7168, heads=128, experts=256,
+                              experts_per_token=8)
+    per_expert = (6.71e11 - 3.7e10) / (256 - 8)
+    assert arch.expert_params == pytest.approx(per_expert * 256)
+    assert arch.params - arch.expert_params + per_expert * 8 == pytest.approx(3.7e10)
+
+
+def test_estimated_architecture_is_labelled(planner):
+    row = _one(planner, {"params": 7e9, "tokens": 1e11, "devices": 64})
+    assert row["architecture_basis"] == "estimated"
+    assert row["layout"].startswith("tp")
+
+
+# --- layouts and memory ----------------------------------------------------------------------
+
+def test_zero_stages_shard_what_the_paper_says():
+    # Rajbhandari et al. 2020: stage 1 shards the 12 optimizer bytes, 2 the gradients too,
+    # 3 the weights as well.
+    z = np.array([0, 1, 2, 3])
+    got = parallelism.state_bytes_per_param(z, 64.0)
+    assert got == pytest.approx([16, 4 + 12 / 64, 2 + 14 / 64, 16 / 64])
+
+
+def test_candidates_only_divide_the_layers_and_heads():
+    lay = parallelism.candidates(layers=[80], heads=[64], experts=[1], max_tp=8)
+    assert set(np.unique(lay["tp"])) <= {1, 2, 4, 8}
+    assert all(80 % (p * v) == 0 for p, v in zip(lay["pp"], lay["v"], strict=True))
+    assert set(np.unique(lay["ep"])) == {1}
+
+
+def _row(**over):
+    r = {"params": 7e10, "active_params": 7e10, "expert_params": 0.0, "layers": 80.0,
+         "hidden": 8192.0, "heads": 64.0, "seq": 4096.0, "vocab": 128256.0, "experts": 1.0,
+         "experts_per_token": 1.0, "tokens": 1e12, "batch_tokens": 4 * 2 ** 20,
+         "attention_flops_per_token": 12 * 80 * 64 * 128 * 4096.0, "devices": 512.0,
+         "peak_bf16": 989e12, "peak_linear": 989e12, "memory": 80e9,
+         "memory_bandwidth": 3.35e12, "intra_bw": 450e9, "inter_bw": 50e9, "node": 8.0,
+         "matmul_efficiency": 0.8, "fp8": 0.0}
+    r.update(over)
+    return {k: np.array([[v]], dtype=float) for k, v in r.items()}
+
+
+def _lay(tp=8, pp=4, v=1, zero=1, rc=1, ep=1):
+    return {k: np.array([[x]]) for k, x in
+            dict(tp=tp, pp=pp, v=v, zero=zero, rc=rc, ep=ep).items()}
+
+
+K = {"kernel_efficiency": 0.6, "matrix_half_size": 128.0, "elementwise_bytes": 200.0,
+     "network_efficiency": 0.75}
+
+
+def test_more_tensor_and_pipeline_parallelism_less_memory_per_device():
+    r = _row()
+    small = parallelism.memory_per_device_bytes(r, _lay(tp=8, pp=8), 8.0, 128.0)
+    big = parallelism.memory_per_device_bytes(r, _lay(tp=2, pp=2), 128.0, 8.0)
+    assert small < big
+
+
+def test_pipeline_bubble_is_p_minus_one_over_m():
+    # Narayanan et al. 2021: the 1F1B bubble is (p - 1)/m of the ideal time; v chunks divide it.
+    r = _row()
+    dp, m = 16.0, 4 * 2 ** 20 / 4096 / 16
+    t = step_time.layout_times(r, _lay(pp=4), dp, m, K)
+    work = t["compute_s"] + t["tensor_s"] + t["expert_s"]
+    assert t["bubble_s"] == pytest.approx(3 / m * work)
+    t2 = step_time.layout_times(r, _lay(pp=4, v=2), dp, m, K)
+    assert t2["bubble_s"] == pytest.approx(3 / (2 * m) * work)
+
+
+def test_compute_time_is_flops_over_efficient_peak_plus_memory_bound_work():
+    r = _row(devices=1.0, node=1.0)
+    t = step_time.layout_times(r, _lay(tp=1, pp=1, rc=0), 1.0, 1024.0, K)
+    eff = 0.8 * 0.6 * (8192 / (8192 + 128))
+    matmul = 1e12 * (6 * 7e10 + 12 * 80 * 64 * 128 * 4096.0) / (989e12 * eff)
+    elementwise = 200 * 1e12 * 80 * 8192 / 3.35e12
+    assert t["compute_s"] == pytest.approx(matmul + elementwise)
+    assert t["tensor_s"] == 0 and t["bubble_s"] == 0
+
+
+def test_faster_interconnect_less_exposed_communication():
+    slow = step_time.layout_times(_row(intra_bw=50e9), _lay(), 16.0, 64.0, K)
+    fast = step_time.layout_times(_row(intra_bw=450e9), _lay(), 16.0, 64.0, K)
+    assert fast["tensor_s"] < slow["tensor_s"]
+    assert fast["total_s"] < slow["total_s"]
+
+
+# --- plans ------------------------------------------------------------------------------------
+
+def test_device_count_matters(planner):
+    few = _one(planner, {"model": "llama-3-70b", "devices": 64})
+    many = _one(planner, {"model": "llama-3-70b", "devices": 16384})
+    assert few["feasible"] and many["feasible"]
+    assert many["days"] < few["days"]
+    # More devices than a 4M-token batch can spread: utilisation falls, device-hours rise.
+    assert many["predicted_mfu"] < few["predicted_mfu"]
+    assert many["device_hours"] > 1.5 * few["device_hours"]
+    for row in (few, many):
+        assert row["compute_share"] + row["communication_share"] + row["bubble_share"] == (
+            pytest.approx(1.0))
+
+
+def test_goodput_scales_wall_time_not_mfu(planner):
+    base = {"model": "llama-3-8b", "devices": 256}
+    full = _one(planner, {**base, "goodput": 1.0})
+    half = _one(planner, {**base, "goodput": 0.5})
+    assert half["hours"] == pytest.approx(2 * full["hours"])
+    assert half["predicted_mfu"] == pytest.approx(full["predicted_mfu"])
+    assert full["goodput_basis"] == "user"
+
+
+def test_user_mfu_overrides_the_prediction(planner):
+    row = _one(planner, {"model": "llama-3-8b", "devices": 256, "mfu": 0.5, "goodput": 1.0})
+    assert row["utilisation"] == 0.5 and row["utilisation_basis"] == "user"
+    assert row["hours"] == pytest.approx(row["total_flops"] / (256 * 989e12 * 0.5) / 3600)
+
+
+def test_fp8_runs_faster_than_bf16_on_h100(planner):
+    bf16 = _one(planner, {"model": "llama-3-70b", "devices": 1024})
+    fp8 = _one(planner, {"model": "llama-3-70b", "devices": 1024, "precision": "fp8"})
+    assert fp8["hours"] < bf16["hours"]
+    # Attention stays at bf16: less than the 2x of the linear layers' peak.
+    assert fp8["hours"] > bf16["hours"] / 2
+
+
+def test_precision_a_device_lacks_is_refused_in_one_line(planner):
+    with pytest.raises(ScenarioError, match=r"nvidia-a100-sxm-80gb does not support fp8 "
+                                            r"training \(supports fp32, tf32, bf16, fp16\)"):
+        planner.plan_training({"training": {"model": "llama-3-8b", "devices": 64,
+                                            "hardware": "nvidia-a100-sxm-80gb",
+                                            "precision": "fp8"}})
+    every = planner.plan_training({"training": {"model": "llama-3-8b", "devices": 64,
+                                                "precision": "fp8"}})
+    a100 = every.set_index("hardware_id").loc["nvidia-a100-sxm-80gb"]
+    assert not a100["feasible"] and "does not support fp8" in a100["infeasible_reason"]
+
+
+def test_known_run_needs_no_model_size(planner):
+    row = _one(planner, {"devices": 64, "days": 3})
+    assert row["feasible"]
+    assert row["device_hours"] == 64 * 3 * 24
+    assert row["energy_kwh"] > 0 and row["co2e_kg"] > 0
+    assert np.isnan(row["flops"])
+
+
+def test_host_power_from_the_node_specification(planner):
+    row = _one(planner, {"total_flops": 1e21, "devices": 8, "mfu": 0.4})
+    # DGX H100: 10.2 kW less 8 x 700 W = 4.6 kW of host, at the same 0.75 busy share.
+    assert row["host_power_w_per_device"] == pytest.approx(4600 * 0.75 / 8)
+    assert "node specification" in row["energy_boundary"]
+
+
+def test_published_system_power_is_used_as_such(planner):
+    row = planner.plan_training({"training": {"hardware": "google-tpu-v4",
+                                              "device_hours": 8404992},
+                                 "site": {"carbon_intensity_g_per_kwh": 79, "pue": 1.0}}
+                                ).iloc[0]
+    # PaLM Appendix B: 378.5 W system power per TPU v4 chip, host included.
+    assert row["energy_kwh"] == pytest.approx(8404992 * 378.5 / 1000)
+    assert row["host_energy_kwh"] == 0
+    assert "system power" in row["energy_boundary"]
+
+
+@pytest.mark.parametrize(("training", "match"), [
+    ({"model": "llama-3-70b", "devices": 64, "parallelism": {"tp": 16}},
+     r"training\.parallelism\.tp: 16 is more than the devices of one node \(8\)"),
+    ({"model": "llama-3-70b", "devices": 64, "parallelism": {"pp": 3}},
+     r"training\.parallelism\.pp: 3 pipeline stages do not divide the 80 layers"),
+    ({"model": "mixtral-8x7b", "tokens": 1e12, "devices": 64, "parallelism": {"ep": 3}},
+     r"training\.parallelism\.ep: 3 expert-parallel ranks do not divide the 8 experts"),
+    ({"model": "llama-3-70b", "devices": 64, "parallelism": {"tp": 8, "pp": 4, "dp": 4}},
+     r"tp × pp × dp = 128 is more than the 64 devices"),
+])
+def test_bad_layouts_are_refused(planner, training, match):
+    with pytest.raises(ScenarioError, match=match):
+        planner.plan_training({"training": {"hardware": H100, **training}})
+
+
+def test_given_layout_is_used(planner):
+    row = _one(planner, {"model": "llama-3-70b", "devices": 64,
+                         "parallelism": {"tp": 8, "pp": 4, "dp": 2, "zero_stage": 1,
+                                         "recompute": "full"}})
+    assert row["layout"].startswith("tp8 pp4 dp2 zero1 recompute=full")
