@@ -96,14 +96,17 @@ def test_lifecycle_page_matches_planner(planner, downloads):
     assert shown["Total cost over 36 months"] == formats.money(summary["total_cost_usd"])
     assert shown["Serving"] == formats.money(summary["serving_cost_usd"])
     be = summary["break_even_month_cost"]
-    assert np.isfinite(be), "the first view should show a break-even month"
-    assert shown["Break-even"] == f"month {be:.1f}"
+    # With training predicted from its layout (and goodput), the default view's training may
+    # cost more than 36 months of serving: then the page says so instead of a month.
+    assert shown["Break-even"] == (f"month {be:.1f}" if np.isfinite(be) else "not reached")
     curves = pd.read_csv(io.StringIO(downloads["dl_lc_curves"]["data"]))
     pd.testing.assert_frame_equal(curves, result.extras["lifecycle"].reset_index(drop=True),
                                   check_dtype=False)
     # the chart marks the break-even month and carries the P10/P90 envelope
     chart = at.get("plotly_chart")[0].proto.spec
-    assert f"break-even: month {be:.1f}" in chart and "P10-P90 envelope" in chart
+    assert "P10-P90 envelope" in chart
+    if np.isfinite(be):
+        assert f"break-even: month {be:.1f}" in chart
 
 
 def test_lifecycle_envelope_uses_the_model(planner):
