@@ -58,6 +58,11 @@ BASIS_PREDICTED = "predicted (layout model)"
 GB = 1e9
 
 
+def _count(n: float) -> str:
+    """A device count for a message; an unbounded one says so instead of overflowing."""
+    return f"{n:,.0f}" if np.isfinite(n) else "unboundedly many"
+
+
 def evaluate_training(grid: pd.DataFrame, constants: dict | None = None) -> pd.DataFrame:
     """Vectorised: one row in, one row out, for any number of hardware × scenario rows.
 
@@ -102,16 +107,16 @@ def evaluate_training(grid: pd.DataFrame, constants: dict | None = None) -> pd.D
     need_gb = pred["min_memory_bytes"] / GB
     room_gb = g["memory_bytes"].to_numpy(dtype=float) * 0.9 / GB
     layout_reason = [
-        (f"no parallel layout fits in memory on {int(d)} devices (the smallest needs "
+        (f"no parallel layout fits in memory on {_count(d)} devices (the smallest needs "
          f"{n:.0f} GB per device; {r:.0f} GB usable)" if np.isfinite(n) else
-         f"no parallel layout can exist on {int(d)} devices (batch, layers or experts do "
+         f"no parallel layout can exist on {_count(d)} devices (batch, layers or experts do "
          "not divide)") if bad and np.isfinite(d) else ""
         for bad, n, r, d in zip(no_layout & ~fixed_util, need_gb, room_gb, devices,
                                 strict=True)]
     precision_reason = g["precision_reason"].to_numpy()
     late = (mode == TrainingMode.DEADLINE) & (hours * SECONDS_PER_HOUR > deadline * 1.001)
     late_reason = [f"the {dl / SECONDS_PER_DAY:g}-day deadline cannot be met: at best "
-                   f"{h / HOURS_PER_DAY:.1f} days on {int(d)} devices (more devices stop "
+                   f"{h / HOURS_PER_DAY:.1f} days on {_count(d)} devices (more devices stop "
                    f"helping: a global batch of {b / 1e6:.1f}M tokens limits data parallelism)"
                    if x else ""
                    for x, dl, h, d, b in zip(late, deadline, hours, devices,

@@ -168,7 +168,7 @@ def layout_text(p: dict[str, np.ndarray], has_arch: np.ndarray, devices) -> list
         if t:
             out.append(t)
         elif not arch and np.isfinite(d):
-            out.append(f"data parallel over {int(d)} (no transformer architecture)")
+            out.append(f"data parallel over {d:,.0f} (no transformer architecture)")
         else:
             out.append("")
     return out
