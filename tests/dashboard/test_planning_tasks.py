@@ -220,7 +220,7 @@ def test_seven_planning_tasks(browser, planner, tmp_path):
     expand(page, "Scenario file and full report")
     page.locator("[data-testid='stFileUploader']", has_text="Load a scenario").locator(
         "input[type=file]").set_input_files(str(saved))
-    page.get_by_text(f"Loaded {saved.name}").first.wait_for()
+    page.get_by_text(f"Loaded {saved.name}").first.wait_for(state="attached")  # in the expander
     settle(page)
     assert metric(page, "Cost per year") == cost
     clean(page, errors)
