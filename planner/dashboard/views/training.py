@@ -71,17 +71,25 @@ if result is not None:
     total_flops = row["flops"] if "flops" in row.index else row["total_flops"]
     mfu = row["predicted_mfu"] if "predicted_mfu" in row.index else row["utilisation"]
     c[0].metric("Total compute (FLOPs)", formats.flops(total_flops),
-                help="Training FLOPs of the whole run: 6 × parameters × tokens for a language "
-                     "model (Kaplan et al. 2020), else 3 × forward FLOPs per sample × "
-                     "samples × epochs.")
+                help="Training FLOPs of the whole run: 6 × active parameters × tokens plus "
+                     "the attention term (PaLM, Appendix B) for a language model, else 3 × "
+                     "forward FLOPs per sample × samples × epochs.")
     c[1].metric("Predicted utilisation (MFU)", formats.percent(mfu),
                 help=f"Model-FLOPs utilisation the time is computed at "
                      f"({row['utilisation_basis']}).")
     c[2].metric("Peak per device", f"{row['peak_flops_per_s'] / 1e12:,.0f} TFLOPS",
                 help=f"Dense {row['precision_used']} peak ({row['throughput_basis']}).")
-    delivered = row["peak_flops_per_s"] * mfu * row["devices"]
+    ref_peak = row.get("mfu_reference_flops_per_s", row["peak_flops_per_s"])
+    delivered = ref_peak * mfu * row["devices"]
     c[3].metric("Delivered compute", f"{delivered / 1e15:,.0f} PFLOPS",
-                help="Peak × utilisation × devices: the rate the run is planned at.")
+                help="Peak (bf16 for an fp8 run) × utilisation × devices: the rate the run "
+                     "is planned at.")
+    if str(row.get("layout", "") or ""):
+        st.caption(f"Parallel layout: {row['layout']} · time: compute "
+                   f"{formats.percent(row['compute_share'])}, communication "
+                   f"{formats.percent(row['communication_share'])}, pipeline bubble "
+                   f"{formats.percent(row['bubble_share'])} · goodput "
+                   f"{formats.percent(row['goodput'])} ({row['goodput_basis']})")
 
     # Uncertainty of this run: P10-P90 and what moves it most.
     s = ui.current_state()
