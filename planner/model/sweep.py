@@ -1,7 +1,8 @@
 """Sweeps: every hardware × precision × site × utilisation × device count, in one vectorised pass.
 
-The grid is built with pandas cross joins and evaluated by ``evaluate_training`` once, rather
-than planning each combination in a Python loop (``bench/grid_vs_loop.py`` measures both).
+The grid is built by positional repeats (a cross join) and evaluated by ``evaluate_training``
+once, rather than planning each combination in a Python loop (``bench/grid_vs_loop.py``
+measures both).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from planner.model.frames import with_columns
 from planner.model.plan import Planner
 from planner.model.scenario import Scenario, parse_scenario
 from planner.model.site import resolve_site
@@ -24,32 +26,39 @@ def sweep_grid(planner: Planner, scenario: Scenario | dict, *,
                devices: Sequence[int | None] = (None,)) -> pd.DataFrame:
     """The evaluation grid of a training sweep (one row per combination)."""
     base = scenario if isinstance(scenario, Scenario) else parse_scenario(scenario)
-    frames = []
+    frames, labels = [], []
     for precision in precisions:
         for site_override in sites:
-            data = base.model_dump(exclude_none=True)
-            data["training"]["precision"] = precision
-            data["site"] = {**data.get("site", {}), **site_override}
-            s = parse_scenario(data)
+            if precision == base.training.precision and not site_override:
+                s = base  # the scenario as given: nothing to re-validate
+            else:
+                data = base.model_dump(exclude_none=True)
+                data["training"]["precision"] = precision
+                data["site"] = {**data.get("site", {}), **site_override}
+                s = parse_scenario(data)
             site = resolve_site(s.site, planner.defaults)
             g = training_grid(s, list(planner.profiles), planner.catalogue, planner.defaults,
                               site, planner.calibration)
-            g["site"] = site.intensity_label
             frames.append(g)
-    grid = pd.concat(frames, ignore_index=True)
-    variants = pd.DataFrame(
-        [(m, d) for m in mfus for d in devices], columns=["mfu_override", "devices_override"])
-    grid = grid.merge(variants.astype(float), how="cross")
-    mfu = grid["mfu_override"].to_numpy(float)
-    has_mfu = ~np.isnan(mfu)
-    grid["utilisation"] = np.where(has_mfu, mfu, grid["utilisation"].to_numpy(float))
-    grid["utilisation_basis"] = np.where(has_mfu, "user", grid["utilisation_basis"].to_numpy())
-    dev = grid["devices_override"].to_numpy(float)
-    has_dev = ~np.isnan(dev)
-    grid["devices_given"] = np.where(has_dev, dev, grid["devices_given"].to_numpy(float))
-    grid["mode_code"] = np.where(has_dev, int(TrainingMode.DEVICES), grid["mode_code"].to_numpy())
-    grid["mode"] = np.where(has_dev, "devices", grid["mode"].to_numpy())
-    return grid
+            labels.append(np.full(len(g), site.intensity_label, dtype=object))
+    grid = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    pairs = np.array([(m, d) for m in mfus for d in devices], dtype=float).reshape(-1, 2)
+    # Every grid row once per (MFU, devices) pair, in that order: a cross join by position.
+    n = len(grid)
+    rows = np.repeat(np.arange(n), len(pairs))
+    grid = grid.iloc[rows].reset_index(drop=True)
+    mfu, dev = np.tile(pairs[:, 0], n), np.tile(pairs[:, 1], n)
+    has_mfu, has_dev = ~np.isnan(mfu), ~np.isnan(dev)
+    return with_columns(grid, {
+        "site": np.concatenate(labels)[rows],
+        "mfu_override": mfu,
+        "devices_override": dev,
+        "utilisation": np.where(has_mfu, mfu, grid["utilisation"].to_numpy(float)),
+        "utilisation_basis": np.where(has_mfu, "user", grid["utilisation_basis"].to_numpy()),
+        "devices_given": np.where(has_dev, dev, grid["devices_given"].to_numpy(float)),
+        "mode_code": np.where(has_dev, int(TrainingMode.DEVICES), grid["mode_code"].to_numpy()),
+        "mode": np.where(has_dev, "devices", grid["mode"].to_numpy()),
+    })
 
 
 def sweep_training(planner: Planner, scenario: Scenario | dict, **axes) -> pd.DataFrame:
