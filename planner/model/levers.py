@@ -379,8 +379,8 @@ def plan_levers(planner: PlanningData, scenario: Scenario, site: ResolvedSite | 
             "annual_cost_usd": np.nan,
         }
     out = t[["lever", "setting", "hardware_id", "name", "placement", "feasible",
-             "infeasible_reason", "precision_used", "batch_size", "ttft_s", "tpot_s", "source",
-             "note"]].copy()
+             "infeasible_reason", "precision_used", "batch_size", "ttft_s", "prefill_s", "tpot_s",
+             "source", "note"]].copy()
     for name, values in metrics.items():
         out[name] = values
     out = out.assign(**one_off_distillation(t, planner.defaults))

@@ -37,12 +37,18 @@ TRAINING_REPORT_COLUMNS = [
 # ``annual_*`` column follows (``inference_columns``).
 INFERENCE_REPORT_COLUMNS = [
     "hardware_id", "name", "kind", "placement", "feasible", "infeasible_reason",
-    "precision_used", "batch_size", "devices_per_replica", "ttft_s", "tpot_s", "latency_s",
-    "requests_per_s_per_replica", "tokens_per_s_per_replica", "energy_j_per_request",
+    "precision_used", "batch_size", "layout", "tensor_parallel", "pipeline_parallel",
+    "devices_per_replica", "replica_concurrency", "ttft_s", "prefill_s", "tpot_s", "latency_s",
+    "requests_per_s_per_replica", "tokens_per_s_per_replica", "device_power_w",
+    "device_energy_j_per_request", "energy_j_per_request", "device_energy_j_per_output_token",
+    "energy_j_per_output_token", "communication_s_per_step", "tensor_parallel_s_per_step",
+    "expert_parallel_s_per_step", "pipeline_parallel_s_per_step", "communication_share",
     "energy_kwh_per_1k_requests", "co2e_kg_per_1k_requests", "embodied_co2e_kg_per_1k_requests",
     "cost_usd_per_1k_requests", "energy_kwh_per_1m_tokens", "co2e_kg_per_1m_tokens",
-    "cost_usd_per_1m_tokens", "utilisation", "utilisation_basis", "busy_power_w", "power_basis",
-    "pue", "carbon_intensity_g_per_kwh", "price_usd_per_device_hour", "price_basis",
+    "cost_usd_per_1m_tokens", "utilisation", "utilisation_basis", "bandwidth_utilisation",
+    "bandwidth_basis", "engine_overhead_s_per_step", "busy_power_w", "decode_power_w",
+    "idle_power_w", "power_basis", "host_power_w_per_device", "host_power_basis", "pue",
+    "carbon_intensity_g_per_kwh", "price_usd_per_device_hour", "price_basis",
     "market_co2e_kg_per_1k_requests", "water_l_per_1k_requests", "water_l_per_1m_tokens",
     "market_carbon_intensity_g_per_kwh", "market_basis", "wue_l_per_kwh", "wue_basis",
     "water_offsite_l_per_kwh", "water_offsite_basis",
@@ -59,7 +65,7 @@ EDGE_VS_CLOUD_COLUMNS = [
 
 LEVER_COLUMNS = [
     "lever", "setting", "hardware_id", "name", "placement", "feasible", "infeasible_reason",
-    "precision_used", "batch_size", "devices", "latency_s", "ttft_s", "tpot_s",
+    "precision_used", "batch_size", "devices", "latency_s", "ttft_s", "prefill_s", "tpot_s",
     "energy_kwh_per_1k_requests", "co2e_kg_per_1k_requests", "water_l_per_1k_requests",
     "cost_usd_per_1k_requests", "annual_energy_kwh", "annual_total_co2e_kg", "annual_water_l",
     "annual_cost_usd", "one_off_energy_kwh", "one_off_co2e_kg", "one_off_water_l",

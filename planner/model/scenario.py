@@ -189,6 +189,25 @@ class InferenceSpec(StrictModel):
     service_time_cv: float = Field(
         default=1.0, ge=0, le=4, description="Coefficient of variation of service time: 1 is "
         "M/M/c; 0 is deterministic service (Allen-Cunneen approximation)")
+    prefill_utilisation: float | None = Field(
+        default=None, gt=0, le=1, description="Share of dense peak FLOP/s achieved by "
+        "compute-bound work (prefill); default per device kind in profiles/defaults.yaml")
+    bandwidth_utilisation: float | None = Field(
+        default=None, gt=0, le=1, description="Share of peak memory bandwidth achieved by "
+        "decode; default per device kind")
+    engine_overhead_s_per_step: float | None = Field(
+        default=None, ge=0, le=1, description="Engine time per step that is neither compute "
+        "nor memory traffic (scheduling, sampling, launches)")
+    tensor_parallel: int | None = Field(
+        default=None, ge=1, le=64, description="Devices per replica inside a node (default: "
+        "every size 1, 2, 4, 8 that fits is tried)")
+    prefill_chunk_tokens: int | None = Field(
+        default=None, ge=1, le=1_000_000, description="Token budget per step for chunked "
+        "prefill")
+    active_params: float | None = Field(
+        default=None, gt=0, description="Mixture-of-experts: parameters used per token")
+    experts: int | None = Field(default=None, ge=1, le=4096)
+    experts_per_token: int | None = Field(default=None, ge=1, le=4096)
 
     @field_validator("daily_profile")
     @classmethod
@@ -201,6 +220,14 @@ class InferenceSpec(StrictModel):
     def _has_size(self) -> InferenceSpec:
         if not (self.model or self.params or self.flops_per_request):
             raise ValueError("give a preset (`model`), `params`, or `flops_per_request`")
+        if (self.experts is not None and self.experts_per_token is not None
+                and self.experts_per_token > self.experts):
+            raise ValueError(f"experts_per_token ({self.experts_per_token}) exceeds experts "
+                             f"({self.experts})")
+        if (self.params is not None and self.active_params is not None
+                and self.active_params > self.params):
+            raise ValueError(f"active_params ({self.active_params:g}) exceeds params "
+                             f"({self.params:g}); params counts all experts")
         if (self.requests_per_s_peak is not None and self.requests_per_s_avg is not None
                 and self.requests_per_s_peak < self.requests_per_s_avg):
             raise ValueError(f"requests_per_s_peak ({self.requests_per_s_peak:g}) is below "

@@ -1,26 +1,24 @@
 """Serving fleets: size a fleet of replicas for traffic and a latency target, then its year of
 device-hours, energy, carbon and cost, on every device in one vectorised pass.
 
-Method, per hardware × candidate batch size (one grid row each):
+Method, per hardware × engine concurrency (``batch_size``) × tensor-parallel size (one grid
+row each):
 
-1. Per-replica performance at that batch from ``inference.evaluate_inference`` (roofline).
-2. Continuous batching (Yu et al. 2022, Orca, OSDI; Kwon et al. 2023, vLLM, SOSP) is treated
-   as a queue with ``batch`` slots per replica: a request holds one slot for the batch's
-   end-to-end time. A data-centre fleet of n replicas is one M/M/(n·batch) queue
-   (``planner.model.queueing``); devices in users' hands (placement: edge) each serve their
-   own share of the traffic at batch 1, as n separate M/M/1 queues.
-3. Fewest replicas that keep utilisation at or below 1 − headroom and the p95 of
-   (wait + service + network round trip) within the latency target, the p95 of
-   (wait + time to first token + round trip) within the TTFT target, and the time per output
-   token within its target. The p95 of the sum is taken as the p95 wait plus the service
-   time, which is deterministic for a given batch.
-4. Per hardware, the batch needing the fewest devices (ties: the largest batch).
-5. A year of service: hour by hour over the daily profile each device is busy for the share
-   load / capacity; average power = idle + (busy − idle) × that share (``energy``), plus the
-   host share and PUE as for training. Without autoscaling the peak-sized fleet is rented all
-   year; with it, each hour rents the replicas that hour needs. Cost: cloud device-hours ×
-   price; on-premises amortisation of the peak fleet plus electricity; edge devices belong to
-   their owners, so their cost is the electricity plus the busy-time share of the purchase.
+1. The replica's layout, concurrency cap and per-step figures from
+   ``inference.evaluate_inference`` (continuous batching: ``planner.model.batching``;
+   tensor/expert/pipeline parallelism: ``planner.model.parallel``).
+2. The fewest replicas whose p95 latency, TTFT and TPOT meet the targets with the load at
+   most 1 − headroom of the replicas' capacity (``planner.model.fleet``): latency grows with
+   the sequences a replica carries; requests queue only when every slot of the fleet is
+   taken. Devices in users' hands (placement: edge) each serve their own share at batch 1.
+3. Per hardware, the row needing the fewest devices (ties: the least device energy per
+   request, then the largest batch).
+4. A year of service hour by hour over the daily profile: the power of a replica follows the
+   sequences it carries (``batching.average_power_w``), host power per server from the node's
+   rating (else the default share), then PUE. Without autoscaling the peak-sized fleet is
+   rented all year; with it, each hour rents the replicas that hour needs. Cost: cloud
+   device-hours × price; on-premises amortisation of the peak fleet plus electricity; edge
+   devices belong to their owners (electricity plus the busy-time share of the purchase).
 """
 
 from __future__ import annotations
@@ -32,11 +30,16 @@ import numpy as np
 import pandas as pd
 
 from planner.errors import ScenarioError
-from planner.model import energy, queueing
+from planner.model import batching, energy, fleet, parallel, queueing
 from planner.model.context import PlanningData
-from planner.model.footprint import Rates, footprint
+from planner.model.footprint import RATE_COLUMNS, Rates, footprint
 from planner.model.frames import refuse_non_finite, with_columns
-from planner.model.inference import evaluate_inference, inference_grid
+from planner.model.inference import (
+    LAYOUT_COLUMNS,
+    STEP_INPUTS,
+    evaluate_inference,
+    inference_grid,
+)
 from planner.model.scenario import InferenceSpec, Scenario
 from planner.model.site import ResolvedSite
 from planner.model.units import (
@@ -105,18 +108,26 @@ def batch_candidates(spec: InferenceSpec) -> list[int]:
 
 def serving_grid(planner: PlanningData, scenario: Scenario, site: ResolvedSite,
                  spec: InferenceSpec | None = None) -> pd.DataFrame:
-    """One row per hardware × candidate batch; edge devices serve their own user at batch 1."""
+    """One row per hardware × engine concurrency (batch) × tensor-parallel size; edge devices
+    serve their own user at batch 1 on one device."""
     spec = spec or scenario.inference
     base = inference_grid(planner, scenario, site, spec)
     batches = np.array(batch_candidates(spec), dtype=float)  # ascending
     edge = (base["placement"] == "edge").to_numpy()
-    # Each data-centre row once per candidate batch, each edge row once at batch 1, in the
-    # base order: one positional take instead of a cross merge, a concat and a sort.
-    counts = np.where(edge, 1, len(batches))
-    rows = np.repeat(np.arange(len(base)), counts)
-    batch = np.concatenate([[1.0] if e else batches for e in edge]) if len(base) else batches[:0]
+    node = base["devices_per_node"].to_numpy(dtype=float)
+    tps = (np.array([spec.tensor_parallel], dtype=float) if spec.tensor_parallel
+           else np.array(parallel.TP_CANDIDATES, dtype=float))
+    # Each option's (batch, TP) pairs in order, by one positional take instead of a cross
+    # merge, a concat and a sort; a TP size above the node's device count is not tried.
+    pairs = [np.array([[1.0, 1.0]]) if e else
+             np.array([[b, t] for b in batches for t in tps
+                       if t <= n or spec.tensor_parallel or t == tps[0]])
+             for e, n in zip(edge, node, strict=True)]
+    rows = np.repeat(np.arange(len(base)), [len(p) for p in pairs])
+    pair = np.concatenate(pairs) if len(base) else np.zeros((0, 2))
     grid = base.iloc[rows].reset_index(drop=True)
-    return with_columns(grid, {"batch_size": batch, "option_order": rows})
+    return with_columns(grid, {"batch_size": pair[:, 0], "tensor_parallel": pair[:, 1],
+                               "option_order": rows})
 
 
 def _check_target_kinds(spec: InferenceSpec, llm: np.ndarray) -> None:
@@ -135,128 +146,145 @@ def variability_factor(spec: InferenceSpec) -> float:
     return (1.0 + spec.service_time_cv**2) / 2.0
 
 
-def wait_budget_s(spec: InferenceSpec, batch_time_s, ttft_s, tpot_s, network_rtt_s, is_llm):
-    """Time left for queueing under every given target, and how far the tightest target is
-    from being met with no queueing at all (achieved / target; > 1 is unmeetable).
+def targets(spec: InferenceSpec) -> dict[str, float | None]:
+    """The p95 targets a fleet is sized for."""
+    return {"latency_p95_s": spec.latency_p95_s, "ttft_s": spec.ttft_s, "tpot_s": spec.tpot_s}
 
-    Returns (budget_s, ratio, binding target field, achieved value); budget −1 marks a target
-    that no fleet size can meet, inf means no latency target.
-    """
-    shape = np.broadcast(batch_time_s, ttft_s, tpot_s, network_rtt_s).shape
-    checks = []
-    if spec.latency_p95_s is not None:
-        checks.append(("latency_p95_s", batch_time_s + network_rtt_s, spec.latency_p95_s, True))
-    if spec.ttft_s is not None:
-        checks.append(("ttft_s", np.where(is_llm, ttft_s + network_rtt_s, np.nan),
-                       spec.ttft_s, True))
-    if spec.tpot_s is not None:
-        checks.append(("tpot_s", tpot_s, spec.tpot_s, False))
-    budget = np.full(shape, np.inf)
+
+def target_ratio(spec: InferenceSpec, c: Mapping[str, np.ndarray]):
+    """How far the tightest target is from being met by a lone request (achieved / target;
+    > 1 is unmeetable at any fleet size), the binding target's field and its value."""
+    un = fleet.unloaded(c)
+    shape = np.shape(un["latency_s"])
+    checks = [(name, un[key], target) for name, key, target in (
+        ("latency_p95_s", "latency_s", spec.latency_p95_s), ("ttft_s", "ttft_s", spec.ttft_s),
+        ("tpot_s", "tpot_s", spec.tpot_s)) if target is not None]
     worst = np.zeros(shape)
     binding = np.full(shape, "", dtype=object)
     achieved = np.full(shape, np.nan)
-    for name, value, target, queued in checks:
-        value = np.broadcast_to(value, shape)
+    for name, value, target in checks:
         r = value / target
         take = np.nan_to_num(r, nan=-np.inf) > worst
         worst, binding = np.where(take, r, worst), np.where(take, name, binding)
         achieved = np.where(take, value, achieved)
-        if queued:  # the wait adds to end-to-end latency and TTFT, not to TPOT
-            budget = np.minimum(budget, np.where(np.isnan(value), np.inf, target - value))
-    worst = np.where(np.isnan(batch_time_s), np.nan, worst)
-    budget = np.where(worst > 1.0, -1.0, budget)
-    return budget, (worst if checks else np.full(shape, np.nan)), binding, achieved
+    worst = np.where(np.isnan(un["latency_s"]), np.nan, worst)
+    return (worst if checks else np.full(shape, np.nan)), binding, achieved
 
 
-def queue_stats(units, batch_size, batch_time_s, arrival_rate_per_s, edge, variability=1.0):
-    """Utilisation, P(wait), mean and p95 wait of a fleet of ``units`` replicas at the peak.
+def fleet_inputs(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The columns the fleet and year models read, as arrays (flags included)."""
+    c = {k: frame[k].to_numpy(dtype=float) for k in FLEET_INPUTS}
+    c["edge"] = (frame["placement"] == "edge").to_numpy()
+    c["on_prem"] = (frame["pricing_mode"] == "on_prem").to_numpy()
+    c["is_llm"] = frame["is_llm"].to_numpy(dtype=bool)
+    c["feasible"] = frame["feasible"].to_numpy(dtype=bool)
+    return c
 
-    Data-centre replicas share one queue of units × batch slots; edge devices each take a
-    1/units share of the traffic into their own queue of batch slots.
+
+def sized_units(c: Mapping[str, np.ndarray], spec: InferenceSpec, rate_per_s, base=None,
+                lines=None):
+    """Replicas per row (NaN where no fleet meets the targets), their lines, the unloaded
+    target ratio, and the fleet figures at ``rate_per_s`` (arrays of any broadcast shape).
+
+    ``base`` (replicas, capacity per replica, rate) of a sized plan resizes that fleet in
+    proportion to the capacity each row now needs instead of searching (the Monte Carlo's
+    shortcut, exact at the plan's own inputs): the plan's replicas × (rate / capacity) ÷
+    (its rate / its capacity), rounded up, then × 1.25 and × 2 where that misses a target.
+    ``lines``: the rows' load curves where already computed.
     """
+    lines = fleet.service_lines(c) if lines is None else lines
+    k = variability_factor(spec)
+    worst, binding, achieved = target_ratio(spec, c)
+    edge = np.asarray(c["edge"], dtype=bool)
+    fits = ~(edge & (np.asarray(c["devices_per_replica"]) > 1))
+    ok_rows = (fits & np.asarray(c["feasible"], bool) & np.isfinite(c["batch_time_s"])
+               & (c["batch_time_s"] > 0) & ~(worst > 1.0))
+    c_ok = dict(c, batch_time_s=np.where(ok_rows, c["batch_time_s"], np.nan))
+    if base is None:
+        units = fleet.min_replicas(c_ok, lines, rate_per_s, targets(spec), 1.0 - spec.headroom,
+                                   k)
+    else:
+        units = _resized(c_ok, lines, rate_per_s, base, spec, k)
+    fixed_edge = edge & (spec.edge_devices is not None)
+    units = np.where(fixed_edge & np.isfinite(c["batch_time_s"]),
+                     float(spec.edge_devices or 1), units)
+    fig = fleet.figures(c, lines, units, rate_per_s, k)
+    meets = np.isfinite(units) & fleet.targets_met(
+        fig, targets(spec), np.where(fixed_edge, 1.0, 1.0 - spec.headroom))
+    return {"units": units, "lines": lines, "figures": fig, "meets": meets, "fits": fits,
+            "worst": worst, "binding": binding, "achieved": achieved,
+            "fixed_edge": fixed_edge}
+
+
+def _resized(c, lines, rate_per_s, base, spec: InferenceSpec, k):
+    """The ``base`` fleet resized to this capacity and rate (see ``sized_units``)."""
+    units0, capacity0, rate0 = base
     with np.errstate(divide="ignore", invalid="ignore"):
-        mu = 1.0 / batch_time_s
-        servers = np.where(edge, batch_size, units * batch_size)
-        rate = np.where(edge, arrival_rate_per_s / units, arrival_rate_per_s)
-        util = rate / (servers * mu)
-        w = queueing.waits_s(servers, rate, mu, P95_TAIL, variability)  # one Erlang C
-        return {"utilisation": util, "wait_probability": w["wait_probability"],
-                "wait_mean_s": w["mean_s"], "wait_p95_s": w["quantile_s"]}
+        capacity = batching.capacity_per_s(lines)
+        need = np.ceil(units0 * (rate_per_s / capacity) / (rate0 / capacity0) - 1e-9)
+        floor = np.ceil(rate_per_s / (capacity * (1.0 - spec.headroom)) * (1 - 1e-12))
+    units = np.where(np.isfinite(c["batch_time_s"]), np.maximum(np.maximum(need, floor), 1.0),
+                     np.nan)
+    out = np.full(np.shape(units), np.nan)
+    steps = batching.step_lines(c)
+    for grow in (1.0, 1.25, 2.0):
+        trial = np.ceil(units * grow)
+        fig = fleet.figures(c, lines, trial, rate_per_s, k, steps)
+        ok = np.isnan(out) & fleet.targets_met(fig, targets(spec), 1.0 - spec.headroom)
+        out = np.where(ok, trial, out)
+    return out
 
 
 def size_fleet(perf: pd.DataFrame, traffic: Traffic, spec: InferenceSpec) -> pd.DataFrame:
-    """Replicas, devices, waits and the target check for every row of an evaluated grid."""
-    f = lambda c: perf[c].to_numpy(dtype=float)  # noqa: E731
-    batch, batch_s, ttft, tpot = f("batch_size"), f("batch_time_s"), f("ttft_s"), f("tpot_s")
-    rtt, dpr = f("network_rtt_s"), f("devices_per_replica")
-    llm = perf["is_llm"].to_numpy(dtype=bool)
-    edge = (perf["placement"] == "edge").to_numpy()
+    """Replicas, devices, p50/p95 latencies and the target check for every evaluated row."""
+    c = fleet_inputs(perf)
+    llm = c["is_llm"]
     _check_target_kinds(spec, llm)
     lam = float(traffic.peak_requests_per_s)
-    k = variability_factor(spec)
-    n = len(perf)
-
-    budget, worst, binding, achieved = wait_budget_s(spec, batch_s, ttft, tpot, rtt, llm)
-    fits = ~(edge & (dpr > 1))
-    with np.errstate(divide="ignore"):
-        mu = np.where(fits & np.isfinite(batch_s) & (batch_s > 0), 1.0 / batch_s, np.nan)
-    sized = queueing.min_units_for_wait(
-        lam, mu, batch, budget, max_utilisation=1.0 - spec.headroom, pooled=~edge,
-        tail_probability=P95_TAIL, variability_factor=k)
-    fixed_edge = edge & (spec.edge_devices is not None)
-    units = np.where(fixed_edge & np.isfinite(mu), float(spec.edge_devices or 1), sized)
-    q = queue_stats(units, batch, batch_s, lam, edge, k)
-    latency_p95 = q["wait_p95_s"] + batch_s + rtt
-    ttft_p95 = np.where(llm, q["wait_p95_s"] + ttft + rtt, np.nan)
-    meets = (np.isfinite(units) & (q["utilisation"] < 1.0)
-             & (~np.isfinite(budget) | (q["wait_p95_s"] <= budget)))
-
+    if not np.isfinite(lam) or lam <= 0:
+        raise ScenarioError("traffic: the request rate must be a finite number above 0 "
+                            "requests/s (omit the traffic fields to get per-replica figures only)")
+    s = sized_units(c, spec, lam)
+    units, q, meets, worst = s["units"], s["figures"], s["meets"], s["worst"]
+    binding, batch, n = s["binding"], c["batch_size"], len(perf)
     perf_reason = perf["infeasible_reason"].fillna("").to_numpy(dtype=object)
     target_of = {"latency_p95_s": "p95 latency", "ttft_s": "time to first token",
                  "tpot_s": "time per output token"}
-    given = {"latency_p95_s": spec.latency_p95_s, "ttft_s": spec.ttft_s, "tpot_s": spec.tpot_s}
-    binding = np.asarray(binding, dtype=object)
-
-    def unmeetable(i):
-        target_text = np.array([target_of.get(b, "") for b in binding[i]], dtype=object)
-        target_value = np.array([given.get(b) or np.nan for b in binding[i]], dtype=float)
-        return ("inference." + binding[i] + " " + _text(target_value, ".3g") + " s cannot be "
-                "met: " + target_text + " is " + _text(achieved[i], ".3g") + " s at batch "
-                + _text(batch[i], ".0f") + " with no queueing (" + _text(worst[i], ".2f")
-                + "× the target)")
-
-    # Each message is written only for the rows it applies to: formatting every row's
-    # numbers into every message cost a fifth of a plan.
-    messages = (
-        (perf_reason != "", lambda i: perf_reason[i]),
-        (~fits, lambda i: "needs the memory of " + _text(dpr[i], ".0f") + " devices; a "
-         "user's device serves alone"),
-        (worst > 1.0, unmeetable),
-        (fixed_edge & (q["utilisation"] >= 1.0),
-         lambda i: "the " + _text(units[i], ".0f") + " user devices cannot keep up: each "
-         "would be " + _text(q["utilisation"][i] * 100, ".0f") + "% busy"),
-        (fixed_edge & ~meets, lambda i: "with " + _text(units[i], ".0f") + " user devices the "
-         "p95 wait is " + _text(q["wait_p95_s"][i], ".3g") + " s, over the target"),
-        (~meets, lambda i: np.full(i.size, "no fleet size meets the target", dtype=object)),
-    )
-    which = np.select([np.broadcast_to(c, (n,)) for c, _ in messages],
-                      np.arange(1, len(messages) + 1), default=0)
-    reason = np.full(n, "", dtype=object)
-    for k, (_, make) in enumerate(messages, start=1):
-        rows = np.flatnonzero(which == k)
-        if rows.size:
-            reason[rows] = make(rows)
+    target_text = np.array([target_of.get(b, "") for b in binding], dtype=object)
+    given = targets(spec)
+    target_value = np.array([given.get(b) or np.nan for b in binding], dtype=float)
+    unmeetable = ("inference." + binding + " " + _text(target_value, ".3g") + " s cannot be "
+                  "met: " + target_text + " is " + _text(s["achieved"], ".3g")
+                  + " s for a lone request at batch " + _text(batch, ".0f") + " ("
+                  + _text(worst, ".2f") + "× the target)")
+    overloaded = ("the " + _text(units, ".0f") + " user devices cannot keep up: each would be "
+                  + _text(q["utilisation"] * 100, ".0f") + "% busy")
+    too_slow = ("with " + _text(units, ".0f") + " user devices the p95 latency is "
+                + _text(q["latency_p95_s"], ".3g") + " s, over the target")
+    fixed_edge = s["fixed_edge"]
+    reason = np.select(
+        [perf_reason != "", ~s["fits"], worst > 1.0, fixed_edge & (q["utilisation"] >= 1.0),
+         fixed_edge & ~meets, ~meets],
+        [perf_reason, "needs the memory of " + _text(c["devices_per_replica"], ".0f")
+         + " devices; a user's device serves alone", unmeetable, overloaded, too_slow,
+         np.full(n, "no fleet size meets the target", dtype=object)], default="")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        capacity = batching.capacity_per_s(s["lines"])
     masked = {
         "fleet_replicas": units,
-        "fleet_devices": units * dpr,
-        "fleet_capacity_requests_per_s": units * batch / batch_s,
+        "fleet_devices": units * c["devices_per_replica"],
+        "fleet_capacity_requests_per_s": units * capacity,
         "fleet_peak_utilisation": q["utilisation"],
+        "fleet_mean_active_per_replica": q["mean_active"],
         "fleet_wait_probability": q["wait_probability"],
         "fleet_wait_mean_s": q["wait_mean_s"],
         "fleet_wait_p95_s": q["wait_p95_s"],
-        "fleet_latency_p95_s": latency_p95,
-        "fleet_ttft_p95_s": ttft_p95,
-        "fleet_tpot_s": tpot,
+        "fleet_latency_p50_s": q["latency_p50_s"],
+        "fleet_latency_p95_s": q["latency_p95_s"],
+        "fleet_ttft_p50_s": np.where(llm, q["ttft_p50_s"], np.nan),
+        "fleet_ttft_p95_s": np.where(llm, q["ttft_p95_s"], np.nan),
+        "fleet_tpot_p50_s": q["tpot_p50_s"],
+        "fleet_tpot_s": q["tpot_p95_s"],
     }
     return with_columns(perf, {
         "fleet_peak_requests_per_s": lam,
@@ -271,71 +299,95 @@ def size_fleet(perf: pd.DataFrame, traffic: Traffic, spec: InferenceSpec) -> pd.
 
 
 def choose_batch(sized: pd.DataFrame, keys: tuple[str, ...] = ("hardware_id",)) -> pd.DataFrame:
-    """Per option: the batch needing the fewest devices (ties: the largest batch, which draws
-    the least energy per request), else the batch that comes closest to the target."""
+    """Per option: the batch and tensor-parallel size needing the fewest devices (ties: the
+    least device energy per request, then the largest batch), else the one closest to the
+    target."""
     meets = sized["fleet_meets_target"].to_numpy(dtype=bool)
     ratio = sized["fleet_target_ratio"].astype(float).fillna(np.inf).to_numpy()
+    joules = sized["device_energy_j_per_request"].astype(float).fillna(np.inf).to_numpy()
     ranked = sized.assign(
         _miss=~meets,
-        # Sized rows: the largest batch first; the rest: the one closest to the target.
-        _tiebreak=np.where(meets, -sized["batch_size"].to_numpy(dtype=float), ratio),
-    ).sort_values([*keys, "_miss", "fleet_devices", "_tiebreak"],
-                  ascending=[*(True,) * len(keys), True, True, True],
+        _tiebreak=np.where(meets, joules, ratio),
+        _batch=-sized["batch_size"].to_numpy(dtype=float),
+    ).sort_values([*keys, "_miss", "fleet_devices", "_tiebreak", "_batch"],
+                  ascending=[*(True,) * len(keys), True, True, True, True],
                   na_position="last", kind="stable")
-    chosen = ranked.drop_duplicates(list(keys), keep="first").drop(columns=["_miss", "_tiebreak"])
+    chosen = ranked.drop_duplicates(list(keys), keep="first").drop(
+        columns=["_miss", "_tiebreak", "_batch"])
     return chosen.sort_index().reset_index(drop=True)
 
 
-def hourly_replicas(spec: InferenceSpec, units, batch_size, batch_time_s, budget_s, hourly,
-                    edge, *, exact: bool = True):
+def hourly_replicas(spec: InferenceSpec, c: Mapping[str, np.ndarray], units, hourly, *,
+                    exact: bool = True, lines=None):
     """Replicas running in each hour: the peak fleet all day, or with autoscaling the fewest
     that hour's load needs (never more than the peak fleet; at least one)."""
     hourly = np.asarray(hourly, dtype=float)
     units = np.asarray(units, dtype=float)[..., None]
     if not spec.autoscaling:
         return np.broadcast_to(units, np.broadcast_shapes(units.shape, hourly.shape))
-    mu = 1.0 / np.asarray(batch_time_s, dtype=float)[..., None]
-    b = np.asarray(batch_size, dtype=float)[..., None]
+    x = {k: (np.asarray(v)[..., None] if np.ndim(v) else v) for k, v in c.items()}
     if exact:
-        per_hour = queueing.min_units_for_wait(
-            np.maximum(hourly, 1e-9), np.where(np.isfinite(units), mu, np.nan), b,
-            np.asarray(budget_s, dtype=float)[..., None], max_utilisation=1.0 - spec.headroom,
-            variability_factor=variability_factor(spec))
+        per_hour = fleet.min_replicas(
+            dict(x, batch_time_s=np.where(np.isfinite(units), x["batch_time_s"], np.nan)),
+            fleet.service_lines(x), np.maximum(hourly, 1e-9), targets(spec), 1.0 - spec.headroom,
+            variability_factor(spec))
     else:  # the Monte Carlo's shortcut: the headroom rule alone
-        per_hour = np.maximum(np.ceil(hourly / (mu * b * (1.0 - spec.headroom))), 1.0)
-    return np.where(np.asarray(edge)[..., None], units, np.minimum(per_hour, units))
+        curve = fleet.service_lines(c) if lines is None else lines
+        capacity = batching.capacity_per_s(curve)[..., None]
+        per_hour = np.maximum(np.ceil(hourly / (capacity * (1.0 - spec.headroom))), 1.0)
+    return np.where(np.asarray(c["edge"])[..., None], units, np.minimum(per_hour, units))
 
 
 def year_of_service(c: Mapping[str, np.ndarray], units, units_h, hourly,
-                    hours_per_column: float = 1.0) -> dict[str, np.ndarray]:
+                    hours_per_column: float = 1.0, lines=None) -> dict[str, np.ndarray]:
     """Annual device-hours, energy, carbon and cost of a sized fleet (arrays of any shape; the
     hourly axis is last). ``units`` is the peak fleet, ``units_h`` the replicas in each hour.
-    ``hours_per_column`` lets one column stand for several hours of the same fleet: energy is
-    linear in the load while the fleet is fixed, so a day can be one column at its mean load.
+    ``hours_per_column`` lets one column stand for several hours of the same fleet;
+    ``lines`` are the rows' load curves (``fleet.service_lines(c)``) where already computed.
 
-    Energy: average power idle + (busy − idle) × duty per hour (``energy.average_power_w``),
-    host share and PUE (``energy.energy_breakdown_kwh``). Embodied carbon: a data-centre fleet
-    is reserved for the service all year; a user's device is charged only while it serves
-    (allocation by use time, as Green Algorithms does for shared hardware).
+    Power per hour: a language-model replica with N sequences active on average
+    (``batching.mean_active``) is stepping for the share 1 − e^(−N) of the hour at the power
+    of its steps (``batching.average_power_w``); a generic replica draws idle + (busy − idle)
+    × its duty (``energy.average_power_w``). Host power per device from the node's rating
+    where the profile has it (drawn all the hours the servers run), else the default share.
+    Embodied carbon: a data-centre fleet is reserved all year; a user's device is charged
+    only while it serves (allocation by use time, as Green Algorithms does).
     """
     x = {k: np.asarray(v)[..., None] if np.ndim(v) else v for k, v in c.items()}
     edge = np.asarray(c["edge"], dtype=bool)
-    capacity = x["batch_size"] / x["batch_time_s"]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        duty = np.clip(hourly / (units_h * capacity), 0.0, 1.0)
+    llm = np.asarray(x["is_llm"], dtype=bool)
+    units_h = np.broadcast_to(units_h, np.broadcast_shapes(np.shape(units_h), np.shape(hourly)))
+    hourly = np.asarray(hourly, dtype=float)
+    if hourly.shape[-1] > 1 and np.all(hourly == hourly[..., :1]) and np.all(
+            units_h == units_h[..., :1]):  # a flat day is one column of all its hours
+        hours_per_column *= hourly.shape[-1]
+        hourly, units_h = hourly[..., :1], units_h[..., :1]
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        per_replica = hourly / units_h
+        cap = x["replica_concurrency"]
+        curve = fleet.service_lines(c) if lines is None else lines
+        active = batching.mean_active(tuple(np.expand_dims(v, -2) for v in curve),
+                                      per_replica)
+        active = np.where(np.isfinite(active), active, cap)
+        duty_g = np.clip(per_replica * x["batch_time_s"] / x["batch_size"], 0.0, 1.0)
+        duty = np.where(llm, batching.busy_share(active, cap), duty_g)
+        power_h = np.where(llm, batching.average_power_w(x, active),
+                           energy.average_power_w(x["idle_power_w"], x["busy_power_w"], duty_g))
     devices_h = units_h * x["devices_per_replica"]
-    power_h = energy.average_power_w(x["idle_power_w"], x["busy_power_w"], duty)
     days = DAYS_PER_YEAR * hours_per_column
     device_hours = devices_h.sum(axis=-1) * days
     busy_hours = (devices_h * duty).sum(axis=-1) * days
     device_kwh = (devices_h * power_h).sum(axis=-1) * days / W_PER_KW
     with np.errstate(divide="ignore", invalid="ignore"):
         mean_power = device_kwh * W_PER_KW / device_hours
+        host = np.asarray(c["host_power_w_per_device"], float)
+        host_share = np.where(np.isnan(host), c["host_power_fraction"], host / mean_power)
     # A data-centre fleet is owned all year at its peak size; a user's device is charged the
     # busy-time share of its embodied CO2e and of its purchase (none published: electricity).
     fp = footprint(
         device_hours, mean_power,
-        Rates.from_columns({**c, "on_prem": edge | c["on_prem"],
+        Rates.from_columns({**c, "host_power_fraction": host_share,
+                            "on_prem": edge | c["on_prem"],
                             "purchase_price_usd": np.where(edge,
                                                            np.nan_to_num(c["purchase_price_usd"]),
                                                            c["purchase_price_usd"])}),
@@ -350,21 +402,15 @@ def year_of_service(c: Mapping[str, np.ndarray], units, units_h, hourly,
     }
 
 
-YEAR_INPUTS = ("batch_size", "batch_time_s", "devices_per_replica", "idle_power_w",
-               "busy_power_w", "host_power_fraction", "pue", "carbon_intensity_g_per_kwh",
-               "embodied_co2e_kg_per_device", "service_life_years", "price_usd_per_device_hour",
-               "cloud_discount", "purchase_price_usd", "electricity_usd_per_kwh",
-               "output_tokens", "market_carbon_intensity_g_per_kwh", "wue_l_per_kwh",
-               "water_offsite_l_per_kwh")
+# The columns the fleet and year models read (besides the flags).
+FLEET_INPUTS = tuple(dict.fromkeys((*STEP_INPUTS, *LAYOUT_COLUMNS, *RATE_COLUMNS,
+                                    "batch_time_s", "ttft_s", "tpot_s")))
+YEAR_INPUTS = FLEET_INPUTS
 
 
 def year_inputs(frame: pd.DataFrame) -> dict[str, np.ndarray]:
     """The columns ``year_of_service`` reads, as arrays (flags included)."""
-    c = {k: frame[k].to_numpy(dtype=float) for k in YEAR_INPUTS}
-    c["edge"] = (frame["placement"] == "edge").to_numpy()
-    c["on_prem"] = (frame["pricing_mode"] == "on_prem").to_numpy()
-    c["is_llm"] = frame["is_llm"].to_numpy(dtype=bool)
-    return c
+    return fleet_inputs(frame)
 
 
 def annual_footprint(chosen: pd.DataFrame, traffic: Traffic, spec: InferenceSpec) -> pd.DataFrame:
@@ -373,10 +419,7 @@ def annual_footprint(chosen: pd.DataFrame, traffic: Traffic, spec: InferenceSpec
     hourly = np.asarray(traffic.hourly_requests_per_s, dtype=float)
     c = year_inputs(chosen)
     units = f("fleet_replicas")
-    budget, *_ = wait_budget_s(spec, f("batch_time_s"), f("ttft_s"), f("tpot_s"),
-                               f("network_rtt_s"), c["is_llm"])
-    units_h = hourly_replicas(spec, units, c["batch_size"], c["batch_time_s"], budget, hourly,
-                              c["edge"])
+    units_h = hourly_replicas(spec, c, units, hourly)
     y = year_of_service(c, units, units_h, hourly)
     edge, purchase = c["edge"], c["purchase_price_usd"]
     basis = np.where(

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from planner.model import queueing
+from planner.model import fleet
 from planner.model.footprint import RATE_COLUMNS, Rates, footprint
 from planner.model.inference import replica_times_s
 from planner.model.levers import LeverDefaults, load_lever_defaults
@@ -32,28 +32,20 @@ from planner.model.report import SENSITIVITY_COLUMNS
 from planner.model.report import UNCERTAINTY_COLUMNS as SUMMARY_COLUMNS
 from planner.model.scenario import UNCERTAIN_NAMES, InferenceSpec, UncertaintySpec
 from planner.model.serving import (
-    P95_TAIL,
-    YEAR_INPUTS,
     Traffic,
+    fleet_inputs,
     hourly_replicas,
-    queue_stats,
     resolve_traffic,
-    variability_factor,
-    wait_budget_s,
+    sized_units,
     year_of_service,
 )
 from planner.model.training import TrainingMode
-from planner.model.units import HOURS_PER_DAY
 
 PERCENTILES = (10.0, 50.0, 90.0)
+UTILISATION_LEVELS = 33
 SERVING_METRICS = ("annual_cost_usd", "annual_energy_kwh", "annual_total_co2e_kg",
                    "annual_water_l", "fleet_devices", "fleet_latency_p95_s")
 TRAINING_METRICS = ("cost_usd", "energy_kwh", "total_co2e_kg", "water_l")
-PERF_INPUTS = ("batch_size", "devices_per_replica", "weight_bytes", "kv_bytes_per_token",
-               "prompt_tokens", "output_tokens", "prefill_flops_per_request",
-               "decode_flops_per_token", "bytes_per_request", "peak_flops_per_s",
-               "utilisation", "memory_bandwidth_bytes_per_s", "bandwidth_utilisation",
-               "network_rtt_s")
 
 Ranges = dict[str, tuple[float, float, float]]
 
@@ -93,55 +85,57 @@ def _columns(table: pd.DataFrame, names) -> dict[str, np.ndarray]:
 
 def serving_draws(table: pd.DataFrame, spec: InferenceSpec, traffic: Traffic,
                   factors: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Every serving metric for every draw × option (rows of a sized inference table)."""
-    c = _columns(table, set(PERF_INPUTS) | set(YEAR_INPUTS))
-    c["is_llm"] = table["is_llm"].to_numpy(dtype=bool)[None, :]
-    c["edge"] = (table["placement"] == "edge").to_numpy()[None, :]
-    c["on_prem"] = (table["pricing_mode"] == "on_prem").to_numpy()[None, :]
+    """Every serving metric for every draw × option (rows of a sized inference table): the
+    plan's own functions (``replica_times_s``, ``sized_units``, ``year_of_service``) on
+    arrays of draws × options."""
+    base_c = fleet_inputs(table)
+    c = {k: v[None, :] for k, v in base_c.items()}
+    # The replicas' load curves depend on a draw only through its utilisation factor: they
+    # are computed at UTILISATION_LEVELS levels of it (the baseline 1 among them) and each
+    # draw takes its nearest level, so the K-point curves are not built once per draw.
+    f = np.asarray(factors["utilisation"], dtype=float)
+    levels = np.unique(np.append(np.linspace(f.min(), f.max(), UTILISATION_LEVELS), 1.0))
+    nearest = np.abs(f[:, None] - levels[None, :]).argmin(axis=1)
     fx = {k: v[:, None] for k, v in factors.items()}
-    c["utilisation"] = np.minimum(c["utilisation"] * fx["utilisation"], 1.0)
-    c["bandwidth_utilisation"] = np.minimum(c["bandwidth_utilisation"] * fx["utilisation"], 1.0)
-    c["busy_power_w"] = c["busy_power_w"] * fx["power"]
-    c["idle_power_w"] = c["idle_power_w"] * fx["power"]
+    fx["utilisation"] = levels[nearest][:, None]
+
+    def at(factor):
+        return {**c, "utilisation": np.minimum(c["utilisation"] * factor, 1.0),
+                "bandwidth_utilisation": np.minimum(c["bandwidth_utilisation"] * factor, 1.0)}
+
+    lv = {k: np.broadcast_to(v, np.broadcast_shapes(np.shape(v), (len(levels), 1)))
+          for k, v in at(levels[:, None]).items()}
+    lv.update(replica_times_s(lv))
+    curves = tuple(x[nearest] for x in fleet.service_lines(lv))
+    c = at(fx["utilisation"])
+    for name in ("busy_power_w", "decode_power_w", "idle_power_w", "host_power_w_per_device"):
+        c[name] = c[name] * fx["power"]
     c["pue"] = np.where(c["edge"], 1.0, np.maximum(c["pue"] * fx["pue"], 1.0))
     c["price_usd_per_device_hour"] = c["price_usd_per_device_hour"] * fx["price"]
     c["purchase_price_usd"] = c["purchase_price_usd"] * fx["price"]
     c["carbon_intensity_g_per_kwh"] = c["carbon_intensity_g_per_kwh"] * fx["carbon_intensity"]
-    times = replica_times_s(c)
-    c.update(times)
+    c = {k: np.broadcast_to(v, np.broadcast_shapes(np.shape(v), (len(fx["power"]), 1)))
+         for k, v in c.items()}
+    c.update(replica_times_s(c))
     lam = traffic.peak_requests_per_s * fx["traffic"]
     hourly = np.asarray(traffic.hourly_requests_per_s)[None, None, :] * fx["traffic"][..., None]
-    k = variability_factor(spec)
-    budget, *_ = wait_budget_s(spec, times["batch_time_s"], times["ttft_s"], times["tpot_s"],
-                               c["network_rtt_s"], c["is_llm"])
-    edge = c["edge"]
-    with np.errstate(divide="ignore"):
-        mu = 1.0 / times["batch_time_s"]
-    units = queueing.min_units_for_wait(
-        lam, mu, c["batch_size"], budget, max_utilisation=1.0 - spec.headroom, pooled=~edge,
-        tail_probability=P95_TAIL, variability_factor=k)
-    if spec.edge_devices is not None:
-        units = np.where(edge & np.isfinite(mu), float(spec.edge_devices), units)
-    q = queue_stats(units, c["batch_size"], times["batch_time_s"], lam, edge, k)
-    meets = (np.isfinite(units) & (q["utilisation"] < 1.0)
-             & (~np.isfinite(budget) | (q["wait_p95_s"] <= budget)))
-    units = np.where(meets, units, np.nan)
+    base = tuple(table[k].to_numpy(dtype=float)[None, :] for k in (
+        "fleet_replicas", "fleet_capacity_requests_per_s", "fleet_peak_requests_per_s"))
+    s = sized_units(c, spec, lam, (base[0], base[1] / base[0], base[2]), lines=curves)
+    units = np.where(s["meets"], s["units"], np.nan)
     if spec.autoscaling:
-        units_h = hourly_replicas(spec, units, c["batch_size"], times["batch_time_s"], budget,
-                                  hourly, edge, exact=False)
-        y = year_of_service(c, units, units_h, hourly)
-    else:  # a fixed fleet: the day at its mean load is exact (energy is linear in load)
-        mean_load = hourly.mean(axis=-1, keepdims=True)
-        y = year_of_service(c, units, units[..., None], mean_load,
-                            hours_per_column=float(HOURS_PER_DAY))
+        units_h = hourly_replicas(spec, c, units, hourly, exact=False, lines=s["lines"])
+        y = year_of_service(c, units, units_h, hourly, lines=s["lines"])
+    else:  # a fixed fleet: the day as its 24 hours at the fleet's peak size
+        y = year_of_service(c, units, units[..., None], hourly, lines=s["lines"])
     out = {
         "annual_cost_usd": y["cost_usd"], "annual_energy_kwh": y["energy_kwh"],
         "annual_total_co2e_kg": y["total_co2e_kg"], "annual_water_l": y["water_l"],
         "fleet_devices": units * c["devices_per_replica"],
-        "fleet_latency_p95_s": q["wait_p95_s"] + times["batch_time_s"] + c["network_rtt_s"],
+        "fleet_latency_p95_s": s["figures"]["latency_p95_s"],
     }
-    result = {name: np.where(meets, v, np.nan) for name, v in out.items()}
-    result["meets_target"] = meets
+    result = {name: np.where(s["meets"], v, np.nan) for name, v in out.items()}
+    result["meets_target"] = s["meets"]
     return result
 
 

@@ -77,9 +77,14 @@ def test_a_traffic_or_pue_factor_equals_replanning_with_it(planner, planned):
     s = parse_scenario({k: v for k, v in s.items() if k != "uncertainty"})
     again = plan_serving(planner, s, planner.resolve_site(s)).set_index("hardware_id")
     again = again.loc[rows["hardware_id"]]
-    for metric in ("annual_cost_usd", "annual_energy_kwh", "annual_total_co2e_kg",
-                   "fleet_devices"):
-        np.testing.assert_allclose(got[metric][0], again[metric], rtol=1e-9)
+    # A draw resizes the planned fleet in proportion to the capacity it needs (then by 1.25
+    # and 2 where that misses a target) instead of repeating the plan's search: never fewer
+    # devices than the search finds, at most a quarter more.
+    exact = again["fleet_devices"].to_numpy()
+    assert (got["fleet_devices"][0] >= exact).all()
+    assert (got["fleet_devices"][0] <= np.ceil(exact * 1.25) + 1).all()
+    for metric in ("annual_cost_usd", "annual_energy_kwh", "annual_total_co2e_kg"):
+        np.testing.assert_allclose(got[metric][0], again[metric], rtol=0.3)
 
 
 def test_percentiles_are_ordered_and_collapse_without_uncertainty(planner, planned):

@@ -1,0 +1,217 @@
+"""Fleet sizing under continuous batching: the fewest replicas whose p95 latency, TTFT and
+TPOT meet the targets with headroom, and the fleet's latencies at p50 and p95, for arrays of
+any broadcast shape (the plan's grid and the Monte Carlo's draws × options alike).
+
+A language-model replica serves as ``planner.model.batching`` describes: its requests share
+its steps, so latency grows with the load it carries; a request waits only when every slot
+(``replica_concurrency``) of the fleet is taken, a pooled queue of n × slots servers
+(``planner.model.queueing``, Allen–Cunneen for non-exponential service). A generic model's
+replica serves fixed batches: ``batch_size`` slots each held for ``batch_time_s``. Devices in
+users' hands (placement: edge) each serve their own share of the traffic in their own queue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import numpy as np
+
+from planner.model import batching, queueing
+
+P95_TAIL = queueing.DEFAULT_TAIL_PROBABILITY
+MAX_DOUBLINGS = 30
+
+
+def service_lines(c: Mapping[str, np.ndarray]):
+    """Every row's load curve (``batching.load_curve``): the batching model's slot time for
+    language models, the constant batch time for generic models."""
+    llm = np.asarray(c["is_llm"], dtype=bool)[..., None]
+    wide = {k: (np.asarray(v)[..., None] if np.ndim(v) else v) for k, v in c.items()}
+    lines = batching.expand_lines(batching.step_lines(c))
+
+    def slot_s(n):
+        t = batching.times_at(wide, n, lines=lines)["slot_s"]
+        return np.where(llm, t, wide["batch_time_s"])
+
+    return batching.load_curve(c["replica_concurrency"], slot_s)
+
+
+def figures(c: Mapping[str, np.ndarray], lines, units, rate_per_s, variability=1.0,
+            steps=None):
+    """Utilisation, mean active, waits and p50/p95 latency, TTFT and TPOT of a fleet of
+    ``units`` replicas at ``rate_per_s`` requests/s (inf where it cannot keep up);
+    ``steps`` is ``batching.step_lines(c)`` where already computed."""
+    steps = batching.step_lines(c) if steps is None else steps
+    edge = np.asarray(c["edge"], dtype=bool)
+    llm = np.asarray(c["is_llm"], dtype=bool)
+    cap = np.asarray(c["replica_concurrency"], float)
+    units = np.asarray(units, float)
+    lam = np.asarray(rate_per_s, float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_replica = lam / units
+        capacity = batching.capacity_per_s(lines)
+        util = per_replica / capacity
+        mean_n = batching.mean_active(lines, per_replica)
+        servers = np.where(edge, cap, units * cap)
+        rate = np.where(edge, per_replica, lam)
+        mu = capacity / cap  # a slot's service rate at full load
+        out = {"utilisation": util, "mean_active": mean_n,
+               "wait_probability": queueing.erlang_c(servers, rate / mu),
+               "wait_mean_s": queueing.mean_wait_s(servers, rate, mu, variability)}
+        for name, z, tail in (("p50", batching.Z_P50, 0.5), ("p95", batching.Z_P95, P95_TAIL)):
+            wait = queueing.wait_quantile_s(servers, rate, mu, tail, variability)
+            n_q = batching.quantile_count(mean_n, np.where(edge, 1.0, units), cap, z)
+            t = batching.times_at(c, np.where(np.isfinite(n_q), n_q, cap), mid_step=0.0,
+                                  lines=steps)
+            ahead = prefill_wait_s(c, t, per_replica, tail)
+            slot = np.where(llm, t["slot_s"] + ahead, c["batch_time_s"])
+            ttft = np.where(llm, t["ttft_s"] + ahead, np.nan)
+            out[f"wait_{name}_s"] = wait
+            out[f"latency_{name}_s"] = wait + slot + c["network_rtt_s"]
+            out[f"ttft_{name}_s"] = wait + ttft + c["network_rtt_s"]
+            out[f"tpot_{name}_s"] = np.where(llm, t["tpot_s"], np.nan)
+    return out
+
+
+def md1_wait_quantile_s(rate_per_s, service_s, tail):
+    """Wait exceeded by a share ``tail`` of arrivals at an M/D/1 queue: P(W > t) ≈ ρ·e^(−θt)
+    with θ the positive root of λ(e^(θS) − 1) = θ (the Cramér–Lundberg decay rate of the
+    M/G/1 waiting time; Asmussen 2003, Applied Probability and Queues, XIII.5); inf when
+    ρ ≥ 1, 0 when ρ ≤ tail."""
+    lam = np.asarray(rate_per_s, float)
+    svc = np.asarray(service_s, float)
+    rho = lam * svc
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        theta = 2.0 * (1.0 - rho) / (rho * svc) + 2.0 * np.log(1.0 / rho) / svc  # right of root
+        for _ in range(16):  # Newton on the convex f(θ) = λ(e^(θS) − 1) − θ, from the right
+            e = np.exp(theta * svc)
+            theta = theta - (lam * (e - 1.0) - theta) / (lam * svc * e - 1.0)
+        t = np.log(rho / tail) / theta
+    t = np.where(rho > tail, t, 0.0)
+    return np.where(rho < 1.0, np.nan_to_num(t, nan=0.0), np.inf)
+
+
+def prefill_wait_s(c, t, rate_per_s, tail):
+    """The wait before a new prompt's first chunk runs, at the quantile 1 − ``tail``: the rest
+    of the step under way plus the queue of earlier prompts for the step's token budget.
+
+    The step under way is a chunk step with probability φ (the share of time in chunk steps,
+    λ · chunks · chunk step) and the arrival lands uniformly in it, so P(rest > r) =
+    φ·(1 − r/chunk)⁺ + (1 − φ)·(1 − r/decode)⁺. Prompts queue for the budget: an M/D/k
+    queue (Allen–Cunneen, C_s = 0) of service chunks × chunk step, where k prompts fit one
+    step's token budget (1 for a prompt longer than the budget).
+    """
+    decode, chunk = t["decode_step_s"], t["chunk_step_s"]
+    chunks = batching.prefill_chunks(c)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        phi = np.clip(rate_per_s * chunks * chunk, 0.0, 1.0)
+        # r beyond the decode step: only chunk steps remain
+        long_r = chunk * (1.0 - tail / phi)
+        # r within the decode step: both uniform parts, a line in r
+        short_r = (1.0 - tail) / (phi / chunk + (1.0 - phi) / decode)
+        # an arrival in a chunk step may share the next step with that step's own arrivals:
+        # beyond the decode step the rest is taken as a whole chunk step (conservative)
+        rest = np.where(phi > tail, np.maximum(chunk + 0.0 * long_r, short_r), short_r)
+        rest = np.clip(np.nan_to_num(rest, nan=0.0), 0.0, chunk)
+        per_step = np.maximum(np.floor(c["prefill_chunk_tokens"] * chunks
+                                       / np.maximum(c["prompt_tokens"], 1.0)), 1.0)
+        queue = queueing.wait_quantile_s(per_step, rate_per_s, 1.0 / (chunks * chunk), tail,
+                                         0.5)
+        one = np.broadcast_to(per_step <= 1, np.shape(queue))
+        if one.any():  # one prompt per step: the M/D/1 decay rate
+            queue = np.array(queue, dtype=float)
+            queue[one] = md1_wait_quantile_s(
+                np.broadcast_to(rate_per_s, queue.shape)[one],
+                np.broadcast_to(chunks * chunk, queue.shape)[one], tail)
+    # (with one prompt per step, the M/D/1 wait already holds the rest of a chunk step in
+    # service; the rest of a decode step adds only when no prompt is: share 1 − φ)
+    rest = np.where(per_step > 1, rest, rest * (1.0 - phi))
+    return rest + np.where(np.isfinite(queue), queue, np.inf)
+
+
+def unloaded(c: Mapping[str, np.ndarray]):
+    """Latency, TTFT and TPOT of a lone request at the p95 (no queueing, no other sequence):
+    what ``figures`` tends to as the fleet grows, so a target beyond it is unmeetable."""
+    llm = np.asarray(c["is_llm"], dtype=bool)
+    t = batching.times_at(c, np.ones_like(np.asarray(c["batch_time_s"], float)), mid_step=0.0)
+    ahead = prefill_wait_s(c, t, 0.0, P95_TAIL)
+    return {"latency_s": np.where(llm, t["slot_s"] + ahead, c["batch_time_s"])
+            + c["network_rtt_s"],
+            "ttft_s": np.where(llm, t["ttft_s"] + ahead + c["network_rtt_s"], np.nan),
+            "tpot_s": np.where(llm, t["tpot_s"], np.nan)}
+
+
+def targets_met(fig, targets: Mapping[str, float | None], max_utilisation: float):
+    """Whether the figures meet every given target (p95) with the utilisation headroom."""
+    ok = (fig["utilisation"] <= max_utilisation * (1 + 1e-12)) & (fig["utilisation"] < 1.0)
+    ok &= np.isfinite(fig["mean_active"])
+    for name, key in (("latency_p95_s", "latency_p95_s"), ("ttft_s", "ttft_p95_s"),
+                      ("tpot_s", "tpot_p95_s")):
+        target = targets.get(name)
+        if target is not None:
+            value = fig[key]
+            ok &= np.where(np.isnan(value), True, value <= target * (1 + 1e-12))
+    return ok
+
+
+def smallest_passing(passes: Callable[[np.ndarray, np.ndarray], np.ndarray], low, valid):
+    """Fewest units ≥ ``low`` for which ``passes(units, rows)`` holds, assuming it is monotone
+    in the units: doubling then bisection, each step on the rows still open, vectorised; NaN
+    where none is found within 2^MAX_DOUBLINGS × ``low``."""
+    low = np.asarray(low, float).ravel()
+    valid = np.asarray(valid, bool).ravel()
+    units = np.where(valid, low, np.nan)
+    i = np.flatnonzero(valid)
+    if not i.size:
+        return units
+    fail = ~passes(low[i], i)
+    i, lo_fail = i[fail], low[i][fail]
+    hi = lo_fail * 2.0
+    found = np.zeros(i.size, dtype=bool)
+    for _ in range(MAX_DOUBLINGS):
+        todo = np.flatnonzero(~found)
+        if not todo.size:
+            break
+        ok = passes(hi[todo], i[todo])
+        found[todo[ok]] = True
+        lo_fail[todo[~ok]] = hi[todo[~ok]]
+        hi[todo[~ok]] *= 2.0
+    while True:
+        todo = np.flatnonzero(found & (hi - lo_fail > 1.0))
+        if not todo.size:
+            break
+        mid = np.floor((hi[todo] + lo_fail[todo]) / 2.0)
+        ok = passes(mid, i[todo])
+        hi[todo[ok]] = mid[ok]
+        lo_fail[todo[~ok]] = mid[~ok]
+    units[i] = np.where(found, hi, np.nan)
+    return units
+
+
+def min_replicas(c: Mapping[str, np.ndarray], lines, rate_per_s, targets, max_utilisation,
+                 variability=1.0):
+    """Fewest replicas meeting ``targets`` at ``max_utilisation``; NaN where none can."""
+    shape = np.broadcast(np.asarray(rate_per_s, float), np.asarray(c["batch_time_s"], float)
+                         ).shape
+    flat = {k: (np.broadcast_to(np.asarray(v), shape).ravel() if np.ndim(v) else v)
+            for k, v in c.items()}
+    k = lines[0].shape[-1]
+    flat_lines = tuple(np.broadcast_to(x, (*shape, k)).reshape(-1, k) for x in lines)
+    lam = np.broadcast_to(np.asarray(rate_per_s, float), shape).ravel()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        capacity = batching.capacity_per_s(flat_lines)
+        low = np.ceil(lam / (capacity * max_utilisation) * (1 - 1e-12))
+    valid = np.isfinite(low) & (capacity > 0)
+    low = np.maximum(np.where(valid, low, 1.0), 1.0)
+
+    steps = batching.step_lines(flat)
+
+    def passes(n, rows):
+        sub = {k: (v[rows] if np.ndim(v) else v) for k, v in flat.items()}
+        sub_lines = tuple(x[rows] for x in flat_lines)
+        sub_steps = {k: (np.broadcast_to(a, lam.shape)[rows], np.broadcast_to(b, lam.shape)[rows])
+                     for k, (a, b) in steps.items()}
+        fig = figures(sub, sub_lines, n, lam[rows], variability, sub_steps)
+        return targets_met(fig, targets, max_utilisation)
+
+    return smallest_passing(passes, low, valid).reshape(shape)
