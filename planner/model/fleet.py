@@ -15,8 +15,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 
 import numpy as np
+import pandas as pd
 
 from planner.model import batching, queueing
+from planner.model.footprint import RATE_COLUMNS
+from planner.model.inference import LAYOUT_COLUMNS, STEP_INPUTS
+from planner.model.scenario import InferenceSpec
 
 P95_TAIL = queueing.DEFAULT_TAIL_PROBABILITY
 MAX_DOUBLINGS = 30
@@ -215,3 +219,102 @@ def min_replicas(c: Mapping[str, np.ndarray], lines, rate_per_s, targets, max_ut
         return targets_met(fig, targets, max_utilisation)
 
     return smallest_passing(passes, low, valid).reshape(shape)
+
+
+# The columns the fleet and year models read (besides the flags).
+FLEET_INPUTS = tuple(dict.fromkeys((*STEP_INPUTS, *LAYOUT_COLUMNS, *RATE_COLUMNS,
+                                    "batch_time_s", "ttft_s", "tpot_s")))
+
+
+def variability_factor(spec: InferenceSpec) -> float:
+    """(C_a² + C_s²)/2 with Poisson arrivals (C_a = 1): the Allen–Cunneen wait factor."""
+    return (1.0 + spec.service_time_cv**2) / 2.0
+
+
+def targets(spec: InferenceSpec) -> dict[str, float | None]:
+    """The p95 targets a fleet is sized for."""
+    return {"latency_p95_s": spec.latency_p95_s, "ttft_s": spec.ttft_s, "tpot_s": spec.tpot_s}
+
+
+def target_ratio(spec: InferenceSpec, c: Mapping[str, np.ndarray]):
+    """How far the tightest target is from being met by a lone request (achieved / target;
+    > 1 is unmeetable at any fleet size), the binding target's field and its value."""
+    un = unloaded(c)
+    shape = np.shape(un["latency_s"])
+    checks = [(name, un[key], target) for name, key, target in (
+        ("latency_p95_s", "latency_s", spec.latency_p95_s), ("ttft_s", "ttft_s", spec.ttft_s),
+        ("tpot_s", "tpot_s", spec.tpot_s)) if target is not None]
+    worst = np.zeros(shape)
+    binding = np.full(shape, "", dtype=object)
+    achieved = np.full(shape, np.nan)
+    for name, value, target in checks:
+        r = value / target
+        take = np.nan_to_num(r, nan=-np.inf) > worst
+        worst, binding = np.where(take, r, worst), np.where(take, name, binding)
+        achieved = np.where(take, value, achieved)
+    worst = np.where(np.isnan(un["latency_s"]), np.nan, worst)
+    return (worst if checks else np.full(shape, np.nan)), binding, achieved
+
+
+def fleet_inputs(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The columns the fleet and year models read, as arrays (flags included)."""
+    c = {k: frame[k].to_numpy(dtype=float) for k in FLEET_INPUTS}
+    c["edge"] = (frame["placement"] == "edge").to_numpy()
+    c["on_prem"] = (frame["pricing_mode"] == "on_prem").to_numpy()
+    c["is_llm"] = frame["is_llm"].to_numpy(dtype=bool)
+    c["feasible"] = frame["feasible"].to_numpy(dtype=bool)
+    return c
+
+
+def sized_units(c: Mapping[str, np.ndarray], spec: InferenceSpec, rate_per_s, base=None,
+                lines=None):
+    """Replicas per row (NaN where no fleet meets the targets), their lines, the unloaded
+    target ratio, and the fleet figures at ``rate_per_s`` (arrays of any broadcast shape).
+
+    ``base`` (replicas, capacity per replica, rate) of a sized plan resizes that fleet in
+    proportion to the capacity each row now needs instead of searching (the Monte Carlo's
+    shortcut, exact at the plan's own inputs): the plan's replicas × (rate / capacity) ÷
+    (its rate / its capacity), rounded up, then × 1.25 and × 2 where that misses a target.
+    ``lines``: the rows' load curves where already computed.
+    """
+    lines = service_lines(c) if lines is None else lines
+    k = variability_factor(spec)
+    worst, binding, achieved = target_ratio(spec, c)
+    edge = np.asarray(c["edge"], dtype=bool)
+    fits = ~(edge & (np.asarray(c["devices_per_replica"]) > 1))
+    ok_rows = (fits & np.asarray(c["feasible"], bool) & np.isfinite(c["batch_time_s"])
+               & (c["batch_time_s"] > 0) & ~(worst > 1.0))
+    c_ok = dict(c, batch_time_s=np.where(ok_rows, c["batch_time_s"], np.nan))
+    if base is None:
+        units = min_replicas(c_ok, lines, rate_per_s, targets(spec), 1.0 - spec.headroom,
+                                   k)
+    else:
+        units = _resized(c_ok, lines, rate_per_s, base, spec, k)
+    fixed_edge = edge & (spec.edge_devices is not None)
+    units = np.where(fixed_edge & np.isfinite(c["batch_time_s"]),
+                     float(spec.edge_devices or 1), units)
+    fig = figures(c, lines, units, rate_per_s, k)
+    meets = np.isfinite(units) & targets_met(
+        fig, targets(spec), np.where(fixed_edge, 1.0, 1.0 - spec.headroom))
+    return {"units": units, "lines": lines, "figures": fig, "meets": meets, "fits": fits,
+            "worst": worst, "binding": binding, "achieved": achieved,
+            "fixed_edge": fixed_edge}
+
+
+def _resized(c, lines, rate_per_s, base, spec: InferenceSpec, k):
+    """The ``base`` fleet resized to this capacity and rate (see ``sized_units``)."""
+    units0, capacity0, rate0 = base
+    with np.errstate(divide="ignore", invalid="ignore"):
+        capacity = batching.capacity_per_s(lines)
+        need = np.ceil(units0 * (rate_per_s / capacity) / (rate0 / capacity0) - 1e-9)
+        floor = np.ceil(rate_per_s / (capacity * (1.0 - spec.headroom)) * (1 - 1e-12))
+    units = np.where(np.isfinite(c["batch_time_s"]), np.maximum(np.maximum(need, floor), 1.0),
+                     np.nan)
+    out = np.full(np.shape(units), np.nan)
+    steps = batching.step_lines(c)
+    for grow in (1.0, 1.25, 2.0):
+        trial = np.ceil(units * grow)
+        fig = figures(c, lines, trial, rate_per_s, k, steps)
+        ok = np.isnan(out) & targets_met(fig, targets(spec), 1.0 - spec.headroom)
+        out = np.where(ok, trial, out)
+    return out
