@@ -10,16 +10,15 @@ dashboard read them, and neither side needs torch, NVML or CodeCarbon to do so.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import math
-import os
 import tempfile
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from planner.atomic import write_text_atomic
 from planner.errors import PlannerError
 from planner.model.yamlio import StrictModel, excerpt, parse_text, read_file, validate
 
@@ -409,20 +408,7 @@ def write_record(record: Record, folder: Path | str) -> Path:
     path = check_writable(folder)
     target = path / record.file_name()
     text = record.model_dump_json(indent=2, exclude_none=False) + "\n"
-    # OSError (a full disk, over quota) reaches the caller as is: the profiler's save_record
-    # names the cause and the folder (``planner.atomic`` would make it a PlannerError line).
-    fd, tmp = tempfile.mkstemp(dir=path, prefix=".tmp-", suffix=".json")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        # Ctrl-C or a full disk mid-write: remove the temp file, keep the folder clean.
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    write_text_atomic(text, target)
     return target
 
 
