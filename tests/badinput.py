@@ -77,12 +77,32 @@ class Process:
     maxrss_bytes: int
 
 
+# Runs ``python -m planner ARGS`` and, at exit, writes its own peak RSS (VmHWM, KiB) to a file.
+_REPORT_OWN_PEAK = """
+import atexit, os, runpy, sys
+
+def _report():
+    with open('/proc/self/status') as status:
+        kib = next(line.split()[1] for line in status if line.startswith('VmHWM:'))
+    with open(os.environ['PLANNER_TEST_VMHWM_FILE'], 'w') as out:
+        out.write(kib)
+
+atexit.register(_report)
+sys.argv = ['planner', *sys.argv[1:]]
+runpy.run_module('planner', run_name='__main__', alter_sys=True)
+"""
+
+
 def run_cli(*args: str, cwd: Path = ROOT, timeout_s: float = 120.0) -> Process:
-    """``python -m planner ARGS`` in a fresh process; its own peak RSS from ``wait4``."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    """``python -m planner ARGS`` in a fresh process; its own peak RSS (VmHWM after exec)."""
+    with (tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err,
+          tempfile.TemporaryDirectory() as hwm_dir):
+        hwm_file = Path(hwm_dir) / "vmhwm_kib"
         start = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-m", "planner", *args], cwd=cwd,
-                                stdout=out, stderr=err, env={**os.environ, "PYTHONPATH": str(ROOT)})
+        proc = subprocess.Popen([sys.executable, "-c", _REPORT_OWN_PEAK, *args], cwd=cwd,
+                                stdout=out, stderr=err,
+                                env={**os.environ, "PYTHONPATH": str(ROOT),
+                                     "PLANNER_TEST_VMHWM_FILE": str(hwm_file)})
         killer = threading.Timer(timeout_s, proc.kill)
         killer.start()
         try:
@@ -93,8 +113,13 @@ def run_cli(*args: str, cwd: Path = ROOT, timeout_s: float = 120.0) -> Process:
         seconds = time.perf_counter() - start
         out.seek(0)
         err.seek(0)
+        # wait4's ru_maxrss keeps the pre-exec high-water mark of the forked pytest process
+        # (Linux fs/exec.c carries it into signal->maxrss), so a long test run's own size
+        # would be counted; the child's VmHWM after exec is its own peak.
+        peak_bytes = (int(hwm_file.read_text()) * 1024 if hwm_file.exists()
+                      else usage.ru_maxrss * 1024)
         return Process(proc.returncode, out.read().decode(errors="replace"),
-                       err.read().decode(errors="replace"), seconds, usage.ru_maxrss * 1024)
+                       err.read().decode(errors="replace"), seconds, peak_bytes)
 
 
 def snapshot(*folders: Path) -> dict[str, str]:
