@@ -159,8 +159,9 @@ if result is not None:
 
     selected = tables.training_table(training[training["hardware_id"] == hw])
     ui.provenance_note(selected, result.site,
-                       "Time assumes linear scaling with devices at the same utilisation; "
-                       "communication overheads are inside the utilisation figure.")
+                       "Time comes from the parallel layout: compute at the predicted (or "
+                       "your) utilisation, plus communication not hidden behind it and the "
+                       "pipeline bubble, divided by goodput.")
 
     st.subheader("What this plan assumes")
     kind = str(row["kind"])
