@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.test_imports import import_circles
+
 ROOT = Path(__file__).resolve().parents[2]
 HEAVY = ("torch", "pynvml", "codecarbon", "streamlit", "plotly")
 
@@ -64,23 +66,8 @@ def _exists(module: str) -> bool:
 def test_no_import_circle_in_the_profiler():
     graph = _profiling_imports()
     assert "planner.profiling.values" in graph and "planner.profiling.accelerators.nvml" in graph
-    state: dict[str, int] = {}
-
-    def visit(node: str, path: list[str]) -> None:
-        state[node] = 1
-        for dep in sorted(graph.get(node, ())):
-            # A package's __init__ re-exporting its submodules is not a circle.
-            if node.startswith(dep + ".") or dep.startswith(node + "."):
-                continue
-            if state.get(dep) == 1:
-                raise AssertionError("import circle: " + " -> ".join([*path, node, dep]))
-            if dep not in state:
-                visit(dep, [*path, node])
-        state[node] = 2
-
-    for module in sorted(graph):
-        if module not in state:
-            visit(module, [])
+    circles = import_circles(graph)
+    assert not circles, "import circle: " + "; ".join(circles)
 
 
 def test_the_value_types_import_no_other_profiling_module():
