@@ -12,10 +12,15 @@ from collections.abc import Sequence
 from planner.errors import PlannerError
 
 
+def _prog() -> str:
+    """How the user called us: ``planner`` (the console script) or ``python -m planner``."""
+    return "python -m planner" if sys.argv[0].endswith("__main__.py") else "planner"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser; each sub-command module registers its own sub-parser."""
     parser = argparse.ArgumentParser(
-        prog="python -m planner",
+        prog=_prog(),
         description="Plan time, energy, carbon and cost of training and serving AI models.",
     )
     subparsers = parser.add_subparsers(dest="command", required=True)

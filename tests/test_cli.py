@@ -80,3 +80,12 @@ def test_missing_scenario_file_in_a_real_process(tmp_path):
     proc = run("plan", str(tmp_path / "nope.yaml"))
     assert proc.returncode == 2
     assert "cannot be read" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_usage_names_the_command_the_user_typed(monkeypatch):
+    """``python -m planner --help`` and the ``planner`` console script each show their own name."""
+    assert run("--help").stdout.startswith("usage: python -m planner ")
+    from planner.cli import build_parser
+
+    monkeypatch.setattr(sys, "argv", ["/usr/local/bin/planner", "--help"])
+    assert build_parser().format_usage().startswith("usage: planner ")

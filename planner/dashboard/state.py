@@ -38,6 +38,7 @@ from planner.errors import ScenarioError
 from planner.model.defaults import Defaults
 from planner.model.hardware import PRECISIONS
 from planner.model.scenario import Scenario, parse_scenario, parse_scenario_text
+from planner.model.workloads import BYTES_PER_WEIGHT
 
 __all__ = ["AUTO", "CUSTOM_MODEL", "DEFAULT_REGION", "DEVICE_CLASSES", "NONE", "SIZE_BY",
            "WORLD_AVERAGE"]
@@ -55,6 +56,13 @@ ALWAYS = ("name", "site", "pricing")  # written whatever sections are asked for
 ORDER = ("name", "training", "inference", "lifecycle", "levers", "uncertainty", "selection",
          "site", "pricing")
 FIXED = {"training": {"hardware": "all"}, "inference": {"hardware": "all"}}
+
+
+def quantisations_below(precision: str) -> list[str]:
+    """The quantisation lever's choices for a model served at ``precision``: none, and every
+    precision with fewer bytes per weight (the lever refuses the others)."""
+    base = BYTES_PER_WEIGHT.get(precision, math.inf)
+    return [NONE, *(p for p in QUANTISATION[1:] if BYTES_PER_WEIGHT[p] < base)]
 
 
 def fields(defaults: Defaults | None = None) -> dict[str, Input]:

@@ -172,6 +172,19 @@ def test_optimisation_levers_change(planner, downloads):
     assert any("Fixed batch size must be at least 1" in e.value for e in at.error)
 
 
+def test_quantisation_lever_follows_the_serving_precision():
+    """Served at int4 nothing is smaller: the lever offers none instead of refusing its own
+    default; served at fp8 it offers int4 only (int8 has as many bytes per weight)."""
+    at = open_page("optimisation", {"i_precision": "int4"})
+    assert_clean(at)
+    assert not at.error, [e.value for e in at.error]
+    assert at.selectbox(key="lv_quant").options == ["no quantisation"]
+    at = open_page("optimisation", {"i_precision": "fp8"})
+    assert_clean(at)
+    assert at.selectbox(key="lv_quant").options == ["no quantisation", "int4"]
+    assert at.selectbox(key="lv_quant").value == "int4"
+
+
 def test_training_uncertainty_matches_model(planner):
     at = open_page("training")
     assert_clean(at)

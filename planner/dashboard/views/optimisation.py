@@ -33,8 +33,14 @@ if baseline is not None:
                                 tables.default_serving_choice(baseline.inference),
                                 "annual_cost_usd", help_extra="The serving fleet the levers "
                                 "act on.")
-        controls.select("lv_quant", state.QUANTISATION, where=b,
-                        format_func=lambda k: "no quantisation" if k == state.NONE else k)
+        served_at = st.session_state.get("i_precision", "bf16")
+        choices = state.quantisations_below(served_at)
+        if st.session_state.get("lv_quant") not in choices:  # the default follows the input
+            st.session_state["lv_quant"] = choices[-1]
+        controls.select("lv_quant", choices, where=b,
+                        format_func=lambda k: "no quantisation" if k == state.NONE else k,
+                        help_extra=f"Offered: the precisions below the serving precision "
+                                   f"({served_at}).")
         controls.select("lv_prune", state.PRUNING, where=c,
                         format_func={"none": "no pruning",
                                      "2:4": "2:4 structured (50 %)"}.__getitem__)
