@@ -59,11 +59,11 @@ def figures(c: Mapping[str, np.ndarray], lines, units, rate_per_s, variability=1
         servers = np.where(edge, cap, units * cap)
         rate = np.where(edge, per_replica, lam)
         mu = capacity / cap  # a slot's service rate at full load
+        waits = queueing.waits_s(servers, rate, mu, (0.5, P95_TAIL), variability)
         out = {"utilisation": util, "mean_active": mean_n,
-               "wait_probability": queueing.erlang_c(servers, rate / mu),
-               "wait_mean_s": queueing.mean_wait_s(servers, rate, mu, variability)}
-        for name, z, tail in (("p50", batching.Z_P50, 0.5), ("p95", batching.Z_P95, P95_TAIL)):
-            wait = queueing.wait_quantile_s(servers, rate, mu, tail, variability)
+               "wait_probability": waits["wait_probability"], "wait_mean_s": waits["mean_s"]}
+        for name, z, tail, wait in (("p50", batching.Z_P50, 0.5, waits["quantiles_s"][0]),
+                                    ("p95", batching.Z_P95, P95_TAIL, waits["quantiles_s"][1])):
             n_q = batching.quantile_count(mean_n, np.where(edge, 1.0, units), cap, z)
             t = batching.times_at(c, np.where(np.isfinite(n_q), n_q, cap), mid_step=0.0,
                                   lines=steps)
@@ -158,38 +158,75 @@ def targets_met(fig, targets: Mapping[str, float | None], max_utilisation: float
     return ok
 
 
+DOUBLING_BLOCKS = (4, MAX_DOUBLINGS - 3)  # counts low·2^j per call: j = 0…3, then 4…30
+TREE_DEPTH = 5  # bisection levels evaluated per call: 2^5 − 1 counts per open row
+
+
 def smallest_passing(passes: Callable[[np.ndarray, np.ndarray], np.ndarray], low, valid):
     """Fewest units ≥ ``low`` for which ``passes(units, rows)`` holds, assuming it is monotone
-    in the units: doubling then bisection, each step on the rows still open, vectorised; NaN
-    where none is found within 2^MAX_DOUBLINGS × ``low``."""
+    in the units: ``low`` doubled until it passes (at most MAX_DOUBLINGS times), then bisection
+    of (last failing, first passing]; NaN where none is found within 2^MAX_DOUBLINGS × ``low``.
+
+    Each call of ``passes`` takes many counts of every open row at once (``rows`` repeats a
+    row): a block of the doublings, then the whole bisection tree TREE_DEPTH levels deep
+    (every midpoint the bisection could visit), whose path is then replayed. So a search of
+    a few dozen steps is a handful of calls, and the answer is the step-by-step search's
+    exactly, monotone or not.
+    """
     low = np.asarray(low, float).ravel()
     valid = np.asarray(valid, bool).ravel()
     units = np.where(valid, low, np.nan)
-    i = np.flatnonzero(valid)
-    if not i.size:
-        return units
-    fail = ~passes(low[i], i)
-    i, lo_fail = i[fail], low[i][fail]
-    hi = lo_fail * 2.0
-    found = np.zeros(i.size, dtype=bool)
-    for _ in range(MAX_DOUBLINGS):
-        todo = np.flatnonzero(~found)
+    rows = np.flatnonzero(valid)
+    first = np.full(rows.size, -1)  # the first j with low·2^j passing
+    todo, j0 = np.arange(rows.size), 0
+    for block in DOUBLING_BLOCKS:
         if not todo.size:
             break
-        ok = passes(hi[todo], i[todo])
-        found[todo[ok]] = True
-        lo_fail[todo[~ok]] = hi[todo[~ok]]
-        hi[todo[~ok]] *= 2.0
+        j = np.arange(j0, j0 + block)
+        n = low[rows[todo], None] * 2.0 ** j
+        ok = passes(n.ravel(), np.repeat(rows[todo], j.size)).reshape(n.shape)
+        hit = ok.any(axis=1)
+        first[todo[hit]] = j[np.argmax(ok[hit], axis=1)]
+        todo, j0 = todo[~hit], j0 + block
+    units[rows[first < 0]] = np.nan
+    b = np.flatnonzero(first > 0)
+    hi = low[rows[b]] * 2.0 ** first[b]
+    lo = hi / 2.0
     while True:
-        todo = np.flatnonzero(found & (hi - lo_fail > 1.0))
-        if not todo.size:
+        open_ = np.flatnonzero(hi - lo > 1.0)
+        if not open_.size:
             break
-        mid = np.floor((hi[todo] + lo_fail[todo]) / 2.0)
-        ok = passes(mid, i[todo])
-        hi[todo[ok]] = mid[ok]
-        lo_fail[todo[~ok]] = mid[~ok]
-    units[i] = np.where(found, hi, np.nan)
+        lo[open_], hi[open_] = _bisect_tree(passes, lo[open_], hi[open_], rows[b[open_]])
+    units[rows[b]] = hi
     return units
+
+
+def _bisect_tree(passes, lo, hi, rows):
+    """TREE_DEPTH steps of bisection of (lo, hi] (lo fails, hi passes) for every row: every
+    node of the tree evaluated in one call of ``passes``, then the path replayed."""
+    size = 2**TREE_DEPTH - 1
+    node_lo = np.empty((lo.size, size))
+    node_hi = np.empty((lo.size, size))
+    node_lo[:, 0], node_hi[:, 0] = lo, hi
+    for i in range(size // 2):  # node i's children: 2i + 1 (its mid passes), 2i + 2 (fails)
+        m = np.floor((node_lo[:, i] + node_hi[:, i]) / 2.0)
+        node_lo[:, 2 * i + 1], node_hi[:, 2 * i + 1] = node_lo[:, i], m
+        node_lo[:, 2 * i + 2], node_hi[:, 2 * i + 2] = m, node_hi[:, i]
+    mid = np.floor((node_lo + node_hi) / 2.0)
+    need = node_hi - node_lo > 1.0
+    ok = np.zeros(need.shape, dtype=bool)
+    r, k = np.nonzero(need)
+    ok[r, k] = passes(mid[r, k], rows[r])
+    at = np.zeros(lo.size, dtype=np.intp)
+    every = np.arange(lo.size)
+    for _ in range(TREE_DEPTH):
+        step = need[every, at]
+        good = ok[every, at]
+        m = mid[every, at]
+        hi = np.where(step & good, m, hi)
+        lo = np.where(step & ~good, m, lo)
+        at = np.minimum(np.where(step, 2 * at + 1 + ~good, at), size - 1)
+    return lo, hi
 
 
 def min_replicas(c: Mapping[str, np.ndarray], lines, rate_per_s, targets, max_utilisation,

@@ -1,5 +1,5 @@
-"""Queueing: Erlang B and C, waiting times of the M/M/c queue, and the fewest servers for a
-waiting-time target, all vectorised over numpy arrays.
+"""Queueing: Erlang B and C and the waiting times of the M/M/c queue (with the Allen–Cunneen
+factor for other service-time variability), all vectorised over numpy arrays.
 
 Notation (Kleinrock 1975, Queueing Systems Vol. 1, section 3.5; Gross & Harris 1998,
 Fundamentals of Queueing Theory, section 2.3): ``c`` identical servers, Poisson arrivals at
@@ -17,11 +17,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import gammaincc, gammaln
 
-from planner.errors import ScenarioError
-
 # The percentile a latency target refers to (p95), as a tail probability.
 DEFAULT_TAIL_PROBABILITY = 0.05
-MAX_DOUBLINGS = 60
 
 
 def erlang_b(servers, offered_load_erlangs):
@@ -70,8 +67,8 @@ def mean_wait_s(servers, arrival_rate_per_s, service_rate_per_s, variability_fac
     Allen–Cunneen approximation for G/G/c (Allen 1990, Probability, Statistics and Queueing
     Theory, eq. 6.151; Whitt 1993). 1 is M/M/c; 0.5 is Poisson arrivals, deterministic service.
     """
-    return waits_s(servers, arrival_rate_per_s, service_rate_per_s,
-                   variability_factor=variability_factor)["mean_s"]
+    return waits_s(servers, arrival_rate_per_s, service_rate_per_s, (),
+                   variability_factor)["mean_s"]
 
 
 def wait_quantile_s(servers, arrival_rate_per_s, service_rate_per_s,
@@ -82,24 +79,26 @@ def wait_quantile_s(servers, arrival_rate_per_s, service_rate_per_s,
     is ln(C / p) / (cμ − λ) where C > p, else 0. The Allen–Cunneen ``variability_factor``
     stretches the exponential tail by the same factor as the mean. inf where unstable.
     """
-    return waits_s(servers, arrival_rate_per_s, service_rate_per_s, tail_probability,
-                   variability_factor)["quantile_s"]
+    return waits_s(servers, arrival_rate_per_s, service_rate_per_s, (tail_probability,),
+                   variability_factor)["quantiles_s"][0]
 
 
 def waits_s(servers, arrival_rate_per_s, service_rate_per_s,
-            tail_probability=DEFAULT_TAIL_PROBABILITY, variability_factor=1.0) -> dict:
-    """Erlang C, the mean wait and the wait quantile of ``mean_wait_s`` and
-    ``wait_quantile_s`` from one Erlang C evaluation (the costly part: an incomplete gamma
-    function per element), as ``wait_probability``, ``mean_s`` and ``quantile_s``."""
+            tail_probabilities=(DEFAULT_TAIL_PROBABILITY,), variability_factor=1.0) -> dict:
+    """Erlang C, the mean wait and the wait at each of ``tail_probabilities`` (as
+    ``mean_wait_s`` and ``wait_quantile_s``) from one Erlang C evaluation (the costly part:
+    an incomplete gamma function per element), as ``wait_probability``, ``mean_s`` and
+    ``quantiles_s`` (a tuple, one per tail probability)."""
     c, lam, mu, a, pw = _mmc(servers, arrival_rate_per_s, service_rate_per_s)
+    stable = a < c
     with np.errstate(divide="ignore", invalid="ignore"):
         spare = c * mu - lam
-        mean = pw / spare * variability_factor
-        t = np.log(pw / tail_probability) / spare * variability_factor
-    t = np.where(pw > tail_probability, t, 0.0)
-    stable = a < c
-    return {"wait_probability": pw, "mean_s": np.where(stable, mean, np.inf),
-            "quantile_s": np.where(stable, t, np.inf)}
+        mean = np.where(stable, pw / spare * variability_factor, np.inf)
+        quantiles = []
+        for tail in tail_probabilities:
+            t = np.log(pw / tail) / spare * variability_factor
+            quantiles.append(np.where(stable, np.where(pw > tail, t, 0.0), np.inf))
+    return {"wait_probability": pw, "mean_s": mean, "quantiles_s": tuple(quantiles)}
 
 
 def wait_exceedance_probability(servers, arrival_rate_per_s, service_rate_per_s, wait_s,
@@ -109,72 +108,3 @@ def wait_exceedance_probability(servers, arrival_rate_per_s, service_rate_per_s,
     with np.errstate(over="ignore", invalid="ignore"):
         p = pw * np.exp(-(c * mu - lam) * np.asarray(wait_s, dtype=float) / variability_factor)
     return np.where(a < c, np.clip(p, 0.0, 1.0), 1.0)
-
-
-def _check_traffic(arrival_rate_per_s) -> np.ndarray:
-    lam = np.asarray(arrival_rate_per_s, dtype=float)
-    if np.any(~np.isfinite(lam)) or np.any(lam <= 0):
-        raise ScenarioError("traffic: the request rate must be a finite number above 0 "
-                            "requests/s (omit the traffic fields to get per-replica figures only)")
-    return lam
-
-
-def min_units_for_wait(arrival_rate_per_s, service_rate_per_s, servers_per_unit,
-                       wait_budget_s, *, max_utilisation=1.0, pooled=True,
-                       tail_probability=DEFAULT_TAIL_PROBABILITY, variability_factor=1.0,
-                       min_units=1.0):
-    """Fewest units (replicas of ``servers_per_unit`` servers each) that keep the utilisation
-    at or below ``max_utilisation`` and the ``1 − tail_probability`` quantile of the wait
-    within ``wait_budget_s`` (inf: no wait target). NaN where the budget is negative.
-
-    ``pooled``: one queue feeds every unit (M/M/(n·s)); otherwise each unit has its own queue
-    and a 1/n share of the traffic (n separate M/M/s queues, as for devices in users' hands).
-    The wait falls as units are added (Erlang C decreases in c: Smith & Whitt 1981), so the
-    smallest feasible count is found by doubling then bisection, vectorised over all rows.
-    """
-    lam = _check_traffic(arrival_rate_per_s)
-    mu = np.asarray(service_rate_per_s, dtype=float)
-    s = np.asarray(servers_per_unit, dtype=float)
-    budget = np.asarray(wait_budget_s, dtype=float)
-    pooled = np.asarray(pooled, dtype=bool)
-    shape = np.broadcast_shapes(lam.shape, mu.shape, s.shape, budget.shape, pooled.shape,
-                                np.shape(min_units))
-    lam, mu, s, budget, pooled, floor_units = (
-        np.broadcast_to(x, shape).ravel() for x in (lam, mu, s, budget, pooled,
-                                                     np.asarray(min_units, dtype=float)))
-    valid = np.isfinite(mu) & (mu > 0) & np.isfinite(s) & (s >= 1) & ~(budget < 0)
-
-    def ok(n, i):
-        """Whether ``n`` units meet both conditions, for the rows ``i``."""
-        servers = np.where(pooled[i], n * s[i], s[i])
-        rate = np.where(pooled[i], lam[i], lam[i] / n)
-        util = rate / (servers * mu[i])
-        t = wait_quantile_s(servers, rate, mu[i], tail_probability, variability_factor)
-        return (util <= max_utilisation * (1 + 1e-12)) & (util < 1.0) & (
-            ~np.isfinite(budget[i]) | (t <= budget[i]))
-
-    every = np.arange(lam.size)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        lo = np.ceil(lam / (np.where(valid, mu, 1.0) * s * max_utilisation) * (1 - 1e-12))
-    lo = np.maximum(np.where(valid & np.isfinite(lo), lo, 1.0), np.maximum(floor_units, 1.0))
-    units = lo.copy()
-    i = every[valid & ~ok(lo, every)]  # rows whose headroom count is not yet enough
-    lo_fail = lo[i]
-    hi = lo_fail * 2.0
-    found = np.zeros(i.size, dtype=bool)
-    for _ in range(MAX_DOUBLINGS):  # doubling: an upper bound for every open row
-        found = ok(hi, i)
-        if found.all():
-            break
-        lo_fail = np.where(found, lo_fail, hi)
-        hi = np.where(found, hi, hi * 2.0)
-    while i.size:  # bisection on (lo_fail, hi]: lo_fail fails, hi succeeds
-        gap = hi - lo_fail > 1.0
-        if not gap.any():
-            break
-        mid = np.where(gap, np.floor((hi + lo_fail) / 2.0), hi)
-        mid_ok = ok(mid, i)
-        hi = np.where(gap & mid_ok, mid, hi)
-        lo_fail = np.where(gap & ~mid_ok, mid, lo_fail)
-    units[i] = np.where(found, hi, np.nan)
-    return np.where(valid, units, np.nan).reshape(shape)

@@ -10,7 +10,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from planner.errors import ScenarioError
 from planner.model import queueing as q
 
 
@@ -86,38 +85,3 @@ def test_erlang_c_is_a_probability_above_erlang_b(c, load):
     a = load * c
     b, pw = q.erlang_b(c, a), q.erlang_c(c, a)
     assert 0.0 <= b <= pw <= 1.0
-
-
-@settings(max_examples=150, deadline=None)
-@given(lam=st.floats(0.01, 500), mu=st.floats(0.05, 20), slots=st.integers(1, 64),
-       budget=st.one_of(st.just(math.inf), st.floats(0.0, 30.0)),
-       util=st.floats(0.3, 1.0), pooled=st.booleans())
-def test_min_units_is_the_smallest_that_meets_both_conditions(lam, mu, slots, budget, util,
-                                                              pooled):
-    n = float(q.min_units_for_wait(lam, mu, slots, budget, max_utilisation=util,
-                                   pooled=pooled))
-
-    def ok(units):
-        servers = units * slots if pooled else slots
-        rate = lam if pooled else lam / units
-        rho = rate / (servers * mu)
-        t = q.wait_quantile_s(servers, rate, mu)
-        return rho <= util * (1 + 1e-12) and rho < 1 and (math.isinf(budget) or t <= budget)
-
-    assert n >= 1 and ok(n)
-    if n > 1:
-        assert not ok(n - 1)
-
-
-def test_min_units_broadcasts_and_marks_impossible_rows():
-    n = q.min_units_for_wait(np.array([10.0, 10.0, 10.0]), 1.0, 1,
-                             np.array([np.inf, 0.1, -1.0]), max_utilisation=0.8)
-    assert n[0] == 13  # ceil(10 / 0.8)
-    assert n[1] >= n[0]
-    assert np.isnan(n[2])  # a negative budget: the service alone is over the target
-
-
-@pytest.mark.parametrize("lam", [0.0, -1.0, math.nan, math.inf])
-def test_zero_or_bad_traffic_is_a_clear_error(lam):
-    with pytest.raises(ScenarioError, match="request rate must be a finite number above 0"):
-        q.min_units_for_wait(lam, 1.0, 1, math.inf)
