@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -50,15 +52,32 @@ def default_serving_choice(inference: pd.DataFrame) -> str | None:
     return str(best.iloc[0]["hardware_id"])
 
 
-def infeasible_summary(frame: pd.DataFrame) -> str:
-    """Why rows cannot run: each reason with the devices it applies to."""
+def _reason_kind(reason: str, hardware_id: str) -> str:
+    """A reason without its device and details: 'does not support bf16 training', 'the 30-day
+    deadline cannot be met', so devices refused for the same cause group together."""
+    text = reason.removeprefix(f"{hardware_id} ").strip()
+    return re.split(r"[:(;]", text, maxsplit=1)[0].strip() or text
+
+
+def infeasible_summary(frame: pd.DataFrame, most: int = 4) -> str:
+    """Why rows cannot run, one short clause per kind of reason with a few of its devices (the
+    full reasons are in :func:`infeasible_table`)."""
     bad = frame[~frame["feasible"].astype(bool)]
+    kinds = [_reason_kind(str(r), str(h))
+             for r, h in zip(bad["infeasible_reason"], bad["hardware_id"], strict=True)]
     parts = []
-    for reason, rows in bad.groupby("infeasible_reason", sort=True):
-        names = ", ".join(rows["name"].astype(str).head(6))
-        more = len(rows) - 6
-        parts.append(f"{reason} ({names}{f' and {more} more' if more > 0 else ''})")
+    for kind, rows in bad.assign(_kind=kinds).groupby("_kind", sort=True):
+        names = ", ".join(rows["name"].astype(str).head(most))
+        more = len(rows) - most
+        parts.append(f"{kind} ({names}{f' and {more} more' if more > 0 else ''})")
     return "; ".join(parts)
+
+
+def infeasible_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per device that cannot run: its name and the planner's full reason."""
+    bad = frame[~frame["feasible"].astype(bool)]
+    return pd.DataFrame({"Device": bad["name"].astype(str).to_numpy(),
+                         "Why not": bad["infeasible_reason"].astype(str).to_numpy()})
 
 
 def default_training_choice(training: pd.DataFrame) -> str | None:

@@ -201,3 +201,17 @@ def test_training_uncertainty_matches_model(planner):
     assert_clean(at)
     assert any("Monte Carlo draws must be at least 100" in e.value for e in at.error)
     assert at.number_input(key="u_draws").value == 10  # the box stays, so it can be mended
+
+
+def test_training_page_groups_the_devices_that_cannot_run(planner):
+    """Refused devices are grouped by cause in one short line, with every full reason in a
+    table, rather than a paragraph of 22 reasons."""
+    at = open_page("training")
+    assert_clean(at)
+    training = planner.plan(_scenario(planner, ("training",))).training
+    bad = training[~training["feasible"].astype(bool)]
+    label = at.expander[0].label
+    assert label.startswith(f"{len(bad)} devices cannot run this training: ")
+    assert len(label) < 300
+    shown = at.expander[0].dataframe[0].value
+    assert sorted(shown["Why not"]) == sorted(bad["infeasible_reason"].astype(str))

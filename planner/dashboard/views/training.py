@@ -29,7 +29,9 @@ if result is not None:
     row = feasible.set_index("hardware_id").loc[hw]
     infeasible = training[~training["feasible"]]
     if not infeasible.empty:
-        st.caption(f"Not offered ({len(infeasible)}): " + tables.infeasible_summary(infeasible))
+        with st.expander(f"{len(infeasible)} devices cannot run this training: "
+                         + tables.infeasible_summary(infeasible, most=2)):
+            st.dataframe(tables.infeasible_table(infeasible), hide_index=True, width="stretch")
 
     c = st.columns(4)
     c[0].metric("Time to train", formats.duration_days(row["days"]),
