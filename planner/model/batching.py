@@ -31,6 +31,7 @@ for a slot (``planner.model.queueing``, pooled over the fleet's slots).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import NamedTuple
 
 import numpy as np
 
@@ -175,14 +176,59 @@ def load_curve(cap, slot_s_at):
     return n, rate
 
 
+class RowCurves(NamedTuple):
+    """Load curves stored once per distinct row (``n`` and ``rate`` of shape (R, K)) and the
+    row each element reads (``rows``: integers of any shape): the Monte Carlo's draws share
+    a few dozen curves per option, so they are not copied out per draw."""
+
+    n: np.ndarray
+    rate: np.ndarray
+    rows: np.ndarray
+
+
+def per_hour(curve):
+    """The curves with an axis before the points (or the rows) for an hourly axis."""
+    if isinstance(curve, RowCurves):
+        return curve._replace(rows=np.asarray(curve.rows)[..., None])
+    return tuple(np.expand_dims(v, -2) for v in curve)
+
+
 def capacity_per_s(curve):
     """Most requests/s a replica carries (its load curve's end)."""
+    if isinstance(curve, RowCurves):
+        return np.take(curve.rate[:, -1], curve.rows)
     return curve[1][..., -1]
+
+
+def _mean_active_rows(curve: RowCurves, rate_per_s):
+    """``mean_active`` on row-indexed curves: the same steps, reading each element's row."""
+    k = curve.rate.shape[-1]
+    lam = np.asarray(rate_per_s, dtype=float)
+    base = np.asarray(curve.rows, dtype=np.intp) * k
+    lam, base = np.broadcast_arrays(lam, base)
+    n_flat, rate_flat = curve.n.ravel(), curve.rate.ravel()
+    lo = np.zeros(lam.shape, dtype=np.intp)
+    hi = np.full(lam.shape, k - 1, dtype=np.intp)
+    for _ in range(int(np.ceil(np.log2(k))) + 1):
+        mid = (lo + hi) // 2
+        below = rate_flat[base + mid] < lam
+        lo = np.where(below, mid, lo)
+        hi = np.where(below, hi, mid)
+    hi = np.maximum(hi, 1) + base
+    lo = hi - 1
+    r_lo, r_hi = rate_flat[lo], rate_flat[hi]
+    n_lo, n_hi = n_flat[lo], n_flat[hi]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        w = np.where(r_hi > r_lo, (lam - r_lo) / (r_hi - r_lo), 1.0)
+    out = n_lo + np.clip(w, 0.0, 1.0) * (n_hi - n_lo)
+    return np.where(lam > rate_flat[base + (k - 1)], np.inf, out)
 
 
 def mean_active(curve, rate_per_s, cap=None):
     """Mean active sequences at ``rate_per_s`` requests/s per replica (interpolated on the
     load curve, found by bisection on its points); inf where the replica cannot keep up."""
+    if isinstance(curve, RowCurves):
+        return _mean_active_rows(curve, rate_per_s)
     n, rate = curve
     lam = np.asarray(rate_per_s, dtype=float)[..., None]
     k = rate.shape[-1]

@@ -41,10 +41,11 @@ def service_lines(c: Mapping[str, np.ndarray]):
 
 
 def figures(c: Mapping[str, np.ndarray], lines, units, rate_per_s, variability=1.0,
-            steps=None):
+            steps=None, p95_only: bool = False):
     """Utilisation, mean active, waits and p50/p95 latency, TTFT and TPOT of a fleet of
     ``units`` replicas at ``rate_per_s`` requests/s (inf where it cannot keep up);
-    ``steps`` is ``batching.step_lines(c)`` where already computed."""
+    ``steps`` is ``batching.step_lines(c)`` where already computed. ``p95_only``: only the
+    utilisation, mean active and p95 figures (what sizing reads; the Monte Carlo's case)."""
     steps = batching.step_lines(c) if steps is None else steps
     edge = np.asarray(c["edge"], dtype=bool)
     llm = np.asarray(c["is_llm"], dtype=bool)
@@ -59,11 +60,16 @@ def figures(c: Mapping[str, np.ndarray], lines, units, rate_per_s, variability=1
         servers = np.where(edge, cap, units * cap)
         rate = np.where(edge, per_replica, lam)
         mu = capacity / cap  # a slot's service rate at full load
-        waits = queueing.waits_s(servers, rate, mu, (0.5, P95_TAIL), variability)
-        out = {"utilisation": util, "mean_active": mean_n,
-               "wait_probability": waits["wait_probability"], "wait_mean_s": waits["mean_s"]}
-        for name, z, tail, wait in (("p50", batching.Z_P50, 0.5, waits["quantiles_s"][0]),
-                                    ("p95", batching.Z_P95, P95_TAIL, waits["quantiles_s"][1])):
+        out = {"utilisation": util, "mean_active": mean_n}
+        if p95_only:
+            at = (("p95", batching.Z_P95, P95_TAIL, queueing.wait_quantiles_s(
+                servers, rate, mu, (P95_TAIL,), variability)[0]),)
+        else:
+            waits = queueing.waits_s(servers, rate, mu, (0.5, P95_TAIL), variability)
+            out.update(wait_probability=waits["wait_probability"], wait_mean_s=waits["mean_s"])
+            at = (("p50", batching.Z_P50, 0.5, waits["quantiles_s"][0]),
+                  ("p95", batching.Z_P95, P95_TAIL, waits["quantiles_s"][1]))
+        for name, z, tail, wait in at:
             n_q = batching.quantile_count(mean_n, np.where(edge, 1.0, units), cap, z)
             t = batching.times_at(c, np.where(np.isfinite(n_q), n_q, cap), mid_step=0.0,
                                   lines=steps)
@@ -119,8 +125,8 @@ def prefill_wait_s(c, t, rate_per_s, tail):
         rest = np.clip(np.nan_to_num(rest, nan=0.0), 0.0, chunk)
         per_step = np.maximum(np.floor(c["prefill_chunk_tokens"] * chunks
                                        / np.maximum(c["prompt_tokens"], 1.0)), 1.0)
-        queue = queueing.wait_quantile_s(per_step, rate_per_s, 1.0 / (chunks * chunk), tail,
-                                         0.5)
+        queue = queueing.wait_quantiles_s(per_step, rate_per_s, 1.0 / (chunks * chunk),
+                                          (tail,), 0.5)[0]
         one = np.broadcast_to(per_step <= 1, np.shape(queue))
         if one.any():  # one prompt per step: the M/D/1 decay rate
             queue = np.array(queue, dtype=float)
@@ -133,11 +139,12 @@ def prefill_wait_s(c, t, rate_per_s, tail):
     return rest + np.where(np.isfinite(queue), queue, np.inf)
 
 
-def unloaded(c: Mapping[str, np.ndarray]):
+def unloaded(c: Mapping[str, np.ndarray], steps=None):
     """Latency, TTFT and TPOT of a lone request at the p95 (no queueing, no other sequence):
     what ``figures`` tends to as the fleet grows, so a target beyond it is unmeetable."""
     llm = np.asarray(c["is_llm"], dtype=bool)
-    t = batching.times_at(c, np.ones_like(np.asarray(c["batch_time_s"], float)), mid_step=0.0)
+    t = batching.times_at(c, np.ones_like(np.asarray(c["batch_time_s"], float)), mid_step=0.0,
+                          lines=steps)
     ahead = prefill_wait_s(c, t, 0.0, P95_TAIL)
     return {"latency_s": np.where(llm, t["slot_s"] + ahead, c["batch_time_s"])
             + c["network_rtt_s"],
@@ -273,10 +280,10 @@ def targets(spec: InferenceSpec) -> dict[str, float | None]:
     return {"latency_p95_s": spec.latency_p95_s, "ttft_s": spec.ttft_s, "tpot_s": spec.tpot_s}
 
 
-def target_ratio(spec: InferenceSpec, c: Mapping[str, np.ndarray]):
+def target_ratio(spec: InferenceSpec, c: Mapping[str, np.ndarray], steps=None):
     """How far the tightest target is from being met by a lone request (achieved / target;
     > 1 is unmeetable at any fleet size), the binding target's field and its value."""
-    un = unloaded(c)
+    un = unloaded(c, steps)
     shape = np.shape(un["latency_s"])
     checks = [(name, un[key], target) for name, key, target in (
         ("latency_p95_s", "latency_s", spec.latency_p95_s), ("ttft_s", "ttft_s", spec.ttft_s),
@@ -304,33 +311,44 @@ def fleet_inputs(frame: pd.DataFrame) -> dict[str, np.ndarray]:
 
 
 def sized_units(c: Mapping[str, np.ndarray], spec: InferenceSpec, rate_per_s, base=None,
-                lines=None):
+                lines=None, steps=None, ratio=None):
     """Replicas per row (NaN where no fleet meets the targets), their lines, the unloaded
     target ratio, and the fleet figures at ``rate_per_s`` (arrays of any broadcast shape).
 
     ``base`` (replicas, capacity per replica, rate) of a sized plan resizes that fleet in
     proportion to the capacity each row now needs instead of searching (the Monte Carlo's
     shortcut, exact at the plan's own inputs): the plan's replicas × (rate / capacity) ÷
-    (its rate / its capacity), rounded up, then × 1.25 and × 2 where that misses a target.
-    ``lines``: the rows' load curves where already computed.
+    (its rate / its capacity), rounded up, then × 1.25 and × 2 where that misses a target;
+    its figures are then the p95 ones alone (``figures``' ``p95_only``).
+    ``lines``, ``steps``, ``ratio``: the rows' load curves, ``batching.step_lines`` and
+    ``target_ratio`` where already computed.
     """
     lines = service_lines(c) if lines is None else lines
+    steps = batching.step_lines(c) if steps is None else steps
     k = variability_factor(spec)
-    worst, binding, achieved = target_ratio(spec, c)
+    worst, binding, achieved = target_ratio(spec, c, steps) if ratio is None else ratio
     edge = np.asarray(c["edge"], dtype=bool)
     fits = ~(edge & (np.asarray(c["devices_per_replica"]) > 1))
     ok_rows = (fits & np.asarray(c["feasible"], bool) & np.isfinite(c["batch_time_s"])
                & (c["batch_time_s"] > 0) & ~(worst > 1.0))
     c_ok = dict(c, batch_time_s=np.where(ok_rows, c["batch_time_s"], np.nan))
-    if base is None:
-        units = min_replicas(c_ok, lines, rate_per_s, targets(spec), 1.0 - spec.headroom,
-                                   k)
-    else:
-        units = _resized(c_ok, lines, rate_per_s, base, spec, k)
     fixed_edge = edge & (spec.edge_devices is not None)
-    units = np.where(fixed_edge & np.isfinite(c["batch_time_s"]),
-                     float(spec.edge_devices or 1), units)
-    fig = figures(c, lines, units, rate_per_s, k)
+    set_edge = fixed_edge & np.isfinite(c["batch_time_s"])
+    if base is None:
+        units = min_replicas(c_ok, lines, rate_per_s, targets(spec), 1.0 - spec.headroom, k)
+        units = np.where(set_edge, float(spec.edge_devices or 1), units)
+        fig = figures(c, lines, units, rate_per_s, k, steps)
+    else:
+        units, fig = _resized(c_ok, lines, steps, rate_per_s, base, spec, k)
+        units = np.where(set_edge, float(spec.edge_devices or 1), units)
+        shape = np.shape(units)
+        redo = np.nonzero(np.broadcast_to(set_edge, shape))
+        if redo[0].size:
+            sub = figures(_take(c, shape, redo), _take_lines(lines, shape, redo),
+                          units[redo], _take(rate_per_s, shape, redo), k,
+                          _take(steps, shape, redo), p95_only=True)
+            for key, v in sub.items():
+                fig[key][redo] = v
     meets = np.isfinite(units) & targets_met(
         fig, targets(spec), np.where(fixed_edge, 1.0, 1.0 - spec.headroom))
     return {"units": units, "lines": lines, "figures": fig, "meets": meets, "fits": fits,
@@ -338,20 +356,59 @@ def sized_units(c: Mapping[str, np.ndarray], spec: InferenceSpec, rate_per_s, ba
             "fixed_edge": fixed_edge}
 
 
-def _resized(c, lines, rate_per_s, base, spec: InferenceSpec, k):
-    """The ``base`` fleet resized to this capacity and rate (see ``sized_units``)."""
+def _take(v, shape, index):
+    """Elements ``index`` (a tuple of index arrays into ``shape``) of arrays that broadcast
+    to ``shape`` (a dict or (intercept, slope) pairs of them alike), without broadcasting
+    them out first."""
+    if isinstance(v, Mapping):
+        return {k: _take(x, shape, index) for k, x in v.items()}
+    if isinstance(v, tuple):
+        return tuple(_take(x, shape, index) for x in v)
+    a = np.asarray(v)
+    if a.ndim == 0:
+        return v
+    a = a.reshape((1,) * (len(shape) - a.ndim) + a.shape)
+    return a[tuple(i if n > 1 else np.zeros_like(i) for i, n in zip(index, a.shape,
+                                                                    strict=True))]
+
+
+def _take_lines(lines, shape, index):
+    if isinstance(lines, batching.RowCurves):
+        return lines._replace(rows=_take(lines.rows, shape, index))
+    k = lines[0].shape[-1]
+    return tuple(np.broadcast_to(x, (*shape, k))[index] for x in lines)
+
+
+def _resized(c, lines, steps, rate_per_s, base, spec: InferenceSpec, k):
+    """The ``base`` fleet resized to this capacity and rate (see ``sized_units``), and its
+    p95 figures (NaN where no trial meets the targets). Each larger trial is evaluated on
+    the rows the smaller ones left open only."""
     units0, capacity0, rate0 = base
+    goal = targets(spec)
     with np.errstate(divide="ignore", invalid="ignore"):
         capacity = batching.capacity_per_s(lines)
         need = np.ceil(units0 * (rate_per_s / capacity) / (rate0 / capacity0) - 1e-9)
         floor = np.ceil(rate_per_s / (capacity * (1.0 - spec.headroom)) * (1 - 1e-12))
     units = np.where(np.isfinite(c["batch_time_s"]), np.maximum(np.maximum(need, floor), 1.0),
                      np.nan)
-    out = np.full(np.shape(units), np.nan)
-    steps = batching.step_lines(c)
-    for grow in (1.0, 1.25, 2.0):
-        trial = np.ceil(units * grow)
-        fig = figures(c, lines, trial, rate_per_s, k, steps)
-        ok = np.isnan(out) & targets_met(fig, targets(spec), 1.0 - spec.headroom)
-        out = np.where(ok, trial, out)
-    return out
+    shape = np.shape(units)
+    fig = {key: np.array(np.broadcast_to(v, shape), dtype=float) for key, v in
+           figures(c, lines, units, rate_per_s, k, steps, p95_only=True).items()}
+    ok = targets_met(fig, goal, 1.0 - spec.headroom)
+    out = np.where(ok, units, np.nan)
+    for grow in (1.25, 2.0):
+        index = np.nonzero(~ok & np.isfinite(units))
+        if not index[0].size:
+            break
+        trial = np.ceil(units[index] * grow)
+        sub = figures(_take(c, shape, index), _take_lines(lines, shape, index), trial,
+                      _take(rate_per_s, shape, index), k, _take(steps, shape, index),
+                      p95_only=True)
+        hit = targets_met(sub, goal, 1.0 - spec.headroom)
+        for key, v in sub.items():
+            fig[key][index] = np.where(hit, v, fig[key][index])
+        out[index] = np.where(hit, trial, np.nan)
+        ok[index] = hit
+    for key in fig:
+        fig[key][~ok] = np.nan
+    return out, fig

@@ -250,11 +250,13 @@ def hourly_replicas(spec: InferenceSpec, c: Mapping[str, np.ndarray], units, hou
 
 
 def year_of_service(c: Mapping[str, np.ndarray], units, units_h, hourly,
-                    hours_per_column: float = 1.0, lines=None) -> dict[str, np.ndarray]:
+                    hours_per_column: float = 1.0, lines=None,
+                    steps=None) -> dict[str, np.ndarray]:
     """Annual device-hours, energy, carbon and cost of a sized fleet (arrays of any shape; the
     hourly axis is last). ``units`` is the peak fleet, ``units_h`` the replicas in each hour.
     ``hours_per_column`` lets one column stand for several hours of the same fleet;
-    ``lines`` are the rows' load curves (``fleet.service_lines(c)``) where already computed.
+    ``lines`` are the rows' load curves (``fleet.service_lines(c)``) and ``steps`` their
+    ``batching.step_lines(c)``, where already computed.
 
     Power per hour: a language-model replica with N sequences active on average
     (``batching.mean_active``) is stepping for the share 1 − e^(−N) of the hour at the power
@@ -269,20 +271,23 @@ def year_of_service(c: Mapping[str, np.ndarray], units, units_h, hourly,
     llm = np.asarray(x["is_llm"], dtype=bool)
     units_h = np.broadcast_to(units_h, np.broadcast_shapes(np.shape(units_h), np.shape(hourly)))
     hourly = np.asarray(hourly, dtype=float)
+    first = units_h[..., :1]
     if hourly.shape[-1] > 1 and np.all(hourly == hourly[..., :1]) and np.all(
-            units_h == units_h[..., :1]):  # a flat day is one column of all its hours
+            (units_h == first) | (np.isnan(units_h) & np.isnan(first))):
+        # a flat day is one column of all its hours (a row with no fleet is NaN all day)
         hours_per_column *= hourly.shape[-1]
         hourly, units_h = hourly[..., :1], units_h[..., :1]
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         per_replica = hourly / units_h
         cap = x["replica_concurrency"]
         curve = fleet.service_lines(c) if lines is None else lines
-        active = batching.mean_active(tuple(np.expand_dims(v, -2) for v in curve),
-                                      per_replica)
+        active = batching.mean_active(batching.per_hour(curve), per_replica)
         active = np.where(np.isfinite(active), active, cap)
         duty_g = np.clip(per_replica * x["batch_time_s"] / x["batch_size"], 0.0, 1.0)
         duty = np.where(llm, batching.busy_share(active, cap), duty_g)
-        power_h = np.where(llm, batching.average_power_w(x, active),
+        step_h = None if steps is None else {
+            k: (np.asarray(a)[..., None], np.asarray(b)[..., None]) for k, (a, b) in steps.items()}
+        power_h = np.where(llm, batching.average_power_w(x, active, step_h),
                            energy.average_power_w(x["idle_power_w"], x["busy_power_w"], duty_g))
     devices_h = units_h * x["devices_per_replica"]
     days = DAYS_PER_YEAR * hours_per_column

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from planner.model import fleet
+from planner.model import batching, fleet
 from planner.model.footprint import RATE_COLUMNS, Rates, footprint
 from planner.model.inference import replica_times_s
 from planner.model.levers import LeverDefaults, load_lever_defaults
@@ -90,14 +90,15 @@ def serving_draws(table: pd.DataFrame, spec: InferenceSpec, traffic: Traffic,
     arrays of draws × options."""
     base_c = fleet_inputs(table)
     c = {k: v[None, :] for k, v in base_c.items()}
-    # The replicas' load curves depend on a draw only through its utilisation factor: they
-    # are computed at UTILISATION_LEVELS levels of it (the baseline 1 among them) and each
-    # draw takes its nearest level, so the K-point curves are not built once per draw.
+    # Performance depends on a draw only through its utilisation factor: the replicas' step
+    # lines, load curves, times and unloaded figures are computed at UTILISATION_LEVELS
+    # levels of it (the baseline 1 among them), each draw takes its nearest level, and the
+    # draws read their level's figures (the curves by row, not copied out per draw).
     f = np.asarray(factors["utilisation"], dtype=float)
     levels = np.unique(np.append(np.linspace(f.min(), f.max(), UTILISATION_LEVELS), 1.0))
     nearest = np.abs(f[:, None] - levels[None, :]).argmin(axis=1)
     fx = {k: v[:, None] for k, v in factors.items()}
-    fx["utilisation"] = levels[nearest][:, None]
+    n_opt = len(table)
 
     def at(factor):
         return {**c, "utilisation": np.minimum(c["utilisation"] * factor, 1.0),
@@ -105,9 +106,23 @@ def serving_draws(table: pd.DataFrame, spec: InferenceSpec, traffic: Traffic,
 
     lv = {k: np.broadcast_to(v, np.broadcast_shapes(np.shape(v), (len(levels), 1)))
           for k, v in at(levels[:, None]).items()}
-    lv.update(replica_times_s(lv))
-    curves = tuple(x[nearest] for x in fleet.service_lines(lv))
-    c = at(fx["utilisation"])
+    times = replica_times_s(lv)
+    lv.update(times)
+    lv_steps = batching.step_lines(lv)
+    lv_ratio = fleet.target_ratio(spec, lv, lv_steps)
+    n_k, rate_k = fleet.service_lines(lv)
+    rows = nearest[:, None] * n_opt + np.arange(n_opt)[None, :]
+    curves = batching.RowCurves(n_k.reshape(-1, n_k.shape[-1]),
+                                rate_k.reshape(-1, rate_k.shape[-1]), rows)
+
+    def per_draw(v):
+        return np.take(np.broadcast_to(v, (len(levels), n_opt)).ravel(), rows)
+
+    c = dict(c)
+    for name in ("utilisation", "bandwidth_utilisation", *times):
+        c[name] = per_draw(lv[name])
+    steps = {k: (per_draw(a), per_draw(b)) for k, (a, b) in lv_steps.items()}
+    ratio = tuple(per_draw(v) for v in lv_ratio)
     for name in ("busy_power_w", "decode_power_w", "idle_power_w", "host_power_w_per_device"):
         c[name] = c[name] * fx["power"]
     c["pue"] = np.where(c["edge"], 1.0, np.maximum(c["pue"] * fx["pue"], 1.0))
@@ -116,18 +131,18 @@ def serving_draws(table: pd.DataFrame, spec: InferenceSpec, traffic: Traffic,
     c["carbon_intensity_g_per_kwh"] = c["carbon_intensity_g_per_kwh"] * fx["carbon_intensity"]
     c = {k: np.broadcast_to(v, np.broadcast_shapes(np.shape(v), (len(fx["power"]), 1)))
          for k, v in c.items()}
-    c.update(replica_times_s(c))
     lam = traffic.peak_requests_per_s * fx["traffic"]
     hourly = np.asarray(traffic.hourly_requests_per_s)[None, None, :] * fx["traffic"][..., None]
     base = tuple(table[k].to_numpy(dtype=float)[None, :] for k in (
         "fleet_replicas", "fleet_capacity_requests_per_s", "fleet_peak_requests_per_s"))
-    s = sized_units(c, spec, lam, (base[0], base[1] / base[0], base[2]), lines=curves)
+    s = sized_units(c, spec, lam, (base[0], base[1] / base[0], base[2]), lines=curves,
+                    steps=steps, ratio=ratio)
     units = np.where(s["meets"], s["units"], np.nan)
     if spec.autoscaling:
         units_h = hourly_replicas(spec, c, units, hourly, exact=False, lines=s["lines"])
-        y = year_of_service(c, units, units_h, hourly, lines=s["lines"])
+        y = year_of_service(c, units, units_h, hourly, lines=s["lines"], steps=steps)
     else:  # a fixed fleet: the day as its 24 hours at the fleet's peak size
-        y = year_of_service(c, units, units[..., None], hourly, lines=s["lines"])
+        y = year_of_service(c, units, units[..., None], hourly, lines=s["lines"], steps=steps)
     out = {
         "annual_cost_usd": y["cost_usd"], "annual_energy_kwh": y["energy_kwh"],
         "annual_total_co2e_kg": y["total_co2e_kg"], "annual_water_l": y["water_l"],

@@ -85,3 +85,24 @@ def test_erlang_c_is_a_probability_above_erlang_b(c, load):
     a = load * c
     b, pw = q.erlang_b(c, a), q.erlang_c(c, a)
     assert 0.0 <= b <= pw <= 1.0
+
+
+@settings(max_examples=300, deadline=None)
+@given(c=st.integers(1, 5000), load=st.floats(0.0, 0.999))
+def test_the_erlang_c_bound_is_above_erlang_c(c, load):
+    a = load * c
+    bound = float(q.erlang_c_bound(c, a))
+    assert bound >= float(q.erlang_c(c, a)) or np.isclose(bound, float(q.erlang_c(c, a)))
+    if a + 1 > c:
+        assert bound == math.inf
+
+
+@settings(max_examples=200, deadline=None)
+@given(c=st.integers(1, 3000), load=st.floats(0.01, 0.999), mu=st.floats(0.05, 20),
+       k=st.floats(0.5, 2.0))
+def test_screened_wait_quantiles_are_the_full_ones(c, load, mu, k):
+    lam = load * c * mu
+    full = q.waits_s(c, lam, mu, (0.5, 0.05), k)["quantiles_s"]
+    fast = q.wait_quantiles_s(np.array([c]), lam, mu, (0.5, 0.05), k)
+    for x, y in zip(full, fast, strict=True):
+        assert float(y[0]) == float(x)
