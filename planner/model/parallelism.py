@@ -132,13 +132,14 @@ def memory_and_share(r: dict, lay: dict, dp, micro_batches, share=None):
 def valid(r: dict, lay: dict, dp, micro_batches) -> np.ndarray:
     """Layouts that can exist for each run (before memory): (R, K) booleans."""
     tp, pp, v, ep = lay["tp"], lay["pp"], lay["v"], lay["ep"]
+    # Not in place: each test broadcasts over only the layout axes it depends on
+    # (``layout_search`` passes one axis per layout field).
     ok = (tp <= r["node"]) & (tp <= r["devices"]) & (np.mod(r["heads"], tp) == 0)
-    ok &= np.mod(r["layers"], pp * v) == 0
-    ok &= dp >= 1
-    ok &= (np.mod(r["experts"], ep) == 0) & (np.mod(dp, ep) == 0)
-    ok &= micro_batches >= 1
-    ok &= (v == 1) | (micro_batches >= pp)
-    return ok
+    ok = ok & (np.mod(r["layers"], pp * v) == 0)
+    ok = ok & (dp >= 1)
+    ok = ok & (np.mod(r["experts"], ep) == 0) & (np.mod(dp, ep) == 0)
+    ok = ok & (micro_batches >= 1)
+    return ok & ((v == 1) | (micro_batches >= pp))
 
 
 def fits(r: dict, memory_bytes) -> np.ndarray:

@@ -21,26 +21,47 @@ FINE = np.linspace(0.125, 1.0, 8)  # between the last count missing the deadline
 LAYOUT_FIELDS = ("tp", "pp", "dp", "ep", "zero", "rc", "v")
 
 
-def _rows(g: pd.DataFrame, devices: np.ndarray) -> dict[str, np.ndarray]:
-    def col(name: str) -> np.ndarray:
-        return g[name].to_numpy(dtype=float)
+# The search's per-row inputs: name in ``layout_search`` / ``step_time`` -> grid column.
+ROW_COLUMNS = {
+    "params": "params", "active_params": "active_params", "expert_params": "expert_params",
+    "layers": "layers", "hidden": "hidden", "heads": "heads", "seq": "sequence_tokens",
+    "vocab": "vocab", "experts": "experts", "experts_per_token": "experts_per_token",
+    "tokens": "tokens", "batch_tokens": "global_batch_tokens",
+    "attention_flops_per_token": "attention_flops_per_token",
+    "peak_bf16": "mfu_reference_flops_per_s", "peak_linear": "peak_flops_per_s",
+    "memory": "memory_bytes", "memory_bandwidth": "memory_bandwidth_bytes_per_s",
+    "intra_bw": "intra_bw_bytes_per_s", "inter_bw": "inter_bw_bytes_per_s",
+    "node": "scale_up_devices", "matmul_efficiency": "matmul_efficiency",
+    "kernel_efficiency": "kernel_efficiency",
+}
 
-    return {
-        "params": col("params"), "active_params": col("active_params"),
-        "expert_params": col("expert_params"), "layers": col("layers"),
-        "hidden": col("hidden"), "heads": col("heads"), "seq": col("sequence_tokens"),
-        "vocab": col("vocab"), "experts": col("experts"),
-        "experts_per_token": col("experts_per_token"), "tokens": col("tokens"),
-        "batch_tokens": col("global_batch_tokens"),
-        "attention_flops_per_token": col("attention_flops_per_token"),
-        "devices": devices, "peak_bf16": col("mfu_reference_flops_per_s"),
-        "peak_linear": col("peak_flops_per_s"), "memory": col("memory_bytes"),
-        "memory_bandwidth": col("memory_bandwidth_bytes_per_s"),
-        "intra_bw": col("intra_bw_bytes_per_s"), "inter_bw": col("inter_bw_bytes_per_s"),
-        "node": col("scale_up_devices"), "matmul_efficiency": col("matmul_efficiency"),
-        "kernel_efficiency": col("kernel_efficiency"),
-        "fp8": (g["precision_used"] == "fp8").to_numpy(dtype=float),
-    }
+
+def _rows(g: pd.DataFrame, idx: np.ndarray) -> dict[str, np.ndarray]:
+    """The search's inputs of rows ``idx`` as float arrays (devices are added per count)."""
+    r = {name: g[col].to_numpy(dtype=float)[idx] for name, col in ROW_COLUMNS.items()}
+    r["fp8"] = (g["precision_used"].to_numpy() == "fp8")[idx].astype(float)
+    return r
+
+
+def unique_rows(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(first, inverse): one row index per distinct row of a float matrix and, per row, its
+    distinct row's position, so ``matrix[first][inverse]`` is ``matrix`` bit for bit.
+
+    Rows are hashed (their float bits mixed column by column) and the hash groups checked
+    against the rows themselves; on a collision the exact (slower) byte sort decides.
+    """
+    m = np.ascontiguousarray(matrix, dtype=float)
+    bits = m.view(np.uint64)
+    h = np.zeros(len(m), dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        for j in range(m.shape[1]):
+            h = (h * np.uint64(0x100000001B3)) ^ bits[:, j]
+    _, first, inverse = np.unique(h, return_index=True, return_inverse=True)
+    if (bits[first][inverse] == bits).all():
+        return first, inverse.ravel()
+    rows = m.view(np.dtype((np.void, m.dtype.itemsize * m.shape[1]))).ravel()
+    _, first, inverse = np.unique(rows, return_index=True, return_inverse=True)
+    return first, inverse.ravel()
 
 
 def _given_layouts(g: pd.DataFrame) -> dict | None:
@@ -89,7 +110,7 @@ def predict(g: pd.DataFrame, k: dict) -> tuple[dict[str, np.ndarray], int]:
     if not searched.any():
         return out, cells
     idx = np.flatnonzero(searched)
-    sub = g.iloc[idx]
+    base = _rows(g, idx)
     fixed = mode[idx] == DEVICES
     devices = np.where(fixed, given[idx], _round_devices(
         flops[idx] / (ref_peak[idx] * START_MFU * deadline[idx]), node[idx]))
@@ -97,34 +118,47 @@ def predict(g: pd.DataFrame, k: dict) -> tuple[dict[str, np.ndarray], int]:
         n_layout = float(layouts["tp"][0] * layouts["pp"][0] * layouts["dp"][0])
         devices = np.where(fixed, devices, n_layout)
         fixed = np.ones_like(fixed)
+    # Rows the search cannot tell apart (a sweep's sites, prices, utilisations) are searched
+    # once; the cell counts stay those of every scenario row.
+    first, inverse = unique_rows(np.column_stack(
+        [*base.values(), devices, fixed, deadline[idx], node[idx]]))
+    unique = {name: v[first] for name, v in base.items()}
     if fixed.all():
-        res, cells = layout_search.search(_rows(sub, devices), k, layouts)
+        res, cells = layout_search.search({**unique, "devices": devices[first]}, k, layouts,
+                                          nominal_rows=len(idx))
+        found_devices = devices[first]
     else:
-        res, devices, cells = _deadline_search(sub, devices, fixed, deadline[idx], node[idx],
-                                               k, layouts)
+        res, found_devices, cells = _deadline_search(
+            unique, devices[first], fixed[first], deadline[idx][first], node[idx][first], k,
+            layouts, len(idx))
+    out["devices"][idx] = found_devices[inverse]
     for name in out:
-        if name == "devices":
-            out[name][idx] = devices
-        elif name in res:
-            out[name][idx] = res[name]
+        if name != "devices" and name in res:
+            out[name][idx] = res[name][inverse]
     return out, cells
 
 
-def _at_counts(sub: pd.DataFrame, counts: np.ndarray, k: dict, layouts):
-    """Search every row at each of its candidate device counts: (rows, counts) results."""
+def _at_counts(r: dict, counts: np.ndarray, k: dict, layouts, nominal: int):
+    """Search every row at each of its candidate device counts: (rows, counts) results.
+    A count a row tries twice is searched once; ``nominal``: the scenario rows the rows
+    stand for (the cell count is of those)."""
     rows, width = counts.shape
-    rep = sub.iloc[np.repeat(np.arange(rows), width)]
-    res, cells = layout_search.search(_rows(rep, counts.ravel()), k, layouts)
-    return {name: v.reshape(rows, width) for name, v in res.items()}, cells
+    row_of = np.repeat(np.arange(rows), width)
+    flat = counts.ravel()
+    first, inverse = unique_rows(np.column_stack([row_of, flat]))
+    pairs = {name: v[row_of[first]] for name, v in r.items()}
+    pairs["devices"] = flat[first]
+    res, cells = layout_search.search(pairs, k, layouts, nominal_rows=nominal * width)
+    return {name: v[inverse].reshape(rows, width) for name, v in res.items()}, cells
 
 
-def _deadline_search(sub, start, fixed, deadline, node, k, layouts):
+def _deadline_search(r, start, fixed, deadline, node, k, layouts, nominal):
     """Fewest devices meeting the deadline: a doubling ladder, then a finer step below the
     first count that meets it. Where more devices stop helping (a global batch too small to
     spread) the fastest count is kept, and its time says the deadline is missed."""
     ladder = start[:, None] * LADDER[None, :]
     ladder = np.where(fixed[:, None], start[:, None], _round_devices(ladder, node[:, None]))
-    res, cells = _at_counts(sub, ladder, k, layouts)
+    res, cells = _at_counts(r, ladder, k, layouts, nominal)
     meets = res["total_s"] <= deadline[:, None]
     first = np.where(meets.any(axis=1), np.argmax(meets, axis=1),
                      np.nanargmin(np.where(np.isfinite(res["total_s"]), res["total_s"],
@@ -135,7 +169,7 @@ def _deadline_search(sub, start, fixed, deadline, node, k, layouts):
     fine = below[:, None] + (chosen - below)[:, None] * FINE[None, :]
     fine = np.where((meets.any(axis=1) & ~fixed)[:, None],
                     _round_devices(fine, node[:, None]), chosen[:, None])
-    res2, c2 = _at_counts(sub, fine, k, layouts)
+    res2, c2 = _at_counts(r, fine, k, layouts, nominal)
     meets2 = res2["total_s"] <= deadline[:, None]
     pick = np.where(meets2.any(axis=1), np.argmax(meets2, axis=1), FINE.size - 1)
     best = {name: v[rows, pick] for name, v in res2.items()}
@@ -143,7 +177,8 @@ def _deadline_search(sub, start, fixed, deadline, node, k, layouts):
     # Last, scale by time over deadline to whole hosts: a run then takes about the deadline.
     closer = np.where(~fixed & np.isfinite(best["total_s"]) & (best["total_s"] <= deadline),
                       _round_devices(devices * best["total_s"] / deadline, node), devices)
-    res3, c3 = layout_search.search(_rows(sub, closer), k, layouts)
+    res3, c3 = _at_counts(r, closer[:, None], k, layouts, nominal)
+    res3 = {name: v[:, 0] for name, v in res3.items()}
     take = (res3["total_s"] <= deadline) & (closer < devices)
     best = {name: np.where(take, res3[name], v) for name, v in best.items()}
     return best, np.where(take, closer, devices), cells + c2 + c3
