@@ -63,6 +63,18 @@ def _count(n: float) -> str:
     return f"{n:,.0f}" if np.isfinite(n) else "unboundedly many"
 
 
+def _texts(mask: np.ndarray, write, *columns: np.ndarray) -> np.ndarray:
+    """``write(*values)`` on the rows of ``mask`` ("" elsewhere), an object array; each
+    distinct set of values is written once, however many rows share it."""
+    out = np.full(len(mask), "", dtype=object)
+    rows = np.flatnonzero(mask)
+    if rows.size:
+        values = np.column_stack([np.asarray(c, dtype=float)[rows] for c in columns])
+        first, inverse = training_perf.unique_rows(values)
+        out[rows] = np.array([write(*v) for v in values[first]], dtype=object)[inverse]
+    return out
+
+
 def evaluate_training(grid: pd.DataFrame, constants: dict | None = None) -> pd.DataFrame:
     """Vectorised: one row in, one row out, for any number of hardware × scenario rows.
 
@@ -106,37 +118,34 @@ def evaluate_training(grid: pd.DataFrame, constants: dict | None = None) -> pd.D
     no_layout = searched & ~np.isfinite(pred["total_s"])
     need_gb = pred["min_memory_bytes"] / GB
     room_gb = g["memory_bytes"].to_numpy(dtype=float) * 0.9 / GB
-    layout_reason = [
-        (f"no parallel layout fits in memory on {_count(d)} devices (the smallest needs "
-         f"{n:.0f} GB per device; {r:.0f} GB usable)" if np.isfinite(n) else
-         f"no parallel layout can exist on {_count(d)} devices (batch, layers or experts do "
-         "not divide)") if bad and np.isfinite(d) else ""
-        for bad, n, r, d in zip(no_layout & ~fixed_util, need_gb, room_gb, devices,
-                                strict=True)]
+    layout_bad = no_layout & ~fixed_util & np.isfinite(devices)
+    layout_reason = _texts(layout_bad, lambda n, r, d: (
+        f"no parallel layout fits in memory on {_count(d)} devices (the smallest needs "
+        f"{n:.0f} GB per device; {r:.0f} GB usable)" if np.isfinite(n) else
+        f"no parallel layout can exist on {_count(d)} devices (batch, layers or experts do "
+        "not divide)"), need_gb, room_gb, devices)
     precision_reason = g["precision_reason"].to_numpy()
     late = (mode == TrainingMode.DEADLINE) & (hours * SECONDS_PER_HOUR > deadline * 1.001)
-    late_reason = [f"the {dl / SECONDS_PER_DAY:g}-day deadline cannot be met: at best "
-                   f"{h / HOURS_PER_DAY:.1f} days on {_count(d)} devices (more devices stop "
-                   f"helping: a global batch of {b / 1e6:.1f}M tokens limits data parallelism)"
-                   if x else ""
-                   for x, dl, h, d, b in zip(late, deadline, hours, devices,
-                                             g["global_batch_tokens"].to_numpy(float),
-                                             strict=True)]
+    late_reason = _texts(late, lambda dl, h, d, b: (
+        f"the {dl / SECONDS_PER_DAY:g}-day deadline cannot be met: at best "
+        f"{h / HOURS_PER_DAY:.1f} days on {_count(d)} devices (more devices stop "
+        f"helping: a global batch of {b / 1e6:.1f}M tokens limits data parallelism)"),
+        deadline, hours, devices, g["global_batch_tokens"].to_numpy(float))
     reason = np.select(
         [(precision_reason != "") & (mode != TrainingMode.KNOWN_RUN),
          g["busy_power_w"].isna().to_numpy(),
          ~np.isfinite(min_devices) & (mode != TrainingMode.KNOWN_RUN),
          (mode == TrainingMode.DEVICES) & (given < min_devices),
-         np.array([r != "" for r in layout_reason], dtype=bool),
+         layout_bad,
          (mode == TrainingMode.DEADLINE) & fixed_util & ~np.isfinite(flops),
          late],
         [precision_reason,
          "no published power figure",
          "model state does not fit even with its share of memory",
          "too few devices to hold the model state",
-         np.array(layout_reason, dtype=object),
+         layout_reason,
          "cannot size the run: no FLOPs",
-         np.array(late_reason, dtype=object)],
+         late_reason],
         default="")
     fp = footprint(device_hours, g["busy_power_w"].to_numpy(dtype=float), Rates.from_frame(g))
     # A known run may give device-hours alone: devices and hours are then missing, not wrong.

@@ -194,16 +194,22 @@ def shares(p: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
                 "bubble_share": p["bubble_s"] / total}
 
 
-def layout_text(p: dict[str, np.ndarray], has_arch: np.ndarray, devices) -> list[str]:
-    """The chosen layout per row, or how a row without an architecture is spread."""
-    text = parallelism.describe(p["tp"], p["pp"], p["dp"], p["ep"], p["zero"], p["rc"], p["v"],
-                                np.asarray(devices, dtype=float), p["recompute_share"])
-    out = []
-    for t, arch, d in zip(text, has_arch, devices, strict=True):
+def layout_text(p: dict[str, np.ndarray], has_arch: np.ndarray, devices) -> np.ndarray:
+    """The chosen layout per row, or how a row without an architecture is spread (an object
+    array; each distinct layout is written once, however many rows share it)."""
+    devices = np.asarray(devices, dtype=float)
+    fields = [p[name] for name in ("tp", "pp", "dp", "ep", "zero", "rc", "v")]
+    first, inverse = unique_rows(np.column_stack(
+        [*fields, devices, p["recompute_share"], np.asarray(has_arch, dtype=float)]))
+    text = parallelism.describe(*(f[first] for f in fields), devices[first],
+                                p["recompute_share"][first])
+    out = np.empty(len(first), dtype=object)
+    for i, (t, arch, d) in enumerate(zip(text, np.asarray(has_arch)[first], devices[first],
+                                         strict=True)):
         if t:
-            out.append(t)
+            out[i] = t
         elif not arch and np.isfinite(d):
-            out.append(f"data parallel over {d:,.0f} (no transformer architecture)")
+            out[i] = f"data parallel over {d:,.0f} (no transformer architecture)"
         else:
-            out.append("")
-    return out
+            out[i] = ""
+    return out[inverse]
