@@ -320,7 +320,8 @@ def range_bars(frame: pd.DataFrame, summary: pd.DataFrame, metric: str, *, title
     """One bar per option at the plan's value of ``metric`` with P10-P90 whiskers from an
     uncertainty summary (columns hardware_id, metric, p10, p50, p90)."""
     s = summary[summary["metric"] == metric].set_index("hardware_id")
-    rows = frame[frame["hardware_id"].isin(s.index)].sort_values(metric, ascending=False)
+    part = frame[["hardware_id", "name", metric]]  # not all ~170 columns of a plan table
+    rows = part[part["hardware_id"].isin(s.index)].sort_values(metric, ascending=False)
     ids = rows["hardware_id"].tolist()
     base = rows[metric].to_numpy(float)
     p10 = s.loc[ids, "p10"].to_numpy(float)

@@ -230,7 +230,8 @@ def device_pick(key: str, frame: pd.DataFrame, default_id: str | None, cost_colu
     of the two the page shows; a pick these inputs rule out falls back to the default."""
     from planner.dashboard import controls
 
-    feasible = frame[frame["feasible"].astype(bool)]
+    part = frame[["feasible", "hardware_id", cost_column]]  # not all ~170 columns
+    feasible = part[part["feasible"].astype(bool)]
     names = dict(zip(frame["hardware_id"], frame["name"], strict=True))
     options = sorted(feasible["hardware_id"], key=names.get)
     pick = str(st.session_state.get(key) or state.AUTO)
