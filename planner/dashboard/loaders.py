@@ -79,6 +79,18 @@ def plan(scenario_key: str, calibration_key: str = "") -> PlanResult:
         json.loads(scenario_key), phase_plan=lambda part: plan(plan_key(part), calibration_key))
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def levers(scenario_key: str, calibration_key: str = "") -> pd.DataFrame:
+    """The levers table of a serving scenario with levers: what ``Planner.plan`` puts in
+    ``extras["levers"]``, without planning the scenario's own serving table as well (the
+    Optimisation page has the baseline plan already; that table was a third of the cost)."""
+    from planner.model.levers import plan_levers
+
+    planner = planner_for(calibration_key)
+    scenario = parse_scenario(json.loads(scenario_key))
+    return plan_levers(planner, scenario, planner.resolve_site(scenario))
+
+
 def records_signature() -> str:
     """The records folder with the names, sizes and modification times of its files: a cache
     key that changes when a record is added, removed or rewritten."""

@@ -61,12 +61,11 @@ if baseline is not None:
         st.info("Choose at least one lever above.")
         st.stop()
     scenario["inference"]["hardware"] = [hw]
-    try:
-        result = ui.plan(scenario)
+    try:  # the levers table alone: the baseline's serving plan is drawn from above
+        levers = loaders.levers(state.plan_key(scenario), ui.calibration_key())
     except PlannerError as exc:
         st.error(f"Cannot apply these levers: {plain(exc)}")
         st.stop()
-    levers = result.extras["levers"]
     base = levers[levers["lever"] == "baseline"].iloc[0]
     best = levers[levers["lever"] == "combined"]
     cols = st.columns(4)
