@@ -114,9 +114,26 @@ def _evaluate(r: dict, lay: dict, keep: np.ndarray, k: dict) -> dict[str, np.nda
     return out
 
 
+def width(r: dict, devices: np.ndarray, rows: np.ndarray, layouts: dict | None = None) -> int:
+    """How many layouts ``search`` tries for rows ``rows`` of ``r`` at ``devices``."""
+    if layouts is not None:
+        return len(np.asarray(layouts["tp"]))
+    node = np.asarray(r["node"], dtype=float)[rows]
+    return int(_candidates_of(r, node, devices)[1].sum())
+
+
+def _candidates_of(r: dict, node: np.ndarray, devices: np.ndarray):
+    return _searched(
+        tuple(np.unique(np.asarray(r["layers"])).tolist()),
+        tuple(np.unique(np.asarray(r["heads"])).tolist()),
+        tuple(np.unique(np.asarray(r["experts"])).tolist()),
+        float(np.nanmax(np.minimum(node, np.asarray(devices, dtype=float)))))
+
+
 def search(r: dict, k: dict, layouts: dict | None = None, nominal_rows: int | None = None
-           ) -> tuple[dict[str, np.ndarray], int]:
-    """Best layout per row and the number of (row × layout) cells searched.
+           ) -> tuple[dict[str, np.ndarray], int, int]:
+    """Best layout per row, the number of (row × layout) cells searched and the number of
+    (row × layout) cells evaluated (the rows given: after deduplication).
 
     ``r``: per-row arrays (see ``training_perf``); ``k``: the performance constants;
     ``layouts``: a fixed candidate set (e.g. one user-given layout) instead of the search;
@@ -125,12 +142,7 @@ def search(r: dict, k: dict, layouts: dict | None = None, nominal_rows: int | No
     """
     n = len(np.asarray(r["devices"]))
     if layouts is None:
-        node = np.asarray(r["node"], dtype=float)
-        lay, keep = _searched(
-            tuple(np.unique(np.asarray(r["layers"])).tolist()),
-            tuple(np.unique(np.asarray(r["heads"])).tolist()),
-            tuple(np.unique(np.asarray(r["experts"])).tolist()),
-            float(np.nanmax(np.minimum(node, np.asarray(r["devices"], dtype=float)))))
+        lay, keep = _candidates_of(r, np.asarray(r["node"], dtype=float), r["devices"])
     else:
         lay, keep = product_axes(layouts)
     width = int(keep.sum())
@@ -140,7 +152,7 @@ def search(r: dict, k: dict, layouts: dict | None = None, nominal_rows: int | No
         piece = {name: np.asarray(v)[start:start + step] for name, v in r.items()}
         parts.append(_block(piece, lay, keep, k))
     if not parts:
-        return {}, 0
+        return {}, 0, 0
     merged = {name: np.concatenate([p[name] for p in parts]) for name in parts[0]} \
         if len(parts) > 1 else parts[0]
-    return merged, (n if nominal_rows is None else nominal_rows) * width
+    return merged, (n if nominal_rows is None else nominal_rows) * width, n * width

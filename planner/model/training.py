@@ -96,7 +96,7 @@ def evaluate_training(grid: pd.DataFrame, constants: dict | None = None) -> pd.D
         g["memory_bytes"].to_numpy(dtype=float),
     )
     given = g["devices_given"].to_numpy(dtype=float)
-    pred, cells = training_perf.predict(g, k)
+    pred, cells, evaluated = training_perf.predict(g, k)
     util_in = g["utilisation"].to_numpy(dtype=float)
     deadline = g["deadline_s"].to_numpy(dtype=float)
     known = g["known_device_hours"].to_numpy(dtype=float)
@@ -176,6 +176,7 @@ def evaluate_training(grid: pd.DataFrame, constants: dict | None = None) -> pd.D
     computed["utilisation_basis"] = np.where(fixed_util, basis, BASIS_PREDICTED)
     out = with_columns(g, computed)
     out.attrs["layout_cells"] = cells
+    out.attrs["layout_cells_evaluated"] = evaluated
     return out
 
 

@@ -88,8 +88,9 @@ def _round_devices(n, node):
                                                           small))
 
 
-def predict(g: pd.DataFrame, k: dict) -> tuple[dict[str, np.ndarray], int]:
-    """Devices, training seconds, layout and time shares per row; and cells evaluated."""
+def predict(g: pd.DataFrame, k: dict) -> tuple[dict[str, np.ndarray], int, int]:
+    """Devices, training seconds, layout and time shares per row; the (scenario row ×
+    layout) cells searched, and the cells evaluated (distinct rows and counts only)."""
     n = len(g)
     mode = g["mode_code"].to_numpy()
     has_arch = g["has_architecture"].to_numpy(dtype=bool)
@@ -108,7 +109,7 @@ def predict(g: pd.DataFrame, k: dict) -> tuple[dict[str, np.ndarray], int]:
     out["any_valid"] = np.zeros(n, dtype=bool)
     searched = has_arch & (mode != KNOWN_RUN) & np.isfinite(ref_peak)
     if not searched.any():
-        return out, cells
+        return out, cells, 0
     idx = np.flatnonzero(searched)
     base = _rows(g, idx)
     fixed = mode[idx] == DEVICES
@@ -124,41 +125,64 @@ def predict(g: pd.DataFrame, k: dict) -> tuple[dict[str, np.ndarray], int]:
         [*base.values(), devices, fixed, deadline[idx], node[idx]]))
     unique = {name: v[first] for name, v in base.items()}
     if fixed.all():
-        res, cells = layout_search.search({**unique, "devices": devices[first]}, k, layouts,
-                                          nominal_rows=len(idx))
+        res, cells, evaluated = layout_search.search(
+            {**unique, "devices": devices[first]}, k, layouts, nominal_rows=len(idx))
         found_devices = devices[first]
     else:
-        res, found_devices, cells = _deadline_search(
+        res, found_devices, cells, evaluated = _deadline_search(
             unique, devices[first], fixed[first], deadline[idx][first], node[idx][first], k,
             layouts, len(idx))
     out["devices"][idx] = found_devices[inverse]
     for name in out:
         if name != "devices" and name in res:
             out[name][idx] = res[name][inverse]
-    return out, cells
+    return out, cells, evaluated
 
 
-def _at_counts(r: dict, counts: np.ndarray, k: dict, layouts, nominal: int):
-    """Search every row at each of its candidate device counts: (rows, counts) results.
-    A count a row tries twice is searched once; ``nominal``: the scenario rows the rows
-    stand for (the cell count is of those)."""
-    rows, width = counts.shape
-    row_of = np.repeat(np.arange(rows), width)
-    flat = counts.ravel()
-    first, inverse = unique_rows(np.column_stack([row_of, flat]))
-    pairs = {name: v[row_of[first]] for name, v in r.items()}
-    pairs["devices"] = flat[first]
-    res, cells = layout_search.search(pairs, k, layouts, nominal_rows=nominal * width)
-    return {name: v[inverse].reshape(rows, width) for name, v in res.items()}, cells
+class _Searched:
+    """Layout-search results per (row, device count), each pair searched once across the
+    deadline search's steps (a row's result does not depend on the other rows searched)."""
+
+    def __init__(self, r: dict, k: dict, layouts, nominal: int):
+        self.r, self.k, self.layouts, self.nominal = r, k, layouts, nominal
+        self.keys = np.empty((0, 2))
+        self.res: dict[str, np.ndarray] = {}
+        self.cells = self.evaluated = 0
+
+    def at(self, counts: np.ndarray) -> dict[str, np.ndarray]:
+        """Every row at each of its candidate device counts: (rows, counts) results. The
+        cells counted are every scenario row's at every count, as searched one by one."""
+        rows, width = counts.shape
+        row_of = np.repeat(np.arange(rows), width)
+        keys = np.column_stack([row_of, counts.ravel()])
+        first, inverse = unique_rows(np.concatenate([self.keys, keys]))
+        held = len(self.keys)
+        slot = np.full(len(first), -1)
+        slot[inverse[:held]] = np.arange(held)
+        new = first[first >= held] - held  # first rows (of ``keys``) of pairs not held yet
+        slot[inverse[held + new]] = held + np.arange(len(new))
+        self.cells += self.nominal * width * layout_search.width(
+            self.r, keys[:, 1], row_of, self.layouts)
+        if len(new):
+            pairs = {name: v[row_of[new]] for name, v in self.r.items()}
+            pairs["devices"] = keys[new, 1]
+            res, _, evaluated = layout_search.search(pairs, self.k, self.layouts)
+            self.evaluated += evaluated
+            self.res = res if not self.res else {
+                name: np.concatenate([self.res[name], res[name]]) for name in res}
+            self.keys = np.concatenate([self.keys, keys[new]])
+        at = slot[inverse[held:]]
+        return {name: v[at].reshape(rows, width) for name, v in self.res.items()}
 
 
 def _deadline_search(r, start, fixed, deadline, node, k, layouts, nominal):
     """Fewest devices meeting the deadline: a doubling ladder, then a finer step below the
     first count that meets it. Where more devices stop helping (a global batch too small to
     spread) the fastest count is kept, and its time says the deadline is missed."""
+    searched = _Searched(r, k, layouts, nominal)
     ladder = start[:, None] * LADDER[None, :]
     ladder = np.where(fixed[:, None], start[:, None], _round_devices(ladder, node[:, None]))
-    res, cells = _at_counts(r, ladder, k, layouts, nominal)
+    res = searched.at(ladder)
     meets = res["total_s"] <= deadline[:, None]
     first = np.where(meets.any(axis=1), np.argmax(meets, axis=1),
                      np.nanargmin(np.where(np.isfinite(res["total_s"]), res["total_s"],
@@ -169,7 +193,7 @@ def _deadline_search(r, start, fixed, deadline, node, k, layouts, nominal):
     fine = below[:, None] + (chosen - below)[:, None] * FINE[None, :]
     fine = np.where((meets.any(axis=1) & ~fixed)[:, None],
                     _round_devices(fine, node[:, None]), chosen[:, None])
-    res2, c2 = _at_counts(r, fine, k, layouts, nominal)
+    res2 = searched.at(fine)
     meets2 = res2["total_s"] <= deadline[:, None]
     pick = np.where(meets2.any(axis=1), np.argmax(meets2, axis=1), FINE.size - 1)
     best = {name: v[rows, pick] for name, v in res2.items()}
@@ -177,11 +201,10 @@ def _deadline_search(r, start, fixed, deadline, node, k, layouts, nominal):
     # Last, scale by time over deadline to whole hosts: a run then takes about the deadline.
     closer = np.where(~fixed & np.isfinite(best["total_s"]) & (best["total_s"] <= deadline),
                       _round_devices(devices * best["total_s"] / deadline, node), devices)
-    res3, c3 = _at_counts(r, closer[:, None], k, layouts, nominal)
-    res3 = {name: v[:, 0] for name, v in res3.items()}
+    res3 = {name: v[:, 0] for name, v in searched.at(closer[:, None]).items()}
     take = (res3["total_s"] <= deadline) & (closer < devices)
     best = {name: np.where(take, res3[name], v) for name, v in best.items()}
-    return best, np.where(take, closer, devices), cells + c2 + c3
+    return best, np.where(take, closer, devices), searched.cells, searched.evaluated
 
 
 def shares(p: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -97,7 +97,7 @@ def _numbers(values) -> list:
 
 def _search(grid: pd.DataFrame) -> dict[str, list]:
     """The layout search's own answer per row (also on rows the plan then refuses)."""
-    pred, cells = training_perf.predict(grid, load_performance().step_constants())
+    pred, cells, _ = training_perf.predict(grid, load_performance().step_constants())
     table = {name: _numbers(values) for name, values in sorted(pred.items())}
     table["cells"] = [int(cells)]
     return table
