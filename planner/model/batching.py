@@ -201,27 +201,33 @@ def capacity_per_s(curve):
 
 
 def _mean_active_rows(curve: RowCurves, rate_per_s):
-    """``mean_active`` on row-indexed curves: the same steps, reading each element's row."""
+    """``mean_active`` on row-indexed curves, reading each element's row: the same point
+    pair as its bisection (the first point whose rate reaches λ, at least the second), found
+    by counting the points below λ in power-of-two strides (the rates rise along the curve),
+    with no per-element branch."""
     k = curve.rate.shape[-1]
     lam = np.asarray(rate_per_s, dtype=float)
-    base = np.asarray(curve.rows, dtype=np.intp) * k
-    lam, base = np.broadcast_arrays(lam, base)
-    n_flat, rate_flat = curve.n.ravel(), curve.rate.ravel()
-    lo = np.zeros(lam.shape, dtype=np.intp)
-    hi = np.full(lam.shape, k - 1, dtype=np.intp)
-    for _ in range(int(np.ceil(np.log2(k))) + 1):
-        mid = (lo + hi) // 2
-        below = rate_flat[base + mid] < lam
-        lo = np.where(below, mid, lo)
-        hi = np.where(below, hi, mid)
-    hi = np.maximum(hi, 1) + base
+    rows = np.asarray(curve.rows, dtype=np.intp)
+    lam, rows = np.broadcast_arrays(lam, rows)
+    stride = 1 << int(np.ceil(np.log2(k)))
+    padded = np.full((curve.rate.shape[0], stride), np.inf)  # inf: never below λ
+    padded[:, :k] = curve.rate
+    padded = padded.ravel()
+    start = rows * stride - 1
+    count = np.zeros(lam.shape, dtype=np.intp)  # points of the curve below λ
+    step = stride // 2
+    while step:
+        count += step * (padded.take(start + count + step) < lam)
+        step //= 2
+    hi = np.clip(count, 1, k - 1) + rows * k
     lo = hi - 1
-    r_lo, r_hi = rate_flat[lo], rate_flat[hi]
-    n_lo, n_hi = n_flat[lo], n_flat[hi]
+    rate_flat, n_flat = curve.rate.ravel(), curve.n.ravel()
+    r_lo, r_hi = rate_flat.take(lo), rate_flat.take(hi)
+    n_lo, n_hi = n_flat.take(lo), n_flat.take(hi)
     with np.errstate(divide="ignore", invalid="ignore"):
         w = np.where(r_hi > r_lo, (lam - r_lo) / (r_hi - r_lo), 1.0)
     out = n_lo + np.clip(w, 0.0, 1.0) * (n_hi - n_lo)
-    return np.where(lam > rate_flat[base + (k - 1)], np.inf, out)
+    return np.where(lam > curve.rate[:, -1].take(rows), np.inf, out)
 
 
 def mean_active(curve, rate_per_s, cap=None):

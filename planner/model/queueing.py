@@ -124,8 +124,15 @@ def wait_quantiles_s(servers, arrival_rate_per_s, service_rate_per_s,
     large."""
     c, lam, mu = np.broadcast_arrays(*(np.asarray(x, dtype=float) for x in (
         servers, arrival_rate_per_s, service_rate_per_s)))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        need = ~(erlang_c_bound(c, lam / mu) <= 0.5 * min(tail_probabilities))
+    limit = 0.5 * min(tail_probabilities)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        # First a bound with no logarithm: with x = 1 − ρ, ln ρ + 1 − ρ ≤ −x²/2 and
+        # ln(1/x) ≤ 1/x − 1, so c·x²/2 ≥ ln(4/limit) − 1 + 1/x (and c·x ≥ 1, i.e. c ≥ a + 1)
+        # puts erlang_c_bound below the limit; the rest take erlang_c_bound itself.
+        x = 1.0 - lam / (mu * c)
+        need = ~((c * x * x >= 2.0 * (np.log(4.0 / limit) - 1.0 + 1.0 / x)) & (c * x >= 1.0))
+        if need.any():
+            need[need] = ~(erlang_c_bound(c[need], lam[need] / mu[need]) <= limit)
     out = [np.zeros(c.shape) for _ in tail_probabilities]
     if need.any():
         w = waits_s(c[need], lam[need], mu[need], tail_probabilities, variability_factor)

@@ -116,7 +116,13 @@ def serving_draws(table: pd.DataFrame, spec: InferenceSpec, traffic: Traffic,
                                 rate_k.reshape(-1, rate_k.shape[-1]), rows)
 
     def per_draw(v):
-        return np.take(np.broadcast_to(v, (len(levels), n_opt)).ravel(), rows)
+        v = np.broadcast_to(v, (len(levels), n_opt))
+        same = v == v[:1]
+        if v.dtype.kind == "f":
+            same |= np.isnan(v) & np.isnan(v[:1])
+        if same.all():
+            return v[:1]  # the same at every level (a figure the utilisation does not move)
+        return np.take(v.ravel(), rows)
 
     c = dict(c)
     for name in ("utilisation", "bandwidth_utilisation", *times):
@@ -185,27 +191,31 @@ def _ranks(a: np.ndarray) -> np.ndarray:
 def _sorted_summary(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """From one sort of each column (draws × options): P10/P50/P90 over its finite draws
     (linear interpolation, as ``np.nanpercentile``), their mean, and the ranks of every draw
-    (missing ones last), for ``spearman_rho``."""
+    (missing ones last), for ``spearman_rho``. A column with no finite draw is not sorted
+    (its percentiles and mean are NaN; its ranks, 0…n−1, are never read)."""
     n, n_opt = values.shape
     finite = np.isfinite(values)
-    clean = np.where(finite, values, np.nan)
-    order = np.argsort(clean, axis=0)  # NaN sorts last
-    ranks = np.empty((n, n_opt))
-    np.put_along_axis(ranks, order, np.arange(n, dtype=float)[:, None], axis=0)
-    ordered = np.take_along_axis(clean, order, axis=0)
     m = finite.sum(axis=0)
     has = m > 0
-    cols = np.arange(n_opt)
+    cols = np.flatnonzero(has)
+    # each column sorted as one contiguous lane (the same sort, so the same order of ties)
+    lanes = np.ascontiguousarray(np.where(finite, values, np.nan).T[cols])
+    order = np.argsort(lanes, axis=1)  # NaN sorts last
+    ranks_t = np.broadcast_to(np.arange(n, dtype=float), (n_opt, n)).copy()
+    ranks_t[cols[:, None], order] = np.arange(n, dtype=float)
+    ordered = np.take_along_axis(lanes, order, axis=1)
     pct = np.full((len(PERCENTILES), n_opt), np.nan)
+    last = np.maximum(m[cols] - 1, 0)
+    at = np.arange(cols.size)
     for i, q in enumerate(PERCENTILES):
-        pos = q / 100.0 * np.maximum(m - 1, 0)
+        pos = q / 100.0 * last
         lo = np.floor(pos).astype(np.intp)
-        hi = np.minimum(lo + 1, np.maximum(m - 1, 0))
-        a, b = ordered[lo, cols], ordered[hi, cols]
-        pct[i] = np.where(has, a + (b - a) * (pos - lo), np.nan)
+        hi = np.minimum(lo + 1, last)
+        a, b = ordered[at, lo], ordered[at, hi]
+        pct[i, cols] = a + (b - a) * (pos - lo)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(has, np.where(finite, values, 0.0).sum(axis=0) / m, np.nan)
-    return pct, mean, ranks
+    return pct, mean, ranks_t.T
 
 
 def spearman_rho(factor_ranks: np.ndarray, y: np.ndarray,
@@ -233,7 +243,7 @@ def spearman_rho(factor_ranks: np.ndarray, y: np.ndarray,
     # every draw: the factor's own ranks. einsum, not BLAS: a threaded BLAS spends more
     # time starting its threads than this (assumptions × draws × options) product takes.
     out[:, whole] = np.einsum("ik,ij->kj", factor_ranks, ry[:, whole])
-    part = np.flatnonzero(~whole)
+    part = np.flatnonzero(~whole & (m > 2))  # (m ≤ 2: no correlation, NaN)
     if part.size:
         fin, rp = finite[:, part], ry[:, part]
         for k in range(n_a):  # a handful of assumptions; each step is (draws × options)

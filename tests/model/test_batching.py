@@ -160,3 +160,18 @@ def test_a_good_trace_is_read(tmp_path):
     path = tmp_path / "trace.csv"
     path.write_text("arrival_s,prompt_tokens,output_tokens\n0,10,5\n0.5,20,7\n", "utf-8")
     assert [r.output_tokens for r in load_trace(path)] == [5, 7]
+
+
+def test_row_curves_give_the_same_mean_active_as_the_curves(planner):
+    """The Monte Carlo's row-indexed curves: the same interpolation as the full curves at
+    rates below, on and between the curve's points, beyond its end and at 0."""
+    row = _plan(planner, {"model": "llama-3-8b", "hardware": H100, "batch_size": 128,
+                          "batch_policy": "fixed", "tensor_parallel": 1}).iloc[[0]]
+    curve = fleet.service_lines(fleet_inputs(row))
+    n, rate = (np.asarray(x).reshape(-1, x.shape[-1]) for x in curve)
+    rows = np.zeros(7 * rate.shape[-1], dtype=np.intp)
+    lam = np.concatenate([rate[0], (rate[0][1:] + rate[0][:-1]) / 2, [0.0, 1e9],
+                          rate[0][:5] * 0.999])[:rows.size]
+    full = batching.mean_active(tuple(x[:1] for x in curve), lam)
+    rowwise = batching.mean_active(batching.RowCurves(n, rate, rows[:lam.size]), lam)
+    np.testing.assert_array_equal(rowwise, np.ravel(full))
