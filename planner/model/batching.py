@@ -50,22 +50,36 @@ def prefill_chunks(c: Mapping[str, np.ndarray]):
     return np.maximum(np.ceil(prompt / np.asarray(c["prefill_chunk_tokens"], dtype=float)), 1.0)
 
 
+def log_untouched(k_over_e):
+    """log(1 − k/E): −inf for a dense model (every token uses its one expert)."""
+    with np.errstate(divide="ignore"):
+        return np.log1p(-np.minimum(np.asarray(k_over_e, float), 1.0))
+
+
+def untouched_share(log_q, tokens):
+    """(1 − k/E)^tokens from log(1 − k/E): the share of experts no token routes to; 1 with no
+    tokens, 0 for a dense model (k/E = 1) with any."""
+    tokens = np.asarray(tokens, float)
+    with np.errstate(invalid="ignore"):
+        return np.where(tokens > 0, np.exp(np.asarray(log_q, float) * tokens), 1.0)
+
+
 def step_parts_s(c: Mapping[str, np.ndarray], decode_seqs, prefill_tokens, context_tokens,
                  all_experts: bool = False):
     """Memory, compute and communication time [s] of one step, per replica.
 
     ``decode_seqs`` sequences each make one token, ``prefill_tokens`` prompt tokens ride along,
     ``context_tokens`` is the KV cache read (sum of the active sequences' contexts).
-    Returns ``memory_s`` (the experts a step touches counted as min(1, tokens·k/E), an upper
-    bound of 1 − (1 − k/E)^tokens, or all of them with ``all_experts``), ``compute_s`` and
-    ``communication_s``.
+    Returns ``memory_s`` (the share of the experts a step's tokens touch, 1 − (1 − k/E)^tokens:
+    the expected share under independent routing of each token to k of E experts, or all of
+    them with ``all_experts``), ``compute_s`` and ``communication_s``.
     """
     tp, pp = np.asarray(c["tensor_parallel"], float), np.asarray(c["pipeline_parallel"], float)
     tokens = np.asarray(decode_seqs, float) + np.asarray(prefill_tokens, float)
     expert_b = np.asarray(c["expert_weight_bytes"], float)
     dense_b = np.asarray(c["weight_bytes"], float) - expert_b
     k_over_e = np.asarray(c["experts_per_token"], float) / np.asarray(c["experts"], float)
-    touched = 1.0 if all_experts else np.minimum(tokens * k_over_e, 1.0)
+    touched = 1.0 if all_experts else 1.0 - untouched_share(log_untouched(k_over_e), tokens)
     bw = np.asarray(c["memory_bandwidth_bytes_per_s"], float) * c["bandwidth_utilisation"]
     kv_read = np.asarray(context_tokens, float) * c["kv_bytes_per_token"] / (tp * pp)
     # With p pipeline stages a token passes every stage in turn, so one step reads the
@@ -103,17 +117,27 @@ def _chunk_step(c, n):
 
 def step_lines(c: Mapping[str, np.ndarray]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Each part of a decode step and of a chunk step as (intercept, slope) in the count n:
-    exact, since every part is linear in n (the experts' memory is the min of two lines), so
-    evaluating them on a grid of counts costs a few multiply-adds."""
+    exact, since compute, communication, the tokens of a step and its memory with every
+    expert read are linear in n (the experts a step touches are then the full memory less the
+    untouched share, ``_parts_at``), so evaluating them on a grid of counts costs a few
+    multiply-adds and one power."""
     out = {}
+    tp = np.asarray(c["tensor_parallel"], float)
+    bw = np.asarray(c["memory_bandwidth_bytes_per_s"], float) * c["bandwidth_utilisation"]
+    expert_s = np.asarray(c["expert_weight_bytes"], float) / tp / bw
+    k_over_e = np.asarray(c["experts_per_token"], float) / np.asarray(c["experts"], float)
     for kind, step in (("decode", _decode_step), ("chunk", _chunk_step)):
-        at0 = step_parts_s(c, *step(c, np.zeros(1)))
-        at1 = step_parts_s(c, *step(c, np.ones(1)))
-        full0 = step_parts_s(c, *step(c, np.zeros(1)), all_experts=True)["memory_s"]
-        full1 = step_parts_s(c, *step(c, np.ones(1)), all_experts=True)["memory_s"]
-        for part in ("memory_s", "compute_s", "communication_s"):
+        s0, s1 = step(c, np.zeros(1)), step(c, np.ones(1))
+        at0, at1 = step_parts_s(c, *s0), step_parts_s(c, *s1)
+        full0 = step_parts_s(c, *s0, all_experts=True)["memory_s"]
+        full1 = step_parts_s(c, *s1, all_experts=True)["memory_s"]
+        for part in ("compute_s", "communication_s"):
             out[f"{kind}_{part}"] = (at0[part], at1[part] - at0[part])
         out[f"{kind}_memory_full_s"] = (full0, full1 - full0)
+        tokens0, tokens1 = s0[0] + s0[1], s1[0] + s1[1]
+        out[f"{kind}_tokens"] = (tokens0, tokens1 - tokens0)
+        out[f"{kind}_untouched_log"] = (log_untouched(k_over_e), 0.0)
+        out[f"{kind}_expert_s"] = (expert_s, 0.0)
     return out
 
 
@@ -125,7 +149,9 @@ def expand_lines(lines, axis_len: int = 1):
 
 def _parts_at(c, lines, kind: str, n):
     line = lambda name: lines[f"{kind}_{name}"][0] + lines[f"{kind}_{name}"][1] * n  # noqa: E731
-    memory = np.minimum(line("memory_s"), line("memory_full_s"))
+    # every expert read, less the experts no token of the step routes to: (1 − k/E)^tokens
+    untouched = untouched_share(lines[f"{kind}_untouched_log"][0], line("tokens"))
+    memory = line("memory_full_s") - lines[f"{kind}_expert_s"][0] * untouched
     parts = {"memory_s": memory, "compute_s": line("compute_s"),
              "communication_s": line("communication_s")}
     step = (c["engine_overhead_s_per_step"] + np.maximum(memory, parts["compute_s"])
