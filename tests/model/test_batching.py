@@ -87,7 +87,9 @@ def test_power_follows_the_work(planner):
     idle, decode, busy = (float(c[k][0]) for k in ("idle_power_w", "decode_power_w",
                                                    "busy_power_w"))
     light = float(batching.step_power_w(c, 1.0)[0])
-    assert idle < light < decode < busy  # decode-bound, below its full-bandwidth draw
+    # decode-bound, below its full-bandwidth draw; since the decode share was fitted to
+    # ML.ENERGY v3 (0.79 of the rating) it is above the training busy share (0.75)
+    assert idle < light < decode and idle < busy
     assert float(batching.average_power_w(c, 0.0)[0]) == pytest.approx(idle)
     long_prompts = dict(c, prompt_tokens=np.array([8000.0]), output_tokens=np.array([8.0]))
     assert float(batching.step_power_w(long_prompts, 8.0)[0]) > light  # prefill-bound
