@@ -16,6 +16,7 @@ from planner.errors import PlannerError
 from planner.model.hardware import load_profiles
 from planner.model.imports import FORMATS, ImportOptions, import_file
 from planner.model.records import check_writable, write_record
+from planner.model.workloads import load_presets
 
 
 def register(subparsers) -> None:
@@ -38,6 +39,11 @@ def register(subparsers) -> None:
                    help="whether the run trained or served (vLLM: infer)")
     p.add_argument("--country", default=None,
                    help="ISO 3166 alpha-3 country of the run, where the file does not say")
+    p.add_argument("--model", default=None,
+                   help="the model preset the run served (profiles/models.yaml id, e.g. "
+                   "llama-3-8b), so a vLLM result calibrates the serving model")
+    p.add_argument("--tensor-parallel", type=int, default=None,
+                   help="devices per replica of the run (vLLM --tensor-parallel-size)")
     p.add_argument("--dir", type=Path, default=None,
                    help="profiles folder (default profiles/hardware)")
     p.set_defaults(func=run_import)
@@ -51,8 +57,14 @@ def run_import(args: argparse.Namespace) -> int:
     country = args.country.upper() if args.country else None
     if country is not None and not (len(country) == 3 and country.isalpha()):
         raise PlannerError(f"--country {args.country!r}: give an ISO 3166 alpha-3 code, e.g. FRA")
+    if args.model is not None and args.model not in load_presets().models:
+        raise PlannerError(f"--model {args.model!r}: not a model preset; choose one of "
+                           f"{', '.join(sorted(load_presets().models))}")
+    if args.tensor_parallel is not None and not 1 <= args.tensor_parallel <= 64:
+        raise PlannerError(f"--tensor-parallel {args.tensor_parallel}: give 1 to 64 devices")
     options = ImportOptions(device_name=args.device_name, precision=args.precision,
-                            mode=args.mode, country_iso_code=country)
+                            mode=args.mode, country_iso_code=country, model=args.model,
+                            tensor_parallel=args.tensor_parallel)
     records = import_file(data, str(args.file), load_profiles(args.dir).profiles,
                           args.format, options)
     check_writable(args.out)

@@ -30,6 +30,9 @@ from planner.model.site import resolve_site
 UTILISATION_NAME = {"train": "training_utilisation", "infer": "prefill_utilisation"}
 CALIBRATION_COLUMNS = ["hardware_id", "precision", "mode", "utilisation", "busy_power_w",
                        "n_records", "n_power_records", "source_runs"]
+#: Serving-model constants from serving records (``serving_records.calibrate_serving``).
+SERVING_CALIBRATION_COLUMNS = ["bandwidth_utilisation", "engine_overhead_s_per_step",
+                               "decode_power_w", "n_serving_records", "serving_runs"]
 NO_PROFILE = "no matching profile"
 
 
@@ -130,8 +133,30 @@ def calibrate(
     Complete records with a matching profile and a known precision and mode take part: those
     with a FLOP count give utilisation, those with measured device energy give power (an
     imported Zeus window with no FLOP count calibrates power only; its utilisation is NaN).
+    Serving records (an imported vLLM benchmark with its model preset) add the serving
+    model's decode bandwidth efficiency, engine overhead and decode power to their
+    inference row (``SERVING_CALIBRATION_COLUMNS``, ``planner.model.serving_records``).
     """
+    from planner.model.serving_records import calibrate_serving  # it plans; plan imports us
+
     defaults = defaults or load_defaults()
+    table = _calibrate_compute(records, profiles, defaults)
+    serving = calibrate_serving(records, profiles, defaults)
+    if serving.empty:
+        return table.assign(**{c: pd.Series(dtype=float if c != "serving_runs" else object)
+                               for c in SERVING_CALIBRATION_COLUMNS})
+    key = ["hardware_id", "precision", "mode"]
+    out = table.merge(serving, on=key, how="outer")
+    out["n_records"] = out["n_records"].fillna(0).astype(int) + np.where(
+        out["source_runs"].isna(), out["n_serving_records"].fillna(0), 0).astype(int)
+    out["n_power_records"] = out["n_power_records"].fillna(0).astype(int)
+    out["source_runs"] = out["source_runs"].fillna(out["serving_runs"])
+    return out[CALIBRATION_COLUMNS + SERVING_CALIBRATION_COLUMNS].reset_index(drop=True)
+
+
+def _calibrate_compute(records: Sequence[Record], profiles: Sequence[HardwareProfile],
+                       defaults: Defaults) -> pd.DataFrame:
+    """Utilisation and busy power per (hardware_id, precision, mode) (``calibrate``)."""
     f = _with_defaults(records_frame(records, profiles), profiles, defaults)
     measured = f["device_energy_measured"] & (f["device_energy_j"] > 0)
     has_flops = (f["flops"] > 0) & (f["peak_flops_per_s"] > 0)
@@ -165,10 +190,12 @@ def for_planning(calibration: pd.DataFrame, mode: str) -> pd.DataFrame:
     """The rows of one mode, in the shape ``Planner.with_calibration`` takes.
 
     The planner keys calibration by (hardware_id, precision) alone, so training and
-    inference calibrations are handed to it separately.
+    inference calibrations are handed to it separately. The serving-model columns come along
+    where serving records gave any.
     """
     rows = calibration[calibration["mode"] == mode]
-    return rows[["hardware_id", "precision", "utilisation", "busy_power_w"]].reset_index(
+    extra = [c for c in SERVING_CALIBRATION_COLUMNS[:3] if c in rows and rows[c].notna().any()]
+    return rows[["hardware_id", "precision", "utilisation", "busy_power_w", *extra]].reset_index(
         drop=True)
 
 

@@ -294,25 +294,48 @@ def inference_grid(planner: PlanningData, scenario: Scenario, site: ResolvedSite
         service_life_years=scenario.pricing.service_life_years,
         calibration=planner.inference_calibration, cloud_prices=prices)
     extra = {**inference_workload(spec, spec.precision),
-             **serving_assumptions(grid, planner.defaults, spec),
+             **serving_assumptions(grid, planner.defaults, spec,
+                                   planner.inference_calibration),
              "batch_size": float(spec.batch_size),
              "network_rtt_s": np.where(grid["placement"] == "edge", 0.0, spec.network_rtt_s)}
     return with_columns(grid, extra)
 
 
-def serving_assumptions(grid: pd.DataFrame, defaults, spec: InferenceSpec) -> dict:
+def _calibrated(grid: pd.DataFrame, calibration: pd.DataFrame | None, name: str) -> np.ndarray:
+    """A serving calibration column per row (keyed by hardware and precision used), NaN
+    where none (``serving_records.calibrate_serving``)."""
+    if calibration is None or name not in calibration or not len(calibration):
+        return np.full(len(grid), np.nan)
+    keyed = calibration.drop_duplicates(["hardware_id", "precision"]).set_index(
+        ["hardware_id", "precision"])[name]
+    keys = pd.MultiIndex.from_arrays([grid["hardware_id"], grid["precision_used"]])
+    return keyed.reindex(keys).to_numpy(dtype=float)
+
+
+def serving_assumptions(grid: pd.DataFrame, defaults, spec: InferenceSpec,
+                        calibration: pd.DataFrame | None = None) -> dict:
     """The engine, memory, link and power figures a replica's step model needs, per row: the
-    scenario's value where given, else the profile's, else the default (``*_basis`` says)."""
+    scenario's value where given, else a calibration from serving records, else the
+    profile's, else the default (``*_basis`` says)."""
     kinds = grid["kind"].to_numpy()
     edge = (grid["placement"] == "edge").to_numpy()
     per_kind = lambda name: np.array(defaults.per_kind(name, kinds), dtype=float)  # noqa: E731
     busy_share = per_kind("busy_power_fraction")
+    cal_bw = _calibrated(grid, calibration, "bandwidth_utilisation")
+    cal_overhead = _calibrated(grid, calibration, "engine_overhead_s_per_step")
+    cal_decode = _calibrated(grid, calibration, "decode_power_w")
     bw_util = (np.full(len(grid), spec.bandwidth_utilisation)
                if spec.bandwidth_utilisation is not None
-               else grid["bandwidth_utilisation"].to_numpy(dtype=float))
+               else np.where(np.isnan(cal_bw), grid["bandwidth_utilisation"].to_numpy(
+                   dtype=float), cal_bw))
+    bw_basis = ("user" if spec.bandwidth_utilisation is not None
+                else np.where(np.isnan(cal_bw), "default", "calibrated"))
     overhead = (np.full(len(grid), spec.engine_overhead_s_per_step)
                 if spec.engine_overhead_s_per_step is not None
-                else per_kind("engine_overhead_s_per_step"))
+                else np.where(np.isnan(cal_overhead), per_kind("engine_overhead_s_per_step"),
+                              cal_overhead))
+    decode_w = np.where(np.isnan(cal_decode), grid["busy_power_w"].to_numpy(dtype=float)
+                        * per_kind("decode_power_fraction") / busy_share, cal_decode)
     node = grid["devices_per_node"].to_numpy(dtype=float)
     node = np.where(edge, 1.0, np.where(np.isnan(node), defaults.devices_per_node.value, node))
     # a scale-up figure printed bidirectional is halved where no one-way figure is given
@@ -323,10 +346,9 @@ def serving_assumptions(grid: pd.DataFrame, defaults, spec: InferenceSpec) -> di
     no_host = grid["host_power_fraction"].to_numpy(dtype=float) == 0.0
     return {
         "bandwidth_utilisation": bw_util,
-        "bandwidth_basis": "user" if spec.bandwidth_utilisation is not None else "default",
+        "bandwidth_basis": bw_basis,
         "engine_overhead_s_per_step": overhead,
-        "decode_power_w": grid["busy_power_w"].to_numpy(dtype=float)
-        * per_kind("decode_power_fraction") / busy_share,
+        "decode_power_w": decode_w,
         "kv_memory_fraction": defaults.kv_memory_fraction.value,
         "prefill_chunk_tokens": float(spec.prefill_chunk_tokens
                                       or defaults.prefill_chunk_tokens.value),

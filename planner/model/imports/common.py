@@ -29,6 +29,8 @@ class ImportOptions:
     precision: str | None = None
     mode: Mode | None = None
     country_iso_code: str | None = None
+    model: str | None = None  # a model preset id (serving calibration; vLLM)
+    tensor_parallel: int | None = None  # devices per replica (serving calibration; vLLM)
 
 
 def decode_text(data: bytes, origin: str) -> str:
@@ -108,6 +110,7 @@ def match_device(
 def user_notes(options: ImportOptions) -> list[str]:
     """One note per figure the user added on the command line or the upload form."""
     given = {"device name": options.device_name, "precision": options.precision,
-             "mode": options.mode, "country": options.country_iso_code}
+             "mode": options.mode, "country": options.country_iso_code,
+             "model preset": options.model, "tensor-parallel size": options.tensor_parallel}
     return [f"{what} {value!r} given by the user at import, not read from the file"
             for what, value in given.items() if value]

@@ -138,6 +138,11 @@ def parse(data: bytes, raw: dict, origin: str, file: str, profiles: Sequence[Har
     )
     params = {k: raw[k] for k in ("backend", "model_id", "tokenizer_id", "burstiness")
               if isinstance(raw.get(k), (str, int, float)) and not isinstance(raw[k], bool)}
+    # what the user says the run served (serving calibration: planner.model.serving_records)
+    if options.model:
+        params["model"] = options.model
+    if options.tensor_parallel:
+        params["tensor_parallel"] = int(options.tensor_parallel)
     device_name = options.device_name
     return [Record(
         run_id=content_id(data, "vllm result"),
