@@ -34,14 +34,18 @@ def pareto_mask(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
     return mask
 
 
-def _error(frame: pd.DataFrame, column: str, scale: float = 1.0) -> dict | None:
+def _error(frame: pd.DataFrame, column: str, scale: float = 1.0,
+           pick: np.ndarray | None = None) -> dict | None:
+    """P10-P90 error bars of ``column`` where the frame has them, for the rows ``pick``."""
     lo, hi = f"{column}_p10", f"{column}_p90"
     if lo not in frame.columns or hi not in frame.columns:
         return None
-    mid = frame[column].to_numpy(float)
+    rows = slice(None) if pick is None else pick
+    mid = frame[column].to_numpy(float)[rows]
     return {"type": "data", "symmetric": False, "thickness": 1.2, "width": 3,
-            "array": (np.maximum(frame[hi].to_numpy(float) - mid, 0) * scale).tolist(),
-            "arrayminus": (np.maximum(mid - frame[lo].to_numpy(float), 0) * scale).tolist()}
+            "array": (np.maximum(frame[hi].to_numpy(float)[rows] - mid, 0) * scale).tolist(),
+            "arrayminus": (np.maximum(mid - frame[lo].to_numpy(float)[rows], 0)
+                           * scale).tolist()}
 
 
 def _texts(values, fmt) -> list[str]:
@@ -102,17 +106,18 @@ def tradeoff_figure(frame: pd.DataFrame, *, x: str, y: str, colour: str, title: 
         subtitle = "◆ Pareto-optimal (cost, CO2e)" + (f" · {colour_note}" if colour_note
                                                     else "")
     traces = []
+    # Rows by numpy masks of the columns used, not masks of the whole (wide) table.
+    labels = np.array(data["name"].tolist(), dtype=object)
     for on_front, name in ((False, "other devices"), (True, "Pareto-optimal")):
         pick = front == on_front
-        part = data[pick]
-        if part.empty:
+        if not pick.any():
             continue
         marker = {"size": 14 if on_front else 10, "symbol": "diamond" if on_front else "circle",
                   "opacity": 1.0 if on_front else 0.6,
                   "line": {"width": 1.5 if on_front else 0.5,
                            "color": FRONT_COLOUR if on_front else "white"}}
         if informative:
-            marker.update(color=part[colour].tolist(), colorscale="Viridis", cmin=cmin,
+            marker.update(color=colours[pick].tolist(), colorscale="Viridis", cmin=cmin,
                           cmax=cmax, showscale=on_front or not front.any())
             marker["colorbar"] = {"title": {"text": colour_title, "side": "top"},
                                   "orientation": "h", "thickness": 10, "len": 0.45,
@@ -122,7 +127,7 @@ def tradeoff_figure(frame: pd.DataFrame, *, x: str, y: str, colour: str, title: 
         where = positions[pick]
         trace = {"type": "scatter", "x": xs[pick].tolist(), "y": ys[pick].tolist(),
                  "mode": "markers+text", "name": name, "marker": marker,
-                 "text": part["name"].tolist(),
+                 "text": labels[pick].tolist(),
                  "customdata": [[h, lab if pos else ""] for h, lab, pos in
                                 zip(hover[pick], names[pick], where, strict=True)],
                  "texttemplate": "%{customdata[1]}",
@@ -130,7 +135,7 @@ def tradeoff_figure(frame: pd.DataFrame, *, x: str, y: str, colour: str, title: 
                  "textfont": {"size": 11, "color": "#222" if on_front else "#666"},
                  "cliponaxis": False, "hovertemplate": "%{customdata[0]}<extra></extra>"}
         for axis, column, scale in (("error_x", x, x_scale), ("error_y", y, y_scale)):
-            err = _error(part, column, scale)
+            err = _error(data, column, scale, pick)
             if err is not None:
                 err["color"] = "#999"
                 trace[axis] = err
