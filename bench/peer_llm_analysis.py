@@ -5,10 +5,11 @@
 
 For every case of ``tests/model/data/published_training_runs.csv`` this runs llm-analysis's
 ``train()`` with the case's shape, device, device count and batch, the published layout where
-one is given (else tensor parallelism 8 and data parallelism over the rest), ZeRO-1, selective
-recomputation and ``flops_efficiency=0.5`` (its own note: "FLOPS efficiency achieved by
-Megatron-LM is ~0.5"). Device-hours = devices × ``total_training_latency`` ÷ 3600. TPUs are not
-in its GPU catalogue, so those cases have no peer figure. Its model config takes a 4·h FFN and
+one is given (else tensor parallelism 8 and data parallelism over the rest), ZeRO-1, the
+case's recomputation where its ``parallelism`` names one (else selective) and
+``flops_efficiency=0.5`` (its own note: "FLOPS efficiency achieved by Megatron-LM is ~0.5").
+Device-hours = devices × ``total_training_latency`` ÷ 3600. TPUs are not in its GPU catalogue
+(nor the H800), so those cases have no peer figure. Its model config takes a 4·h FFN and
 no grouped-query attention, so the parameter count is its own 12·L·h² estimate. The validation
 table (``tests/model/validation_cases.py``) reads the CSV written here.
 """
@@ -29,7 +30,9 @@ ROOT = Path(__file__).resolve().parents[1]
 CASES = ROOT / "tests" / "model" / "data" / "published_training_runs.csv"
 OUT = ROOT / "tests" / "model" / "data" / "peer_llm_analysis.csv"
 GPUS = {"nvidia-a100-sxm-80gb": "a100-sxm-80gb", "nvidia-h100-sxm": "h100-sxm-80gb",
-        "nvidia-v100-sxm2-32gb": "v100-sxm-32gb", "nvidia-h800-sxm": "h800-sxm-80gb"}
+        "nvidia-v100-sxm2-32gb": "v100-sxm-32gb", "nvidia-h800-sxm": "h800-sxm-80gb",
+        "nvidia-a100-sxm-40gb": "a100-sxm-40gb"}
+RECOMPUTE = {"none": 0, "selective": 1, "full": 2}  # llm-analysis's ActivationRecomputation
 FLOPS_EFFICIENCY = 0.5
 
 
@@ -39,6 +42,12 @@ def _layout(row) -> tuple[int, int]:
     pp = re.search(r"pp(\d+)", text)
     return (int(tp.group(1)) if tp else (1 if row.experts > 1 else 8),
             int(pp.group(1)) if pp else 1)
+
+
+def _recompute(row) -> str:
+    text = row.parallelism if isinstance(getattr(row, "parallelism", None), str) else ""
+    found = re.search(r"recompute=(\w+)", text)
+    return found.group(1) if found else "selective"
 
 
 def peer_device_hours(row, folder: Path) -> tuple[float, str]:
@@ -68,12 +77,14 @@ def peer_device_hours(row, folder: Path) -> tuple[float, str]:
                         dtype_name="w16a16e16", total_num_gpus=devices, tp_size=tp,
                         pp_size=pp, ep_size=1, seq_len=int(row.sequence_tokens),
                         global_batch_size=sequences, batch_size_per_gpu=1,
-                        total_num_tokens=float(row.tokens), activation_recomputation=1,
+                        total_num_tokens=float(row.tokens),
+                        activation_recomputation=RECOMPUTE[_recompute(row)],
                         ds_zero=1, flops_efficiency=FLOPS_EFFICIENCY, log_level="ERROR")
     except Exception as exc:  # the peer's own assertions (e.g. memory): say so, no figure
         return float("nan"), f"llm-analysis refused: {str(exc)[:80]}"
     hours = int(row.devices) * out["total_training_latency"] / 3600.0
-    note = f"tp{tp} pp{pp} dp{dp}, flops_efficiency {FLOPS_EFFICIENCY}"
+    note = (f"tp{tp} pp{pp} dp{dp} recompute={_recompute(row)}, flops_efficiency "
+            f"{FLOPS_EFFICIENCY}")
     if row.kind == "throughput":
         note += "; no restarts (steady state)"
     return hours, note
@@ -94,7 +105,7 @@ def main() -> None:
     except md.PackageNotFoundError:
         version = "not installed"
     header = (f"# llm-analysis {version} on the validation runs, written by "
-              "bench/peer_llm_analysis.py (flops_efficiency 0.5, ZeRO-1, selective "
+              "bench/peer_llm_analysis.py (flops_efficiency 0.5, ZeRO-1, the case's "
               "recomputation; see its docstring)\n")
     OUT.write_text(header + table.to_csv(index=False), encoding="utf-8")
     print(table.to_string(index=False))

@@ -1,9 +1,11 @@
 """Validation of the training-time model on published runs, and the fit of its one constant.
 
 Each case of ``data/published_training_runs.csv`` is planned the way a planner would: the
-published hardware, device count, tokens, sequence length and batch, the layout searched by
-the model (not the published one), default goodput for whole runs and none for steady-state
-throughputs. The error is predicted ÷ published device-hours − 1.
+published hardware, device count, tokens, sequence length and batch; the published layout
+(``training.parallelism``) where the paper gives one that can be written as such, else the
+layout the model searches; default goodput for whole runs, none for steady-state throughputs
+and for runs whose device-hours are a throughput times the tokens (column ``goodput``). The
+error is predicted ÷ published device-hours − 1.
 
 ``kernel_efficiency`` (profiles/performance.yaml) is the only constant fitted, one value per
 hardware generation (Ampere/Volta, Hopper, TPU): the value on a 0.02 grid that minimises the
@@ -50,6 +52,21 @@ def _int(v) -> int | None:
     return None if pd.isna(v) else int(v)
 
 
+def parallelism(text) -> dict | None:
+    """``tp8 pp64 dp6 zero1 recompute=full`` as a ``training.parallelism`` block."""
+    if not isinstance(text, str) or not text.strip():
+        return None
+    names = {"tp": "tp", "pp": "pp", "dp": "dp", "ep": "ep", "zero": "zero_stage"}
+    out: dict = {}
+    for word in text.split():
+        if word.startswith("recompute="):
+            out["recompute"] = word.split("=", 1)[1]
+            continue
+        key = word.rstrip("0123456789")
+        out[names[key]] = int(word[len(key):])
+    return out
+
+
 def scenario(row) -> dict:
     """The scenario a planner would write for a published run."""
     arch = {"layers": _int(row.layers), "hidden": _int(row.hidden), "heads": _int(row.heads),
@@ -66,6 +83,11 @@ def scenario(row) -> dict:
         training["active_params"] = float(row.active_params)
     if row.kind == "throughput":
         training["goodput"] = 1.0  # a steady-state throughput: no restarts in it
+    elif not pd.isna(row.goodput):
+        training["goodput"] = float(row.goodput)
+    layout = parallelism(row.parallelism)
+    if layout is not None:
+        training["parallelism"] = layout
     return {"name": row.case, "training": training,
             "site": {"carbon_intensity_g_per_kwh": 400, "pue": 1.1}}
 
@@ -82,8 +104,18 @@ def grid(planner: Planner) -> pd.DataFrame:
     frames = []
     for row in cases().itertuples():
         s = parse_scenario(scenario(row))
-        frames.append(planner.training_grid(s).assign(case=row.case))
+        frames.append(planner.training_grid(s).assign(
+            case=row.case, layout_group=row.parallelism if isinstance(row.parallelism, str)
+            else ""))
     return pd.concat(frames, ignore_index=True)
+
+
+def evaluate(g: pd.DataFrame, constants: dict | None = None) -> pd.DataFrame:
+    """``evaluate_training`` per group of cases sharing a given layout (one layout per grid:
+    a scenario's ``training.parallelism`` applies to all its rows); searched cases together."""
+    parts = [evaluate_training(sub, constants).set_axis(sub.index)
+             for _, sub in g.groupby("layout_group", sort=False)]
+    return pd.concat(parts).loc[g.index]
 
 
 def published_device_hours(g: pd.DataFrame) -> np.ndarray:
@@ -108,7 +140,7 @@ def log_errors(planner: Planner, g: pd.DataFrame | None = None):
     g = grid(planner) if g is None else g
     published = published_device_hours(g)
     base = load_performance().step_constants()
-    rows = [np.log(evaluate_training(g, {**base, "kernel_efficiency": ke})["device_hours"]
+    rows = [np.log(evaluate(g, {**base, "kernel_efficiency": ke})["device_hours"]
                    .to_numpy(float) / published) for ke in KE_GRID]
     return np.array(rows), g
 
@@ -138,7 +170,7 @@ def validation_table(planner: Planner | None = None) -> tuple[pd.DataFrame, dict
         use = c["case"].isin(k.fitted_on).to_numpy()
         if use.any():
             refit[name] = float(KE_GRID[fit_index(errors, use)])
-    out = evaluate_training(g)
+    out = evaluate(g)
     loo = np.empty(len(c))
     for i in range(len(c)):
         others = np.ones(len(c), dtype=bool)
@@ -153,6 +185,8 @@ def validation_table(planner: Planner | None = None) -> tuple[pd.DataFrame, dict
         "model_device_hours": out["device_hours"].to_numpy(float),
         "predicted_mfu": out["predicted_mfu"].to_numpy(float),
         "layout": out["layout"].to_numpy(),
+        "layout_basis": np.where(c["parallelism"].fillna("").str.len() > 0, "published",
+                                 "searched"),
         "source": c["source"],
     })
     table["model_err"] = table["model_device_hours"] / published - 1
@@ -187,9 +221,51 @@ def validation_table(planner: Planner | None = None) -> tuple[pd.DataFrame, dict
     return table, summary
 
 
+def _pct(x: float) -> str:
+    return "" if not np.isfinite(x) else f"{x:+.0%}"
+
+
+def _hours(x: float) -> str:
+    return f"{x / 1e6:.3g}M" if x >= 1e6 else f"{x / 1e3:.3g}k"
+
+
+def markdown(t: pd.DataFrame, s: dict) -> str:
+    """The README's table and summary line, as printed there."""
+    short = {"nvidia-a100-sxm-80gb": "A100 80GB", "nvidia-a100-sxm-40gb": "A100 40GB",
+             "nvidia-h100-sxm": "H100", "nvidia-h800-sxm": "H800",
+             "nvidia-v100-sxm2-32gb": "V100", "google-tpu-v4": "TPU v4",
+             "google-tpu-v3": "TPU v3"}
+    lines = ["| Case | Kind | Role | Hardware × devices | Layout | Published device-hours "
+             "| Model MFU | Model err | LOO err | Naive err | llm-analysis err |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in t.itertuples():
+        given = "given" if r.layout_basis == "published" else "searched"
+        lines.append(f"| {r.case} | {r.kind} | {r.role} | {short.get(r.hardware, r.hardware)} "
+                     f"× {r.devices:,} | {given} | {_hours(r.published_device_hours)} "
+                     f"| {r.predicted_mfu:.2f} | {_pct(r.model_err)} | {_pct(r.loo_err)} "
+                     f"| {_pct(r.naive_err)} | {_pct(getattr(r, 'peer_err', np.nan))} |")
+    within = round(s["held_out_within_25pct"] * s["held_out_cases"])
+    n = len(t)
+    loo_within = round(s["loo_within_25pct"] * n)
+    lines.append("")
+    lines.append(
+        f"Held out ({s['held_out_cases']} cases): median |error| "
+        f"{s['held_out_median_abs_err']:.1%} (naive {s['held_out_naive_median_abs_err']:.1%}), "
+        f"{within} of {s['held_out_cases']} within 25%; leave-one-out over all {n}: median "
+        f"{s['loo_median_abs_err']:.1%}, {loo_within} of {n} within 25%; on the "
+        f"{s.get('held_out_peer_cases', 0)} held-out cases llm-analysis can plan: model "
+        f"{s.get('held_out_model_median_abs_err_on_peer_cases', np.nan):.1%}, naive "
+        f"{s.get('held_out_naive_median_abs_err_on_peer_cases', np.nan):.1%}, llm-analysis "
+        f"{s.get('held_out_peer_median_abs_err', np.nan):.1%}.")
+    return "\n".join(lines)
+
+
 if __name__ == "__main__":
     pd.set_option("display.width", 250)
     t, s = validation_table()
+    if "--markdown" in sys.argv:
+        print(markdown(t, s))
+        sys.exit(0)
     cols = ["case", "role", "hardware", "devices", "published_device_hours",
             "model_device_hours", "predicted_mfu", "model_err", "loo_err", "naive_err"]
     cols += ["peer_err"] if "peer_err" in t else []
