@@ -43,10 +43,10 @@ def product_axes(layouts: dict) -> tuple[dict[str, np.ndarray], np.ndarray]:
         dims = [1] * (len(AXES) + 1)
         dims[axis] = shape[axis]
         lay[name] = values[name].reshape(dims)
-    if "dp" in layouts:  # a user's layout: one candidate with its data-parallel ranks
+    if "dp" in layouts:  # a user's layout: its data-parallel ranks, one for every candidate
         dp = np.asarray(layouts["dp"], dtype=float)
         if dp.size != 1:
-            raise ValueError("a given dp needs exactly one layout")
+            raise ValueError("a given dp is one number")
         lay["dp"] = dp.reshape([1] * (len(AXES) + 1))
     return lay, keep[..., None]
 

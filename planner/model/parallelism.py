@@ -40,11 +40,14 @@ EP_CHOICES = (1, 2, 4, 8, 16, 32, 64)
 FP8_EXTRA_BYTES_PER_PARAM = 1.0  # an fp8 copy of the weights beside the bf16 ones
 
 
-def candidates(layers=None, heads=None, experts=None, max_tp=None) -> dict[str, np.ndarray]:
+def candidates(layers=None, heads=None, experts=None, max_tp=None,
+               fixed: dict | None = None) -> dict[str, np.ndarray]:
     """Every layout the search tries, as (K,) integer arrays keyed tp, pp, v, zero, rc, ep.
 
     Given the layer, head and expert counts (and the largest node) of the runs searched,
-    choices that divide none of them are left out before any arithmetic.
+    choices that divide none of them are left out before any arithmetic. ``fixed``: fields
+    the user gave (tp, pp, zero, rc, ep; checked by the caller), searched over no other
+    value; a given pipeline is not interleaved (v = 1).
     """
     def dividing(choices, counts):
         if counts is None:
@@ -56,8 +59,13 @@ def candidates(layers=None, heads=None, experts=None, max_tp=None) -> dict[str, 
         tps = tuple(t for t in tps if t <= max_tp) or (1,)
     pps = dividing(PP_CHOICES, layers)
     eps = dividing(EP_CHOICES, experts) if experts is not None and max(experts) > 1 else (1,)
-    grid = np.array(list(itertools.product(tps, pps, V_CHOICES, ZERO_CHOICES,
-                                           range(len(RECOMPUTE)), eps)), dtype=np.int64)
+    axes = {"tp": tps, "pp": pps, "v": V_CHOICES, "zero": ZERO_CHOICES,
+            "rc": tuple(range(len(RECOMPUTE))), "ep": eps}
+    for name, value in (fixed or {}).items():
+        axes[name] = (int(value),)
+    if fixed and "pp" in fixed:
+        axes["v"] = (1,)
+    grid = np.array(list(itertools.product(*axes.values())), dtype=np.int64)
     keep = ~((grid[:, 2] > 1) & (grid[:, 1] == 1))  # interleaving needs pipeline stages
     if layers is not None:  # interleaved chunks must divide some layer count too
         keep &= np.array([any(int(n) % (p * v) == 0 for n in layers)

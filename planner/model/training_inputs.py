@@ -108,37 +108,48 @@ def training_workload(spec: TrainingSpec, constants: PerformanceConstants) -> di
 
 
 def given_layout(spec: TrainingSpec, w: dict) -> dict:
-    """The user's parallel layout as grid columns (NaN: searched); bad layouts refused."""
+    """The user's parallel layout as grid columns (NaN: searched); bad layouts refused.
+
+    Fields left out are searched (a paper that publishes only its tensor parallelism and
+    recomputation plans with those fixed); a given dp fixes tp and pp too (1 where not given),
+    since the devices are then tp × pp × dp.
+    """
     par = spec.parallelism
     if par is None:
         return {f"given_{k}": np.nan for k in ("tp", "pp", "dp", "ep", "zero", "rc")}
     if not w["has_architecture"]:
         raise ScenarioError("training.parallelism: needs a transformer (a preset with an "
                             "architecture, or params and tokens)")
-    tp, pp, ep = par.tp or 1, par.pp or 1, par.ep or 1
+    tp, pp, ep = par.tp, par.pp, par.ep
+    if par.dp is not None:
+        tp, pp = tp or 1, pp or 1
     layers, heads, experts = int(w["layers"]), int(w["heads"]), int(w["experts"])
-    if layers % pp:
+    if pp is not None and layers % pp:
         raise ScenarioError(f"training.parallelism.pp: {pp} pipeline stages do not divide the "
                             f"{layers} layers; allowed: a divisor of {layers}")
-    if heads % tp:
+    if tp is not None and heads % tp:
         raise ScenarioError(f"training.parallelism.tp: {tp} does not divide the {heads} "
                             f"attention heads; allowed: a divisor of {heads}")
-    if experts % ep or (ep > 1 and experts == 1):
+    if ep is not None and (experts % ep or (ep > 1 and experts == 1)):
         raise ScenarioError(f"training.parallelism.ep: {ep} expert-parallel ranks do not divide "
                             f"the {experts} experts; allowed: a divisor of {experts}")
-    if spec.devices is not None and tp > spec.devices:
+    if spec.devices is not None and tp is not None and tp > spec.devices:
         raise ScenarioError(f"training.parallelism.tp: {tp} is more than the {spec.devices} "
                             "devices")
     if par.dp is not None:
-        if par.dp % ep:
+        if ep is not None and par.dp % ep:
             raise ScenarioError(f"training.parallelism.ep: {ep} does not divide dp {par.dp}")
         if spec.devices is not None and tp * pp * par.dp > spec.devices:
             raise ScenarioError(f"training.parallelism: tp × pp × dp = {tp * pp * par.dp} is "
                                 f"more than the {spec.devices} devices")
-    return {"given_tp": float(tp), "given_pp": float(pp),
-            "given_dp": float(par.dp) if par.dp is not None else np.nan, "given_ep": float(ep),
-            "given_zero": float(par.zero_stage if par.zero_stage is not None else 1),
-            "given_rc": float(RECOMPUTE.index(par.recompute or "selective"))}
+
+    def col(v):
+        return float(v) if v is not None else np.nan
+
+    return {"given_tp": col(tp), "given_pp": col(pp), "given_dp": col(par.dp),
+            "given_ep": col(ep if ep is not None or experts > 1 else 1),
+            "given_zero": col(par.zero_stage),
+            "given_rc": col(RECOMPUTE.index(par.recompute) if par.recompute else None)}
 
 
 def supported_precisions(row: pd.Series) -> list[str]:

@@ -65,13 +65,18 @@ def unique_rows(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _given_layouts(g: pd.DataFrame) -> dict | None:
-    """The user's layout when every row shares one (a scenario's parallelism), else None."""
-    if "given_tp" not in g or g["given_tp"].isna().all():
+    """The candidates a scenario's ``training.parallelism`` leaves (every row shares it): the
+    fields it gives fixed, the others searched; None when it gives none."""
+    names = {"tp": "given_tp", "pp": "given_pp", "zero": "given_zero", "rc": "given_rc",
+             "ep": "given_ep"}
+    if "given_tp" not in g or g[[*names.values(), "given_dp"]].isna().all().all():
         return None
     first = g.iloc[0]
-    lay = {"tp": np.array([int(first["given_tp"])]), "pp": np.array([int(first["given_pp"])]),
-           "v": np.array([1]), "zero": np.array([int(first["given_zero"])]),
-           "rc": np.array([int(first["given_rc"])]), "ep": np.array([int(first["given_ep"])])}
+    fixed = {k: int(first[c]) for k, c in names.items() if not np.isnan(first[c])}
+    lay = parallelism.candidates(
+        layers=np.unique(g["layers"].to_numpy(float)), heads=np.unique(g["heads"].to_numpy(float)),
+        experts=np.unique(g["experts"].to_numpy(float)),
+        max_tp=float(np.nanmax(g["scale_up_devices"].to_numpy(float))), fixed=fixed)
     if not np.isnan(first["given_dp"]):
         lay["dp"] = np.array([float(first["given_dp"])])
     return lay

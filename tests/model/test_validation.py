@@ -23,6 +23,12 @@ HARDWARE = {"TPU v2": "google-tpu-v2", "TPU v3": "google-tpu-v3",
             "NVIDIA V100": "nvidia-v100-sxm2-32gb", "NVIDIA A100 SXM 80GB": "nvidia-a100-sxm-80gb"}
 
 
+# Published layouts, as tests/model/data/published_training_runs.csv uses them: BLOOM ran 4-way
+# tensor parallelism, ZeRO stage 1 and full recomputation (BigScience 2022, arXiv:2211.05100,
+# section 3.4; its 12 pipeline stages do not divide 70 layers, so those are searched).
+LAYOUTS = {"BLOOM-176B": {"tp": 4, "zero_stage": 1, "recompute": "full"}}
+
+
 def published() -> pd.DataFrame:
     return pd.read_csv(DATA, comment="#")
 
@@ -34,6 +40,8 @@ def _scenario(row, *, use_published_power: bool, time_mode: bool = False) -> dic
         # Both timed runs trained on 2,048-token sequences (Brown et al. 2020; BigScience 2022).
         training.update(tokens=float(row.tokens), devices=int(row.devices),
                         sequence_tokens=2048)
+        if row.run in LAYOUTS:
+            training["parallelism"] = LAYOUTS[row.run]
     else:
         training.update(total_flops=1.0, device_hours=float(row.device_hours))
     if use_published_power:
