@@ -344,7 +344,7 @@ def sized_units(c: Mapping[str, np.ndarray], spec: InferenceSpec, rate_per_s, ba
         shape = np.shape(units)
         redo = np.nonzero(np.broadcast_to(set_edge, shape))
         if redo[0].size:
-            sub = figures(_take(c, shape, redo), _take_lines(lines, shape, redo),
+            sub = figures(_take(_figure_inputs(c), shape, redo), _take_lines(lines, shape, redo),
                           units[redo], _take(rate_per_s, shape, redo), k,
                           _take(steps, shape, redo), p95_only=True)
             for key, v in sub.items():
@@ -368,8 +368,22 @@ def _take(v, shape, index):
     if a.ndim == 0:
         return v
     a = a.reshape((1,) * (len(shape) - a.ndim) + a.shape)
-    return a[tuple(i if n > 1 else np.zeros_like(i) for i, n in zip(index, a.shape,
-                                                                    strict=True))]
+    wide = [n > 1 and step != 0 for n, step in zip(a.shape, a.strides, strict=True)]
+    if sum(wide) <= 1:  # one value, or values along one axis (a broadcast view alike)
+        lane = a[tuple(slice(None) if w else 0 for w in wide)]
+        return (np.broadcast_to(lane, index[0].shape) if not any(wide)
+                else lane.take(index[wide.index(True)]))
+    return a[tuple(i if w else np.zeros_like(i) for i, w in zip(index, wide, strict=True))]
+
+
+# The columns ``figures`` reads, given its step lines and load curves.
+FIGURE_INPUTS = ("edge", "is_llm", "replica_concurrency", "batch_time_s", "network_rtt_s",
+                 "output_tokens", "prompt_tokens", "prefill_chunk_tokens",
+                 "engine_overhead_s_per_step")
+
+
+def _figure_inputs(c):
+    return {k: c[k] for k in FIGURE_INPUTS}
 
 
 def _take_lines(lines, shape, index):
@@ -401,7 +415,8 @@ def _resized(c, lines, steps, rate_per_s, base, spec: InferenceSpec, k):
         if not index[0].size:
             break
         trial = np.ceil(units[index] * grow)
-        sub = figures(_take(c, shape, index), _take_lines(lines, shape, index), trial,
+        sub = figures(_take(_figure_inputs(c), shape, index), _take_lines(lines, shape, index),
+                      trial,
                       _take(rate_per_s, shape, index), k, _take(steps, shape, index),
                       p95_only=True)
         hit = targets_met(sub, goal, 1.0 - spec.headroom)

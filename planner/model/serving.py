@@ -269,11 +269,13 @@ def year_of_service(c: Mapping[str, np.ndarray], units, units_h, hourly,
     x = {k: np.asarray(v)[..., None] if np.ndim(v) else v for k, v in c.items()}
     edge = np.asarray(c["edge"], dtype=bool)
     llm = np.asarray(x["is_llm"], dtype=bool)
-    units_h = np.broadcast_to(units_h, np.broadcast_shapes(np.shape(units_h), np.shape(hourly)))
+    units_h = np.asarray(units_h, dtype=float)
     hourly = np.asarray(hourly, dtype=float)
     first = units_h[..., :1]
-    if hourly.shape[-1] > 1 and np.all(hourly == hourly[..., :1]) and np.all(
-            (units_h == first) | (np.isnan(units_h) & np.isnan(first))):
+    flat_fleet = units_h.ndim == 0 or units_h.shape[-1] == 1 or bool(np.all(
+        (units_h == first) | (np.isnan(units_h) & np.isnan(first))))
+    units_h = np.broadcast_to(units_h, np.broadcast_shapes(np.shape(units_h), np.shape(hourly)))
+    if hourly.shape[-1] > 1 and np.all(hourly == hourly[..., :1]) and flat_fleet:
         # a flat day is one column of all its hours (a row with no fleet is NaN all day)
         hours_per_column *= hourly.shape[-1]
         hourly, units_h = hourly[..., :1], units_h[..., :1]
