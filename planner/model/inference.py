@@ -186,11 +186,16 @@ def _reasons(g: pd.DataFrame, c: dict, lay: dict, llm: np.ndarray) -> np.ndarray
     no_room = llm & ~(lay["replica_concurrency"] >= 1) & (fits | (c["weight_bytes"] < room))
     context = c["prompt_tokens"] + c["output_tokens"]
     free = room - c["weight_bytes"]
-    no_kv = ("no room for the KV cache: the weights leave " + _numbers(free / 1e9, ",.1f")
-             + " GB on " + _numbers(devices, ".0f")
-             + " device(s) and one sequence of " + _numbers(context, ",.0f") + " tokens needs "
-             + _numbers(context * c["kv_bytes_per_token"] / 1e9, ",.2f")
-             + " GB; shorten prompt_tokens/output_tokens or set inference.tensor_parallel")
+    no_kv = np.full(len(no_room), "", dtype=object)  # written for the rows it applies to
+    i = np.flatnonzero(no_room)
+    if i.size:
+        at = lambda v: np.broadcast_to(v, no_room.shape)[i]  # noqa: E731
+        no_kv[i] = ("no room for the KV cache: the weights leave "
+                    + _numbers(at(free / 1e9), ",.1f") + " GB on " + _numbers(at(devices), ".0f")
+                    + " device(s) and one sequence of " + _numbers(at(context), ",.0f")
+                    + " tokens needs "
+                    + _numbers(at(context * c["kv_bytes_per_token"] / 1e9), ",.2f")
+                    + " GB; shorten prompt_tokens/output_tokens or set inference.tensor_parallel")
     no_link = llm & (lay["tensor_parallel"] > 1) & np.isnan(c["intra_node_bytes_per_s"])
     no_net = llm & (lay["pipeline_parallel"] > 1) & np.isnan(
         c["inter_node_bytes_per_s_per_device"])

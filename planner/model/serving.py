@@ -161,24 +161,39 @@ def size_fleet(perf: pd.DataFrame, traffic: Traffic, spec: InferenceSpec) -> pd.
     perf_reason = perf["infeasible_reason"].fillna("").to_numpy(dtype=object)
     target_of = {"latency_p95_s": "p95 latency", "ttft_s": "time to first token",
                  "tpot_s": "time per output token"}
-    target_text = np.array([target_of.get(b, "") for b in binding], dtype=object)
     given = targets(spec)
-    target_value = np.array([given.get(b) or np.nan for b in binding], dtype=float)
-    unmeetable = ("inference." + binding + " " + _text(target_value, ".3g") + " s cannot be "
-                  "met: " + target_text + " is " + _text(s["achieved"], ".3g")
-                  + " s for a lone request at batch " + _text(batch, ".0f") + " ("
-                  + _text(worst, ".2f") + "× the target)")
-    overloaded = ("the " + _text(units, ".0f") + " user devices cannot keep up: each would be "
-                  + _text(q["utilisation"] * 100, ".0f") + "% busy")
-    too_slow = ("with " + _text(units, ".0f") + " user devices the p95 latency is "
-                + _text(q["latency_p95_s"], ".3g") + " s, over the target")
     fixed_edge = s["fixed_edge"]
-    reason = np.select(
-        [perf_reason != "", ~s["fits"], worst > 1.0, fixed_edge & (q["utilisation"] >= 1.0),
-         fixed_edge & ~meets, ~meets],
-        [perf_reason, "needs the memory of " + _text(c["devices_per_replica"], ".0f")
-         + " devices; a user's device serves alone", unmeetable, overloaded, too_slow,
-         np.full(n, "no fleet size meets the target", dtype=object)], default="")
+    util, p95 = q["utilisation"], q["latency_p95_s"]
+
+    def unmeetable(i):
+        b = binding[i]
+        target_value = np.array([given.get(x) or np.nan for x in b], dtype=float)
+        target_text = np.array([target_of.get(x, "") for x in b], dtype=object)
+        return ("inference." + b + " " + _text(target_value, ".3g") + " s cannot be met: "
+                + target_text + " is " + _text(s["achieved"][i], ".3g")
+                + " s for a lone request at batch " + _text(batch[i], ".0f") + " ("
+                + _text(worst[i], ".2f") + "× the target)")
+
+    conditions = [perf_reason != "", ~s["fits"], worst > 1.0, fixed_edge & (util >= 1.0),
+                  fixed_edge & ~meets, ~meets]
+    messages = [
+        perf_reason,
+        lambda i: ("needs the memory of " + _text(c["devices_per_replica"][i], ".0f")
+                   + " devices; a user's device serves alone"),
+        unmeetable,
+        lambda i: ("the " + _text(units[i], ".0f") + " user devices cannot keep up: each "
+                   "would be " + _text(util[i] * 100, ".0f") + "% busy"),
+        lambda i: ("with " + _text(units[i], ".0f") + " user devices the p95 latency is "
+                   + _text(p95[i], ".3g") + " s, over the target"),
+        np.full(n, "no fleet size meets the target", dtype=object)]
+    # each message is written only for the rows whose reason it is (np.select's first match)
+    reason = np.full(n, "", dtype=object)
+    open_rows = np.ones(n, dtype=bool)
+    for cond, message in zip(conditions, messages, strict=True):
+        i = np.flatnonzero(open_rows & np.broadcast_to(cond, (n,)))
+        if i.size:
+            reason[i] = message(i) if callable(message) else message[i]
+        open_rows[i] = False
     with np.errstate(divide="ignore", invalid="ignore"):
         capacity = batching.capacity_per_s(s["lines"])
     masked = {
@@ -216,16 +231,16 @@ def choose_batch(sized: pd.DataFrame, keys: tuple[str, ...] = ("hardware_id",)) 
     meets = sized["fleet_meets_target"].to_numpy(dtype=bool)
     ratio = sized["fleet_target_ratio"].astype(float).fillna(np.inf).to_numpy()
     joules = sized["device_energy_j_per_request"].astype(float).fillna(np.inf).to_numpy()
-    ranked = sized.assign(
-        _miss=~meets,
-        _tiebreak=np.where(meets, joules, ratio),
-        _batch=-sized["batch_size"].to_numpy(dtype=float),
-    ).sort_values([*keys, "_miss", "fleet_devices", "_tiebreak", "_batch"],
-                  ascending=[*(True,) * len(keys), True, True, True, True],
-                  na_position="last", kind="stable")
-    chosen = ranked.drop_duplicates(list(keys), keep="first").drop(
-        columns=["_miss", "_tiebreak", "_batch"])
-    return chosen.sort_index().reset_index(drop=True)
+    group = (pd.MultiIndex.from_frame(sized[list(keys)]).factorize()[0] if len(keys) > 1
+             else pd.factorize(sized[keys[0]])[0])
+    # one stable lexicographic sort (NaN devices last), then each option's first row, in
+    # the table's order: the rows a stable sort_values + drop_duplicates would keep
+    order = np.lexsort((-sized["batch_size"].to_numpy(dtype=float),
+                        np.where(meets, joules, ratio),
+                        sized["fleet_devices"].to_numpy(dtype=float), ~meets, group))
+    first = np.ones(order.size, dtype=bool)
+    first[1:] = group[order][1:] != group[order][:-1]
+    return sized.iloc[order[first]].sort_index().reset_index(drop=True)
 
 
 def hourly_replicas(spec: InferenceSpec, c: Mapping[str, np.ndarray], units, hourly, *,
