@@ -150,8 +150,12 @@ def expand_lines(lines, axis_len: int = 1):
 def _parts_at(c, lines, kind: str, n):
     line = lambda name: lines[f"{kind}_{name}"][0] + lines[f"{kind}_{name}"][1] * n  # noqa: E731
     # every expert read, less the experts no token of the step routes to: (1 − k/E)^tokens
-    untouched = untouched_share(lines[f"{kind}_untouched_log"][0], line("tokens"))
-    memory = line("memory_full_s") - lines[f"{kind}_expert_s"][0] * untouched
+    # (a dense model has no expert bytes: that share, in [0, 1], takes nothing off)
+    expert_s, log_q = lines[f"{kind}_expert_s"][0], lines[f"{kind}_untouched_log"][0]
+    if np.all(np.asarray(expert_s) == 0.0) and not np.isnan(log_q).any():
+        memory = line("memory_full_s")
+    else:
+        memory = line("memory_full_s") - expert_s * untouched_share(log_q, line("tokens"))
     parts = {"memory_s": memory, "compute_s": line("compute_s"),
              "communication_s": line("communication_s")}
     step = (c["engine_overhead_s_per_step"] + np.maximum(memory, parts["compute_s"])
@@ -344,12 +348,13 @@ def busy_share(mean_n, cap):
     return np.where(np.asarray(cap) <= 1, np.minimum(n, 1.0), -np.expm1(-n))
 
 
-def average_power_w(c: Mapping[str, np.ndarray], mean_n, lines=None):
+def average_power_w(c: Mapping[str, np.ndarray], mean_n, lines=None, busy=None):
     """Mean device power [W] of a replica with ``mean_n`` active on average: busy for the
-    share ``busy_share`` of the time with N / that share active while busy; idle otherwise."""
+    share ``busy_share`` of the time with N / that share active while busy; idle otherwise.
+    ``busy``: that share where already computed."""
     n = np.asarray(mean_n, dtype=float)
     cap = np.asarray(c["replica_concurrency"], float)
-    busy = busy_share(n, cap)
+    busy = busy_share(n, cap) if busy is None else busy
     with np.errstate(divide="ignore", invalid="ignore"):
         active = np.where(busy > 0, n / np.where(busy > 0, busy, 1.0), 1.0)
     p = step_power_w(c, np.minimum(np.maximum(active, 1.0), cap), lines)

@@ -301,10 +301,11 @@ def year_of_service(c: Mapping[str, np.ndarray], units, units_h, hourly,
         active = batching.mean_active(batching.per_hour(curve), per_replica)
         active = np.where(np.isfinite(active), active, cap)
         duty_g = np.clip(per_replica * x["batch_time_s"] / x["batch_size"], 0.0, 1.0)
-        duty = np.where(llm, batching.busy_share(active, cap), duty_g)
+        busy = batching.busy_share(active, cap)
+        duty = np.where(llm, busy, duty_g)
         step_h = None if steps is None else {
             k: (np.asarray(a)[..., None], np.asarray(b)[..., None]) for k, (a, b) in steps.items()}
-        power_h = np.where(llm, batching.average_power_w(x, active, step_h),
+        power_h = np.where(llm, batching.average_power_w(x, active, step_h, busy),
                            energy.average_power_w(x["idle_power_w"], x["busy_power_w"], duty_g))
     devices_h = units_h * x["devices_per_replica"]
     days = DAYS_PER_YEAR * hours_per_column

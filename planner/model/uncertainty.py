@@ -135,8 +135,8 @@ def serving_draws(table: pd.DataFrame, spec: InferenceSpec, traffic: Traffic,
     c["price_usd_per_device_hour"] = c["price_usd_per_device_hour"] * fx["price"]
     c["purchase_price_usd"] = c["purchase_price_usd"] * fx["price"]
     c["carbon_intensity_g_per_kwh"] = c["carbon_intensity_g_per_kwh"] * fx["carbon_intensity"]
-    c = {k: np.broadcast_to(v, np.broadcast_shapes(np.shape(v), (len(fx["power"]), 1)))
-         for k, v in c.items()}
+    # (the columns keep their own shapes, options × 1 or draws × options: a figure of the
+    # option alone is computed once, not once per draw)
     lam = traffic.peak_requests_per_s * fx["traffic"]
     hourly = np.asarray(traffic.hourly_requests_per_s)[None, None, :] * fx["traffic"][..., None]
     base = tuple(table[k].to_numpy(dtype=float)[None, :] for k in (
