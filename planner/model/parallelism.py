@@ -12,7 +12,9 @@ Memory per device (bytes):
   parallel group (Rajbhandari et al. 2020, ZeRO, arXiv:1910.02054, section 5 and Figure 1);
   all parameters count, experts sharded over ep;
 - activations per layer and sequence of T tokens with tensor + sequence parallelism:
-  T·h·(34 + 5·a·T/h)/tp without recomputation, T·h·34/tp with selective recomputation and
+  T·h·(34 + 5·a·T/h)/tp without recomputation (T·h·34/tp with fused attention kernels, which
+  keep no score matrix: Dao et al. 2022, FlashAttention, arXiv:2205.14135), T·h·34/tp with
+  selective recomputation and
   2·T·h/tp (the layer input) with full recomputation (Korthikanti et al. 2022,
   arXiv:2205.05198, Table 2); ``partial`` recomputes in full only the share of layers needed;
   the first pipeline stage holds min(pp, m) micro-batches of its
@@ -34,7 +36,7 @@ RECOMPUTE = ("none", "selective", "full", "partial")
 FULL, PARTIAL = 2, 3
 TP_CHOICES = (1, 2, 4, 8, 16)
 PP_CHOICES = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 14, 16, 18, 21, 24, 32, 36, 42, 48, 63, 64)
-V_CHOICES = (1, 2, 3)
+V_CHOICES = (1, 2, 3, 4, 6, 8)
 ZERO_CHOICES = (1, 3)  # stage 2 moves what stage 1 does; stage 3 shards the weights too
 EP_CHOICES = (1, 2, 4, 8, 16, 32, 64)
 FP8_EXTRA_BYTES_PER_PARAM = 1.0  # an fp8 copy of the weights beside the bf16 ones
@@ -105,7 +107,9 @@ def _parts(r: dict, lay: dict, dp, micro_batches):
     per_expert = state_bytes_per_param(zero, dp / ep) + r["fp8"] * FP8_EXTRA_BYTES_PER_PARAM
     state = dense * per_param + experts * per_expert
     t, h, a = r["seq"], r["hidden"], r["heads"]
-    kept = np.where(rc == 0, t * h * (34.0 + 5.0 * a * t / h), 34.0 * t * h) / tp
+    # The 5·a·T/h term is the attention's score matrices, kept only by unfused kernels.
+    kept = np.where(rc == 0, t * h * (34.0 + r.get("unfused", 1.0) * 5.0 * a * t / h),
+                    34.0 * t * h) / tp
     layers_held = (r["layers"] / pp) * np.minimum(pp, np.maximum(micro_batches, 1.0))
     logits = 4.0 * t * r["vocab"] / tp
     return state, kept * layers_held, 2.0 * t * h / tp * layers_held, logits

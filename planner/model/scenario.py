@@ -84,6 +84,10 @@ class TrainingSpec(StrictModel):
     total_flops: float | None = Field(default=None, gt=0, le=1e35,
                                        description="Override all of the above")
     hardware: HardwareSelection = "all"
+    attention_kernel: Literal["fused", "unfused"] = Field(
+        default="fused", description="fused: FlashAttention-style kernels (no score matrix in "
+        "memory, causal blocks skipped; Dao et al. 2022); unfused: the scores written to and "
+        "read from memory, as training software did before mid-2022")
     precision: Precision = Field(default="bf16", description="Number format of the matrix "
                                  "maths; a device without it is refused (fp8: linear layers at "
                                  "the fp8 peak, attention at bf16)")

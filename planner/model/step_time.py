@@ -7,7 +7,10 @@ Per device, over the whole run (all arrays (R, K): runs × layouts):
   arXiv:2104.04473, Figure 7 shows throughput falling with smaller per-GPU hidden sizes), FP8
   running the linear layers at the FP8 peak and attention at bf16 (NVIDIA Transformer Engine
   keeps attention in 16-bit), plus the memory-bound element-wise work (norms, activations,
-  dropout, optimizer), c_e bytes per token, layer and hidden unit over memory bandwidth;
+  dropout, optimizer), c_e bytes per token, layer and hidden unit over memory bandwidth, and
+  for unfused attention kernels the score matrices too (5·a·T beside 34·h stored bytes,
+  Korthikanti et al. 2022, Table 2); fused kernels (FlashAttention) skip masked blocks and
+  recompute the scores in the backward pass;
 - tensor parallelism: 4 all-reduces of the layer activations per layer and token (6 with full
   recomputation) on the intra-node link, not hidden (Shoeybi et al. 2019, arXiv:1909.08053,
   Figure 4; Narayanan et al. 2021, section 3.2);
@@ -31,6 +34,8 @@ import numpy as np
 
 BYTES_BF16 = 2.0
 RECOMPUTE_FULL, RECOMPUTE_SELECTIVE = 2, 1
+CAUSAL_SHARE = 0.5  # of the score blocks a fused kernel computes under a causal mask
+SCORE_BYTES, ACTIVATION_BYTES = 5.0, 34.0  # stored bytes per token and layer: 5·a·T, 34·h
 
 
 def layout_times(r: dict, lay: dict, dp, micro_batches, k: dict,
@@ -44,18 +49,28 @@ def layout_times(r: dict, lay: dict, dp, micro_batches, k: dict,
     tokens, h, layers = r["tokens"], r["hidden"], r["layers"]
     f_lin, f_attn = 6.0 * r["active_params"], r["attention_flops_per_token"]
     full = (rc == RECOMPUTE_FULL).astype(float) if share is None else share
+    unfused = r.get("unfused", 1.0)
     # Recomputation adds one forward pass (1/3 of the training FLOPs): of everything (full)
     # or of the attention core only (selective); Korthikanti et al. 2022, section 5.
     lin_factor = 1.0 + full / 3.0
-    attn_factor = 1.0 + (rc >= RECOMPUTE_SELECTIVE) / 3.0
+    attn_unfused = 1.0 + (rc >= RECOMPUTE_SELECTIVE) / 3.0
+    # Fused kernels recompute the scores in their backward pass (7 attention matmuls for 6;
+    # selective recomputation has nothing left to recompute) and skip the blocks a causal
+    # mask removes, about half (Dao et al. 2022, FlashAttention, arXiv:2205.14135, section
+    # 3.1; Dao 2023, FlashAttention-2, arXiv:2307.08691, section 3.1).
+    attn_fused = CAUSAL_SHARE * (7.0 / 6.0 + full / 3.0)
+    attn_factor = unfused * attn_unfused + (1.0 - unfused) * attn_fused
     sharded = h / tp
     size = sharded / (sharded + k["matrix_half_size"])
     kernel = k["kernel_efficiency"] if "kernel_efficiency" in k else r["kernel_efficiency"]
     eff = r["matmul_efficiency"] * kernel * size
     matmul = tokens / used * (f_lin * lin_factor / r["peak_linear"]
                               + f_attn * attn_factor / r["peak_bf16"]) / eff
-    elementwise = (k["elementwise_bytes"] * tokens * layers * h / used / r["memory_bandwidth"]
-                   * lin_factor)
+    # Unfused attention also moves its score matrices: 5·a·T bytes stored per token and layer
+    # beside the 34·h of the rest (Korthikanti et al. 2022, Table 2), read and written alike.
+    scores = unfused * SCORE_BYTES * r["heads"] * r["seq"] / ACTIVATION_BYTES * attn_unfused
+    elementwise = (k["elementwise_bytes"] * tokens * layers * (h * lin_factor + scores) / used
+                   / r["memory_bandwidth"])
     compute = matmul + elementwise
 
     per_replica_tokens = tokens / dp

@@ -102,6 +102,7 @@ def training_workload(spec: TrainingSpec, constants: PerformanceConstants) -> di
                                      or constants.global_batch_tokens.value),
         "goodput": float(spec.goodput or constants.goodput.value),
         "goodput_basis": "user" if spec.goodput else "default",
+        "attention_unfused": 1.0 if spec.attention_kernel == "unfused" else 0.0,
     })
     out.update(given_layout(spec, out))
     return out

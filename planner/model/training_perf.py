@@ -32,7 +32,7 @@ ROW_COLUMNS = {
     "memory": "memory_bytes", "memory_bandwidth": "memory_bandwidth_bytes_per_s",
     "intra_bw": "intra_bw_bytes_per_s", "inter_bw": "inter_bw_bytes_per_s",
     "node": "scale_up_devices", "matmul_efficiency": "matmul_efficiency",
-    "kernel_efficiency": "kernel_efficiency",
+    "kernel_efficiency": "kernel_efficiency", "unfused": "attention_unfused",
 }
 
 

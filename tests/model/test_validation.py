@@ -42,6 +42,8 @@ def _scenario(row, *, use_published_power: bool, time_mode: bool = False) -> dic
                         sequence_tokens=2048)
         if row.run in LAYOUTS:
             training["parallelism"] = LAYOUTS[row.run]
+        # Both ran before fused (FlashAttention) kernels existed (Dao et al. 2022).
+        training["attention_kernel"] = "unfused"
     else:
         training.update(total_flops=1.0, device_hours=float(row.device_hours))
     if use_published_power:
