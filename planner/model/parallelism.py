@@ -108,7 +108,7 @@ def _parts(r: dict, lay: dict, dp, micro_batches):
     state = dense * per_param + experts * per_expert
     t, h, a = r["seq"], r["hidden"], r["heads"]
     # The 5·a·T/h term is the attention's score matrices, kept only by unfused kernels.
-    kept = np.where(rc == 0, t * h * (34.0 + r.get("unfused", 1.0) * 5.0 * a * t / h),
+    kept = np.where(rc == 0, t * h * (34.0 + r.get("unfused", 0.0) * 5.0 * a * t / h),
                     34.0 * t * h) / tp
     layers_held = (r["layers"] / pp) * np.minimum(pp, np.maximum(micro_batches, 1.0))
     logits = 4.0 * t * r["vocab"] / tp

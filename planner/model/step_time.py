@@ -49,7 +49,7 @@ def layout_times(r: dict, lay: dict, dp, micro_batches, k: dict,
     tokens, h, layers = r["tokens"], r["hidden"], r["layers"]
     f_lin, f_attn = 6.0 * r["active_params"], r["attention_flops_per_token"]
     full = (rc == RECOMPUTE_FULL).astype(float) if share is None else share
-    unfused = r.get("unfused", 1.0)
+    unfused = r.get("unfused", 0.0)
     # Recomputation adds one forward pass (1/3 of the training FLOPs): of everything (full)
     # or of the attention core only (selective); Korthikanti et al. 2022, section 5.
     lin_factor = 1.0 + full / 3.0

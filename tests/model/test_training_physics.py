@@ -127,10 +127,24 @@ def test_compute_time_is_flops_over_efficient_peak_plus_memory_bound_work():
     r = _row(devices=1.0, node=1.0)
     t = step_time.layout_times(r, _lay(tp=1, pp=1, rc=0), 1.0, 1024.0, K)
     eff = 0.8 * 0.6 * (8192 / (8192 + 128))
-    matmul = 1e12 * (6 * 7e10 + 12 * 80 * 64 * 128 * 4096.0) / (989e12 * eff)
+    # Fused attention (the default): half the causal score blocks, 7 attention matmuls for 6.
+    matmul = 1e12 * (6 * 7e10 + 12 * 80 * 64 * 128 * 4096.0 * 0.5 * 7 / 6) / (989e12 * eff)
     elementwise = 200 * 1e12 * 80 * 8192 / 3.35e12
     assert t["compute_s"] == pytest.approx(matmul + elementwise)
     assert t["tensor_s"] == 0 and t["bubble_s"] == 0
+
+
+def test_unfused_attention_computes_every_score_and_moves_the_score_matrices():
+    r = _row(devices=1.0, node=1.0, unfused=1.0)
+    t = step_time.layout_times(r, _lay(tp=1, pp=1, rc=0), 1.0, 1024.0, K)
+    eff = 0.8 * 0.6 * (8192 / (8192 + 128))
+    matmul = 1e12 * (6 * 7e10 + 12 * 80 * 64 * 128 * 4096.0) / (989e12 * eff)
+    # 34·h + 5·a·T stored bytes per token and layer (Korthikanti et al. 2022), moved alike.
+    elementwise = 200 * 1e12 * 80 * (8192 + 5 * 64 * 4096 / 34) / 3.35e12
+    assert t["compute_s"] == pytest.approx(matmul + elementwise)
+    fused = parallelism.memory_per_device_bytes(_row(), _lay(rc=0), 16.0, 64.0)
+    unfused = parallelism.memory_per_device_bytes(_row(unfused=1.0), _lay(rc=0), 16.0, 64.0)
+    assert unfused > fused
 
 
 def test_faster_interconnect_less_exposed_communication():
