@@ -41,7 +41,8 @@ def with_columns(frame: pd.DataFrame, columns: Mapping[str, object]) -> pd.DataF
     n = len(frame)
     added = pd.DataFrame({name: _plain(v, n, frame.index) for name, v in columns.items()},
                          index=frame.index)
-    kept = frame.drop(columns=[c for c in columns if c in frame.columns])
+    replaced = [c for c in columns if c in frame.columns]
+    kept = frame.drop(columns=replaced) if replaced else frame  # drop copies even when empty
     return pd.concat([kept, added], axis=1)
 
 
