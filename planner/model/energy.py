@@ -21,9 +21,10 @@ def average_power_w(idle_power_w, busy_power_w, duty):
 
 def energy_breakdown_kwh(device_power_w, device_hours, host_power_fraction, pue):
     """kWh for devices, host share, facility overhead (PUE − 1) and the total."""
-    device_kwh = np.asarray(device_power_w, dtype=float) * device_hours / W_PER_KW
-    host_kwh = device_kwh * host_power_fraction
-    facility_kwh = (device_kwh + host_kwh) * (np.asarray(pue, dtype=float) - 1.0)
+    with np.errstate(invalid="ignore", over="ignore"):  # non-finite rows are refused later
+        device_kwh = np.asarray(device_power_w, dtype=float) * device_hours / W_PER_KW
+        host_kwh = device_kwh * host_power_fraction
+        facility_kwh = (device_kwh + host_kwh) * (np.asarray(pue, dtype=float) - 1.0)
     return {
         "device_energy_kwh": device_kwh,
         "host_energy_kwh": host_kwh,

@@ -118,8 +118,9 @@ def predict(g: pd.DataFrame, k: dict) -> tuple[dict[str, np.ndarray], int, int]:
     idx = np.flatnonzero(searched)
     base = _rows(g, idx)
     fixed = mode[idx] == DEVICES
-    devices = np.where(fixed, given[idx], _round_devices(
-        flops[idx] / (ref_peak[idx] * START_MFU * deadline[idx]), node[idx]))
+    with np.errstate(over="ignore"):  # an absurd deadline gives inf: refused as non-finite
+        start = flops[idx] / (ref_peak[idx] * START_MFU * deadline[idx])
+    devices = np.where(fixed, given[idx], _round_devices(start, node[idx]))
     if layouts is not None and "dp" in layouts and not fixed.all():
         n_layout = float(layouts["tp"][0] * layouts["pp"][0] * layouts["dp"][0])
         devices = np.where(fixed, devices, n_layout)
@@ -195,7 +196,8 @@ def _deadline_search(r, start, fixed, deadline, node, k, layouts, nominal):
     rows = np.arange(len(start))
     chosen = ladder[rows, first]
     below = np.where(first > 0, ladder[rows, np.maximum(first - 1, 0)], chosen)
-    fine = below[:, None] + (chosen - below)[:, None] * FINE[None, :]
+    with np.errstate(invalid="ignore"):  # inf - inf on an absurd deadline's row: NaN, refused
+        fine = below[:, None] + (chosen - below)[:, None] * FINE[None, :]
     fine = np.where((meets.any(axis=1) & ~fixed)[:, None],
                     _round_devices(fine, node[:, None]), chosen[:, None])
     res2 = searched.at(fine)
