@@ -13,8 +13,11 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 
 import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere, as the others
 
 from planner.model import fleet
 from planner.model.plan import Planner
