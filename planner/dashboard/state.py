@@ -37,8 +37,13 @@ from planner.dashboard.inputs import (
 from planner.errors import ScenarioError
 from planner.model.defaults import Defaults
 from planner.model.hardware import PRECISIONS
-from planner.model.scenario import Scenario, parse_scenario, parse_scenario_text
-from planner.model.workloads import BYTES_PER_WEIGHT
+from planner.model.levers import quantisations_below
+from planner.model.scenario import (
+    QUANTISED_PRECISIONS,
+    Scenario,
+    parse_scenario,
+    parse_scenario_text,
+)
 
 __all__ = ["AUTO", "CUSTOM_MODEL", "DEFAULT_REGION", "DEVICE_CLASSES", "NONE", "SIZE_BY",
            "WORLD_AVERAGE"]
@@ -48,7 +53,7 @@ LAST_RUN = "_last_run_s"
 LAST_RUN_CPU = "_last_run_cpu_s"
 GIVEN = "_given"  # the keys of the inputs the user gave, in the session state
 PRICING_MODES = ("cloud", "on_prem")
-QUANTISATION = (NONE, "fp8", "int8", "int4")
+QUANTISATION = (NONE, *QUANTISED_PRECISIONS)
 PRUNING = (NONE, "2:4")
 ALL_SECTIONS = ("training", "inference", "lifecycle", "levers", "uncertainty")
 FILE_SECTIONS = (*ALL_SECTIONS, "selection")  # a saved file also keeps the devices picked
@@ -58,11 +63,10 @@ ORDER = ("name", "training", "inference", "lifecycle", "levers", "uncertainty", 
 FIXED = {"training": {"hardware": "all"}, "inference": {"hardware": "all"}}
 
 
-def quantisations_below(precision: str) -> list[str]:
-    """The quantisation lever's choices for a model served at ``precision``: none, and every
-    precision with fewer bytes per weight (the lever refuses the others)."""
-    base = BYTES_PER_WEIGHT.get(precision, math.inf)
-    return [NONE, *(p for p in QUANTISATION[1:] if BYTES_PER_WEIGHT[p] < base)]
+def quantisation_choices(precision: str) -> list[str]:
+    """The quantisation lever's choices for a model served at ``precision``: none, and the
+    precisions the lever accepts there (``levers.quantisations_below``)."""
+    return [NONE, *quantisations_below(precision)]
 
 
 def fields(defaults: Defaults | None = None) -> dict[str, Input]:

@@ -172,12 +172,18 @@ def _weight_bytes(spec: InferenceSpec) -> float:
     return inference_workload(spec, spec.precision)["weight_bytes"]
 
 
+def quantisations_below(precision: str) -> list[str]:
+    """The quantised precisions with fewer bytes per weight than ``precision``: the only ones
+    the quantisation lever accepts for a model served at it."""
+    base = BYTES_PER_WEIGHT.get(precision, float("inf"))
+    return [p for p in QUANTISED_PRECISIONS if BYTES_PER_WEIGHT[p] < base]
+
+
 def quantise(v: Variant, lever: QuantisationLever, d: LeverDefaults) -> Variant:
     """The variant served at ``lever.precision`` (weight-only or weights and arithmetic)."""
     base = v.spec.precision
-    if BYTES_PER_WEIGHT[lever.precision] >= BYTES_PER_WEIGHT[base]:
-        allowed = [p for p in QUANTISED_PRECISIONS
-                   if BYTES_PER_WEIGHT[p] < BYTES_PER_WEIGHT[base]]
+    allowed = quantisations_below(base)
+    if lever.precision not in allowed:
         raise ScenarioError(
             f"levers.quantisation.precision: {lever.precision} does not reduce the bytes per "
             f"weight of the baseline precision {base}; allowed: {', '.join(allowed) or 'none'}")

@@ -34,7 +34,7 @@ if baseline is not None:
                                 "annual_cost_usd", help_extra="The serving fleet the levers "
                                 "act on.")
         served_at = st.session_state.get("i_precision", "bf16")
-        choices = state.quantisations_below(served_at)
+        choices = state.quantisation_choices(served_at)
         if st.session_state.get("lv_quant") not in choices:  # the default follows the input
             st.session_state["lv_quant"] = choices[-1]
         controls.select("lv_quant", choices, where=b,
