@@ -151,3 +151,24 @@ def test_codecarbon_run_uploads_with_its_energy_unchanged(folder, tmp_path):
     assert rec.results.total_energy_j.value == float(row["energy_consumed"]) * 3_600_000.0
     assert rec.source.tool == "codecarbon" and json.loads(kept[0])["source"]["file"] == (
         "emissions.csv")
+
+
+def test_vllm_upload_carries_the_model_and_replica_size_chosen(folder):
+    """The upload form's model preset and devices per replica reach the record, as
+    ``planner import --model --tensor-parallel`` does, so the result can calibrate serving."""
+    import json
+
+    from planner.dashboard import ui
+    from planner.model.records import parse_record
+    from tests.model.test_imports import VLLM_RESULT
+
+    at = open_page("measurements")
+    at.selectbox(key="rec_model").set_value("llama-3-8b")
+    at.number_input(key="rec_tp").set_value(2)
+    at.file_uploader(key="rec_upload").set_value([
+        ("vllm.json", json.dumps(VLLM_RESULT).encode(), "application/json")]).run()
+    assert_clean(at)
+    assert any("from vllm" in s.value for s in at.success)
+    (kept,) = at.session_state[ui.UPLOADS].values()
+    params = parse_record(kept, "kept").settings.workload_params
+    assert params["model"] == "llama-3-8b" and params["tensor_parallel"] == 2

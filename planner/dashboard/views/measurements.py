@@ -11,7 +11,7 @@ import streamlit as st
 from planner.dashboard import figures, loaders, ui
 from planner.dashboard.formats import plain
 from planner.errors import PlannerError
-from planner.model.imports import read_measurements
+from planner.model.imports import ImportOptions, read_measurements
 from planner.model.record_store import SAVE_UPLOADS_ENV, save_upload, saving_allowed
 
 st.title("Measurements")
@@ -26,13 +26,15 @@ def _on_upload() -> None:
     """Validate uploaded records as they arrive; keep the valid ones in this session only
     (session state, released when the session ends), keyed by the SHA-256 of their bytes."""
     files = st.session_state.get("rec_upload") or []
+    options = ImportOptions(model=st.session_state.get("rec_model") or None,
+                            tensor_parallel=st.session_state.get("rec_tp") or None)
     kept = dict(st.session_state.get(ui.UPLOADS, {}))
     messages = []
     profiles = loaders.get_planner().profiles
     for f in files:
         data = f.getvalue()
         try:
-            records = read_measurements(data, f.name, profiles)
+            records = read_measurements(data, f.name, profiles, options)
         except PlannerError as exc:
             messages.append(("error", f"Not added: {exc}"))
             continue
@@ -74,6 +76,19 @@ for message in folder_errors:
     st.warning(f"Skipped a record file: {plain(message)}")
 
 with st.expander("Add records from another machine", expanded=False):
+    models = loaders.presets()
+    side = st.columns(2)
+    side[0].selectbox("Model the vLLM run served (optional)", [None, *sorted(models)],
+                      key="rec_model",
+                      format_func=lambda k: "not given" if k is None else models[k]["name"],
+                      help="For a vLLM serving benchmark result: the model preset it served "
+                           "(as `planner import --model`), so the result calibrates the "
+                           "serving model. Choose it before adding the file.")
+    side[1].number_input("Devices per replica of that run", min_value=1, max_value=64,
+                         value=None, step=1, key="rec_tp",
+                         help="For a vLLM result: `--tensor-parallel-size` of the run, in "
+                              "devices (as `planner import --tensor-parallel`); blank means "
+                              "one device. Choose it before adding the file.")
     st.file_uploader("Record files (JSON), or CodeCarbon, Zeus or vLLM files",
                      type=["json", "csv"], accept_multiple_files=True,
                      key="rec_upload", on_change=_on_upload,

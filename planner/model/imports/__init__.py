@@ -91,10 +91,11 @@ def _is_record(data: bytes) -> bool:
     return b'"schema_version"' in data or b'"request_throughput"' not in data
 
 
-def read_measurements(data: bytes, name: str,
-                      profiles: Sequence[HardwareProfile]) -> list[Record]:
+def read_measurements(data: bytes, name: str, profiles: Sequence[HardwareProfile],
+                      options: ImportOptions | None = None) -> list[Record]:
     """The records in an uploaded file: a planner record, or a file another tool wrote
-    (CodeCarbon, Zeus, vLLM); PlannerError (one line) when it is neither."""
+    (CodeCarbon, Zeus, vLLM; ``options`` carry what the uploader adds, such as the model a
+    vLLM run served); PlannerError (one line) when it is neither."""
     if _is_record(data):
         return [parse_record(data, name)]
-    return import_file(data, name, profiles)
+    return import_file(data, name, profiles, options=options)
