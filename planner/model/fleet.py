@@ -310,6 +310,22 @@ def fleet_inputs(frame: pd.DataFrame) -> dict[str, np.ndarray]:
     return c
 
 
+def fixed_fleet(c: Mapping[str, np.ndarray], spec: InferenceSpec):
+    """Rows whose fleet is given rather than sized, and its replicas: ``edge_devices`` user
+    devices on edge rows; a known data-centre system of ``devices`` devices elsewhere, as
+    devices ÷ devices per replica (NaN where that is not a whole number)."""
+    edge = np.asarray(c["edge"], dtype=bool)
+    fixed = edge & (spec.edge_devices is not None)
+    units = np.full(np.shape(edge), float(spec.edge_devices or 1))
+    if spec.devices is not None:
+        fixed = fixed | ~edge
+        with np.errstate(divide="ignore", invalid="ignore"):
+            replicas = spec.devices / np.asarray(c["devices_per_replica"], float)
+        whole = np.isfinite(replicas) & (np.abs(replicas - np.round(replicas)) < 1e-9)
+        units = np.where(edge, units, np.where(whole, np.round(replicas), np.nan))
+    return fixed, units
+
+
 def sized_units(c: Mapping[str, np.ndarray], spec: InferenceSpec, rate_per_s, base=None,
                 lines=None, steps=None, ratio=None):
     """Replicas per row (NaN where no fleet meets the targets), their lines, the unloaded
@@ -332,15 +348,15 @@ def sized_units(c: Mapping[str, np.ndarray], spec: InferenceSpec, rate_per_s, ba
     ok_rows = (fits & np.asarray(c["feasible"], bool) & np.isfinite(c["batch_time_s"])
                & (c["batch_time_s"] > 0) & ~(worst > 1.0))
     c_ok = dict(c, batch_time_s=np.where(ok_rows, c["batch_time_s"], np.nan))
-    fixed_edge = edge & (spec.edge_devices is not None)
+    fixed_edge, fixed_units = fixed_fleet(c, spec)
     set_edge = fixed_edge & np.isfinite(c["batch_time_s"])
     if base is None:
         units = min_replicas(c_ok, lines, rate_per_s, targets(spec), 1.0 - spec.headroom, k)
-        units = np.where(set_edge, float(spec.edge_devices or 1), units)
+        units = np.where(set_edge, fixed_units, units)
         fig = figures(c, lines, units, rate_per_s, k, steps)
     else:
         units, fig = _resized(c_ok, lines, steps, rate_per_s, base, spec, k)
-        units = np.where(set_edge, float(spec.edge_devices or 1), units)
+        units = np.where(set_edge, fixed_units, units)
         shape = np.shape(units)
         redo = np.nonzero(np.broadcast_to(set_edge, shape))
         if redo[0].size:
@@ -351,6 +367,11 @@ def sized_units(c: Mapping[str, np.ndarray], spec: InferenceSpec, rate_per_s, ba
                 fig[key][redo] = v
     meets = np.isfinite(units) & targets_met(
         fig, targets(spec), np.where(fixed_edge, 1.0, 1.0 - spec.headroom))
+    if spec.devices is not None and all(v is None for v in targets(spec).values()):
+        # a known system with no latency target may run at its full capacity (a batch
+        # workload such as MLPerf Offline): busy all the time, no queue to bound
+        meets = meets | (np.isfinite(units) & ~edge & np.isfinite(fig["mean_active"])
+                         & (fig["utilisation"] <= 1.0 + 1e-9))
     return {"units": units, "lines": lines, "figures": fig, "meets": meets, "fits": fits,
             "worst": worst, "binding": binding, "achieved": achieved,
             "fixed_edge": fixed_edge}

@@ -349,6 +349,11 @@ def serving_assumptions(grid: pd.DataFrame, defaults, spec: InferenceSpec,
     with np.errstate(invalid="ignore"):
         host = host_node * defaults.host_load_fraction.value / node
     no_host = grid["host_power_fraction"].to_numpy(dtype=float) == 0.0
+    host_basis = np.where(np.isnan(host), "default share of device power",
+                          "node rating less devices x load share")
+    if spec.host_power_w_per_device is not None:  # the scenario's own server figure
+        host = np.where(edge, host, spec.host_power_w_per_device)
+        host_basis = np.where(edge, host_basis, "scenario: host power per device")
     return {
         "bandwidth_utilisation": bw_util,
         "bandwidth_basis": bw_basis,
@@ -363,8 +368,7 @@ def serving_assumptions(grid: pd.DataFrame, defaults, spec: InferenceSpec,
         "host_power_w_per_device": np.where(edge | no_host, np.where(no_host, 0.0, np.nan),
                                             host),
         "host_power_basis": np.where(no_host, "none (edge, or measured system power)",
-                                     np.where(np.isnan(host), "default share of device power",
-                                              "node rating less devices x load share")),
+                                     host_basis),
         "tensor_parallel": float(spec.tensor_parallel) if spec.tensor_parallel else np.nan,
     }
 

@@ -184,6 +184,14 @@ class InferenceSpec(StrictModel):
     network_rtt_s: float = Field(default=0.0, ge=0, le=3600,
                                  description="Round trip added to latency")
     edge_devices: int | None = Field(default=None, ge=1, le=10**12)
+    devices: int | None = Field(
+        default=None, ge=1, le=10**9, description="A known data-centre system: serve the "
+        "traffic on this many devices instead of sizing a fleet (e.g. a published server's "
+        "card count); a whole number of replicas")
+    host_power_w_per_device: float | None = Field(
+        default=None, ge=0, le=1e5, description="Host draw per device at the wall [W] (the "
+        "server's CPUs, memory, fans and power-supply losses, ÷ its devices); replaces the "
+        "node rating or the default host share")
     batch_policy: Literal["max", "fixed"] = Field(
         default="max", description="`max`: try batches 1, 2, 4, ... up to batch_size and keep "
         "the one needing the fewest devices; `fixed`: serve at batch_size only")

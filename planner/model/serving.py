@@ -174,16 +174,21 @@ def size_fleet(perf: pd.DataFrame, traffic: Traffic, spec: InferenceSpec) -> pd.
                 + " s for a lone request at batch " + _text(batch[i], ".0f") + " ("
                 + _text(worst[i], ".2f") + "× the target)")
 
-    conditions = [perf_reason != "", ~s["fits"], worst > 1.0, fixed_edge & (util >= 1.0),
-                  fixed_edge & ~meets, ~meets]
+    edge = np.asarray(c["edge"], dtype=bool)
+    kind = np.where(edge, " user devices", " devices")
+    devices = np.where(edge, units, units * c["devices_per_replica"])
+    conditions = [perf_reason != "", ~s["fits"], worst > 1.0, fixed_edge & np.isnan(units),
+                  fixed_edge & (util >= 1.0), fixed_edge & ~meets, ~meets]
     messages = [
         perf_reason,
         lambda i: ("needs the memory of " + _text(c["devices_per_replica"][i], ".0f")
                    + " devices; a user's device serves alone"),
         unmeetable,
-        lambda i: ("the " + _text(units[i], ".0f") + " user devices cannot keep up: each "
+        lambda i: ("inference.devices " + str(spec.devices) + " is not a whole number of "
+                   + _text(c["devices_per_replica"][i], ".0f") + "-device replicas"),
+        lambda i: ("the " + _text(devices[i], ".0f") + kind[i] + " cannot keep up: each "
                    "would be " + _text(util[i] * 100, ".0f") + "% busy"),
-        lambda i: ("with " + _text(units[i], ".0f") + " user devices the p95 latency is "
+        lambda i: ("with " + _text(devices[i], ".0f") + kind[i] + " the p95 latency is "
                    + _text(p95[i], ".3g") + " s, over the target"),
         np.full(n, "no fleet size meets the target", dtype=object)]
     # each message is written only for the rows whose reason it is (np.select's first match)
@@ -261,7 +266,8 @@ def hourly_replicas(spec: InferenceSpec, c: Mapping[str, np.ndarray], units, hou
         curve = fleet.service_lines(c) if lines is None else lines
         capacity = batching.capacity_per_s(curve)[..., None]
         per_hour = np.maximum(np.ceil(hourly / (capacity * (1.0 - spec.headroom))), 1.0)
-    return np.where(np.asarray(c["edge"])[..., None], units, np.minimum(per_hour, units))
+    fixed = np.asarray(c["edge"]) | (spec.devices is not None)  # a given fleet runs all day
+    return np.where(np.asarray(fixed)[..., None], units, np.minimum(per_hour, units))
 
 
 def year_of_service(c: Mapping[str, np.ndarray], units, units_h, hourly,

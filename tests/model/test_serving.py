@@ -278,6 +278,32 @@ def test_too_few_edge_devices_say_they_cannot_keep_up(planner):
     assert "cannot keep up" in row["infeasible_reason"]
 
 
+def test_a_known_system_serves_on_its_own_devices_with_its_host_draw(planner):
+    """``inference.devices`` fixes the fleet (no sizing); the host draw per device is the
+    scenario's, drawn every hour the servers run."""
+    row = _serve(planner, {"hardware": H100, "requests_per_s_avg": 2, "devices": 8,
+                           "tensor_parallel": 2, "host_power_w_per_device": 250.0,
+                           "batch_policy": "fixed", "batch_size": 16}).iloc[0]
+    assert row["feasible"]
+    assert row["fleet_devices"] == 8 and row["fleet_replicas"] == 4
+    assert row["host_power_basis"] == "scenario: host power per device"
+    assert row["annual_host_energy_kwh"] == pytest.approx(8 * 250.0 * 8760 / 1000, rel=1e-6)
+    sized = _serve(planner, {"hardware": H100, "requests_per_s_avg": 2, "tensor_parallel": 2,
+                             "batch_policy": "fixed", "batch_size": 16}).iloc[0]
+    assert sized["fleet_devices"] < 8
+
+
+@pytest.mark.parametrize(("extra", "needle"), [
+    ({"devices": 3, "tensor_parallel": 2}, "inference.devices 3 is not a whole number of "
+     "2-device replicas"),
+    ({"devices": 1, "requests_per_s_avg": 500}, "the 1 devices cannot keep up"),
+])
+def test_a_known_system_that_cannot_serve_says_why(planner, extra, needle):
+    row = _serve(planner, {"hardware": H100, "requests_per_s_avg": 2, **extra}).iloc[0]
+    assert not row["feasible"]
+    assert needle in row["infeasible_reason"]
+
+
 def test_edge_versus_cloud_compares_with_the_best_data_centre_option(planner):
     s = {"inference": {"model": "llama-3.2-1b", "precision": "int8",
                        "hardware": [JETSON, H100, "google-tpu-v5e"], "requests_per_s_avg": 20,
