@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from planner.errors import ScenarioError
-from planner.model import batching, energy, fleet, parallel, queueing
+from planner.model import batching, energy, fleet, memo, parallel, queueing
 from planner.model.context import PlanningData
 from planner.model.fleet import (
     FLEET_INPUTS,
@@ -411,7 +411,7 @@ def annual_footprint(chosen: pd.DataFrame, traffic: Traffic, spec: InferenceSpec
 def evaluate_serving(grid: pd.DataFrame, spec: InferenceSpec, traffic: Traffic,
                      keys: tuple[str, ...] = ("hardware_id",)) -> pd.DataFrame:
     """Evaluate, size, choose the batch and add the year, for a hardware × batch grid."""
-    sized = size_fleet(evaluate_inference(grid), traffic, spec)
+    sized = memo.size_fleet(evaluate_inference(grid), traffic, spec)  # kept per site-free grid
     out = annual_footprint(choose_batch(sized, keys), traffic, spec)
     miss = ~out["fleet_meets_target"].to_numpy(dtype=bool)
     reason = np.where(miss, out["fleet_reason"], out["infeasible_reason"]).astype(object)

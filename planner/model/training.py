@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from planner.errors import ScenarioError
-from planner.model import performance, training_perf
+from planner.model import memo, performance, training_perf
 from planner.model.assumptions import attach_assumptions
 from planner.model.catalogue import cloud_prices_for
 from planner.model.defaults import Defaults
@@ -96,7 +96,7 @@ def evaluate_training(grid: pd.DataFrame, constants: dict | None = None) -> pd.D
         g["memory_bytes"].to_numpy(dtype=float),
     )
     given = g["devices_given"].to_numpy(dtype=float)
-    pred, cells, evaluated = training_perf.predict(g, k)
+    pred, cells, evaluated = memo.predict(g, k)  # the layout search, kept per site-free grid
     util_in = g["utilisation"].to_numpy(dtype=float)
     deadline = g["deadline_s"].to_numpy(dtype=float)
     known = g["known_device_hours"].to_numpy(dtype=float)

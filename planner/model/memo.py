@@ -1,0 +1,150 @@
+"""Memos of the site-independent phases of a plan, so a site or price change (PUE, grid,
+region, discount) recomputes only the footprint (energy × PUE, carbon, water, cost).
+
+The training layout search (``training_perf.predict``) and the serving fleet sizing
+(``serving.size_fleet``) are pure functions of a planning grid's columns. Neither reads where
+the work runs or what it costs, so each result is kept under a digest of every grid column
+*except* those (``SITE_COLUMNS`` and the footprint results ``is_footprint`` names). A column
+added to the grid later is in the key by default; only the excluded ones are assumed unread,
+and ``tests/model/test_memo.py`` checks that changing them leaves both results unchanged.
+
+Pure: no streamlit. The memos are per process, bounded (least recently used out), and
+thread-safe (the dashboard plans in one thread per session). Cached arrays are copied out,
+so a caller cannot change a kept result.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Mapping
+
+import numpy as np
+import pandas as pd
+
+# Grid columns that come from the site and the pricing, not from the work or the devices
+# (``assumptions.attach_assumptions``, ``training_inputs.host_columns``'s boundary text).
+SITE_COLUMNS = frozenset({
+    "pue", "carbon_intensity_g_per_kwh", "market_carbon_intensity_g_per_kwh", "market_basis",
+    "wue_l_per_kwh", "wue_basis", "water_offsite_l_per_kwh", "water_offsite_basis",
+    "electricity_usd_per_kwh", "price_usd_per_device_hour", "price_basis", "cloud_discount",
+    "pricing_mode", "service_life_years", "energy_boundary",
+})
+# Name endings of footprint results (per-request energy, carbon, water and cost figures).
+FOOTPRINT_ENDINGS = ("_kwh", "_co2e_kg", "_usd", "_l", "_per_1k_requests", "_per_1m_tokens",
+                     "energy_j_per_request", "energy_j_per_output_token")
+MAX_ENTRIES = 64
+
+
+def is_footprint(column: str) -> bool:
+    """Whether a column holds a site-dependent figure: a site input or a footprint result.
+    ``device_energy_j_*`` (the device's own joules, before host share and PUE) is not one."""
+    if column in SITE_COLUMNS:
+        return True
+    if column.startswith("device_energy_j"):
+        return False
+    return any(column.endswith(e) for e in FOOTPRINT_ENDINGS)
+
+
+def site_free_digest(frame: pd.DataFrame) -> bytes:
+    """A digest of ``frame``'s shape, index ends, column names and dtypes, and the values of
+    every column but the site-dependent ones: equal digests, equal site-independent inputs.
+    Numbers are hashed as one float block, everything else as one pickle (which may differ
+    for equal text held in distinct objects: a miss, never a wrong hit)."""
+    kept = [(c, t) for c, t in zip(frame.columns, frame.dtypes, strict=True)
+            if not is_footprint(str(c))]
+    numeric = [c for c, t in kept if t.kind in "biuf"]
+    other = [c for c, t in kept if t.kind not in "biuf"]
+    h = hashlib.blake2b(digest_size=20)
+    h.update(repr((frame.shape, list(frame.index[:1]), list(frame.index[-1:]), numeric, other,
+                   [str(t) for _, t in kept])).encode())
+    h.update(np.ascontiguousarray(frame[numeric].to_numpy(dtype=float)).tobytes())
+    h.update(pickle.dumps(frame[other].to_numpy().tolist(), protocol=5))
+    return h.digest()
+
+
+def _copy(value: object) -> object:
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, dict):
+        return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return tuple(_copy(v) for v in value)
+    return value
+
+
+class Memo:
+    """A bounded, thread-safe map from a key to a result (least recently used out)."""
+
+    def __init__(self, max_entries: int = MAX_ENTRIES):
+        self.max_entries = max_entries
+        self._items: OrderedDict[Hashable, object] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def get_or_compute(self, key: Hashable, compute: Callable[[], object]) -> object:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                self.hits += 1
+                return _copy(self._items[key])
+        value = compute()
+        with self._lock:
+            self.misses += 1
+            self._items[key] = _copy(value)
+            while len(self._items) > self.max_entries:
+                self._items.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self.hits = self.misses = 0
+
+
+LAYOUTS = Memo()
+FLEETS = Memo()
+
+
+def _constants_key(k: Mapping[str, object]) -> tuple:
+    return tuple(sorted((str(a), repr(b)) for a, b in k.items()))
+
+
+def predict(grid: pd.DataFrame, k: Mapping[str, object]):
+    """``training_perf.predict(grid, k)`` (the layout search), kept per site-free grid."""
+    from planner.model import training_perf
+
+    key = (site_free_digest(grid), _constants_key(k))
+    return LAYOUTS.get_or_compute(key, lambda: training_perf.predict(grid, k))
+
+
+def size_fleet(perf: pd.DataFrame, traffic, spec) -> pd.DataFrame:
+    """``serving.size_fleet(perf, traffic, spec)``: the fleet columns kept per site-free
+    ``perf``, traffic and inference section, joined to this ``perf`` (whose footprint
+    columns are this site's)."""
+    from planner.model import serving
+    from planner.model.frames import with_columns
+
+    key = (site_free_digest(perf), repr(traffic), spec.model_dump_json())
+    sized = None
+
+    def compute() -> dict[str, np.ndarray] | None:
+        nonlocal sized
+        sized = serving.size_fleet(perf, traffic, spec)
+        added = [c for c in sized.columns if c not in perf.columns]
+        # Only the fleet's own new columns are kept; were a column of ``perf`` replaced,
+        # nothing is kept (the result would not be perf + added).
+        if list(sized.columns[:len(perf.columns)]) != list(perf.columns) or any(
+                sized[c] is not perf[c] and not sized[c].equals(perf[c])
+                for c in perf.columns):
+            return None
+        return {c: sized[c].to_numpy(copy=True) for c in added}
+
+    added = FLEETS.get_or_compute(key, compute)
+    if sized is not None:
+        return sized
+    if added is None:  # not cacheable: compute it every time
+        return serving.size_fleet(perf, traffic, spec)
+    return with_columns(perf, added)

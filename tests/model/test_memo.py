@@ -1,0 +1,154 @@
+"""The site-independent memos: a plan whose layout search and fleet sizing come from the
+memo, at a new site, is the plan computed from scratch there, column for column; and the
+columns the memo keys leave out are columns the layout search and fleet sizing do not read."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from planner.model import memo, serving, training, training_perf
+from planner.model.inference import evaluate_inference
+from planner.model.perf_constants import load_performance
+from planner.model.plan import Planner
+from planner.model.scenario import parse_scenario
+
+SCENARIO = {  # the dashboard's first view: Llama 3 8B trained in 30 days, served at 200/s
+    "training": {"model": "llama-3-8b", "days": 30, "hardware": "all"},
+    "inference": {"model": "llama-3-8b", "prompt_tokens": 512, "output_tokens": 256,
+                  "batch_size": 64, "requests_per_s_avg": 200, "requests_per_s_peak": 400,
+                  "latency_p95_s": 8, "hardware": "all"},
+    "lifecycle": {"horizon_months": 36, "retrain_every_months": 12, "retrain_fraction": 0.25},
+    "site": {"cloud_provider": "aws", "cloud_region": "us-east-1"},
+}
+# Sites and prices a user can change in the sidebar; each plan must match a fresh one.
+CHANGES = [
+    ({"cloud_provider": "aws", "cloud_region": "us-east-1", "pue": 1.37}, {}),
+    ({"country": "FRA", "pue": 1.2, "wue_l_per_kwh": 0.4}, {}),
+    ({"cloud_provider": "gcp", "cloud_region": "europe-west1"},
+     {"cloud_discount": 0.3, "cloud_providers": "any"}),
+    ({"cloud_provider": "aws", "cloud_region": "us-east-1"},
+     {"mode": "on_prem", "service_life_years": 3}),
+]
+
+
+@pytest.fixture(scope="module")
+def planner() -> Planner:
+    return Planner.load()
+
+
+def _at(site: dict, pricing: dict) -> dict:
+    return {**SCENARIO, "site": site, "pricing": pricing}
+
+
+def _assert_same_plan(a, b) -> None:
+    pd.testing.assert_frame_equal(a.training, b.training)
+    pd.testing.assert_frame_equal(a.inference, b.inference)
+    assert sorted(a.extras) == sorted(b.extras)
+    for name in a.extras:
+        pd.testing.assert_frame_equal(a.extras[name], b.extras[name])
+
+
+@pytest.mark.parametrize(("site", "pricing"), CHANGES)
+def test_a_kept_phase_at_a_new_site_is_the_fresh_plan(planner, site, pricing):
+    memo.LAYOUTS.clear()
+    memo.FLEETS.clear()
+    planner.plan(SCENARIO)  # fills the memos at the first site
+    hits = memo.LAYOUTS.hits, memo.FLEETS.hits
+    kept = planner.plan(_at(site, pricing))
+    assert (memo.LAYOUTS.hits, memo.FLEETS.hits) > hits  # the new site used the memos
+    memo.LAYOUTS.clear()
+    memo.FLEETS.clear()
+    fresh = planner.plan(_at(site, pricing))
+    assert memo.LAYOUTS.hits == memo.FLEETS.hits == 0
+    _assert_same_plan(kept, fresh)
+    # and the footprint did follow the change (the comparison is not vacuous)
+    base = planner.plan(SCENARIO)
+    assert not np.allclose(base.inference["annual_total_co2e_kg"].fillna(0),
+                           kept.inference["annual_total_co2e_kg"].fillna(0)) or not np.allclose(
+        base.inference["annual_cost_usd"].fillna(0), kept.inference["annual_cost_usd"].fillna(0))
+
+
+def test_a_new_pue_changes_only_the_footprint(planner):
+    memo.LAYOUTS.clear()
+    a = planner.plan(_at({"pue": 1.1}, {}))
+    b = planner.plan(_at({"pue": 1.5}, {}))
+    ok = a.training["feasible"].to_numpy(bool)
+    assert ok.any()
+    np.testing.assert_array_equal(a.training["devices"], b.training["devices"])
+    np.testing.assert_allclose(b.training["energy_kwh"][ok] * 1.1,
+                               a.training["energy_kwh"][ok] * 1.5, rtol=1e-12)
+
+
+def _perturbed(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every column the memo keys leave out, changed (numbers × 1.7 + 0.3, text replaced)."""
+    out = frame.copy()
+    for name in frame.columns:
+        if not memo.is_footprint(str(name)):
+            continue
+        column = frame[name]
+        if pd.api.types.is_bool_dtype(column):
+            out[name] = ~column
+        elif pd.api.types.is_numeric_dtype(column):
+            out[name] = column.astype(float) * 1.7 + 0.3
+        else:
+            out[name] = "changed"
+    return out
+
+
+def _scenario(planner, site=None):
+    s = parse_scenario(_at(site or SCENARIO["site"], {}))
+    return s, planner.resolve_site(s)
+
+
+def test_the_layout_search_reads_no_site_or_footprint_column(planner):
+    s, site = _scenario(planner)
+    grid = training.training_grid(s, list(planner.profiles), planner.catalogue,
+                                  planner.defaults, site)
+    k = load_performance().step_constants()
+    changed = _perturbed(grid)
+    assert memo.site_free_digest(changed) == memo.site_free_digest(grid)
+    a, cells_a, evaluated_a = training_perf.predict(grid, k)
+    b, cells_b, evaluated_b = training_perf.predict(changed, k)
+    assert (cells_a, evaluated_a) == (cells_b, evaluated_b)
+    assert a.keys() == b.keys()
+    for name in a:
+        np.testing.assert_array_equal(a[name], b[name], err_msg=name)
+
+
+def test_the_fleet_sizing_reads_no_site_or_footprint_column(planner):
+    s, site = _scenario(planner)
+    spec = s.inference
+    perf = evaluate_inference(serving.serving_grid(planner, s, site, spec))
+    changed = _perturbed(perf)
+    traffic = serving.resolve_traffic(spec)
+    a = serving.size_fleet(perf, traffic, spec)
+    b = serving.size_fleet(changed, traffic, spec)
+    added = [c for c in a.columns if c not in perf.columns]
+    assert added and all(not memo.is_footprint(c) for c in added)
+    pd.testing.assert_frame_equal(a[added], b[added])
+
+
+def test_the_memo_hands_out_copies(planner):
+    s, site = _scenario(planner, {"pue": 1.234})
+    grid = training.training_grid(s, list(planner.profiles), planner.catalogue,
+                                  planner.defaults, site)
+    k = load_performance().step_constants()
+    memo.LAYOUTS.clear()
+    first, _, _ = memo.predict(grid, k)
+    kept = first["devices"].copy()
+    first["devices"][:] = -1.0
+    again, _, _ = memo.predict(grid, k)
+    assert memo.LAYOUTS.hits == 1
+    np.testing.assert_array_equal(again["devices"], kept)
+
+
+def test_a_changed_model_is_a_miss(planner):
+    memo.LAYOUTS.clear()
+    memo.FLEETS.clear()
+    planner.plan(SCENARIO)
+    other = {**SCENARIO, "training": {**SCENARIO["training"], "days": 60},
+             "inference": {**SCENARIO["inference"], "requests_per_s_peak": 500}}
+    planner.plan(other)
+    assert memo.LAYOUTS.hits == 0 and memo.FLEETS.hits == 0
