@@ -316,21 +316,31 @@ def concurrency_cap(c: Mapping[str, np.ndarray], devices):
 
 
 def _draw_w(c, parts, step):
+    """Idle + the compute draw + the memory draw above idle, each scaled by the share of the
+    step its units are busy (the two overlap within a step, so both draw), at most the
+    device's power limit."""
     idle = np.asarray(c["idle_power_w"], float)
     with np.errstate(divide="ignore", invalid="ignore"):
         compute = (c["busy_power_w"] - idle) * np.clip(parts["compute_s"] / step, 0.0, 1.0)
-        memory = (c["decode_power_w"] - idle) * np.clip(parts["memory_s"] / step, 0.0, 1.0)
-    return idle + np.maximum(compute, memory)
+        # collectives are copy kernels streaming HBM over the links: memory-bound work
+        streaming = np.clip((parts["memory_s"] + parts["communication_s"]) / step, 0.0, 1.0)
+        memory = (c["decode_power_w"] - idle) * streaming
+    return np.fmin(idle + compute + memory, np.asarray(c["power_limit_w"], float))
 
 
 def step_power_w(c: Mapping[str, np.ndarray], n, lines=None):
-    """Device power [W] while stepping with ``n`` active: idle + the larger of the compute
-    and the memory draw above idle, each scaled by the share of the step it is busy, for
-    decode steps and chunk steps weighted by the share of time each takes.
+    """Device power [W] while stepping with ``n`` active, for decode steps and chunk steps
+    weighted by the share of time each takes (chunk steps: n · chunks · chunk step / T,
+    Little).
 
-    A prefill-bound step draws toward ``busy_power_w`` (the compute-bound draw), a
-    decode-bound step toward ``decode_power_w``; overhead and communication time are spent
-    near idle. Chunk steps take n · chunks · chunk step / T of the time (Little).
+    Within a step, power is idle plus a dynamic part per component busy (Hong & Kim 2010,
+    An integrated GPU power and performance model, ISCA: power = idle + Σ access rate ×
+    component power): the compute units at ``busy_power_w`` for the share of the step their
+    FLOPs take, the memory system at ``decode_power_w`` for the share its bytes and the
+    step's collectives take; the sum is held at the device's power limit (its rating, which
+    the board enforces by lowering clocks). A prefill-bound step draws toward the
+    compute-bound figure, a decode-bound one toward the memory-bound one, a large decode
+    batch that keeps both busy more than either; engine overhead is spent near idle.
     """
     t = times_at(c, n, lines=lines)
     decode = _draw_w(c, t["decode_parts"], t["decode_step_s"])

@@ -39,7 +39,8 @@ STEP_INPUTS = ("batch_size", "weight_bytes", "expert_weight_bytes", "active_para
                "kv_memory_fraction", "prefill_chunk_tokens", "engine_overhead_s_per_step",
                "collective_latency_s", "intra_node_bytes_per_s",
                "inter_node_bytes_per_s_per_device", "devices_per_node", "tensor_parallel",
-               "busy_power_w", "decode_power_w", "idle_power_w", "host_power_w_per_device",
+               "busy_power_w", "decode_power_w", "idle_power_w", "power_limit_w",
+               "host_power_w_per_device",
                "host_power_fraction", "pue", "network_rtt_s")
 # Columns the layout adds (the Monte Carlo reads them back as given).
 LAYOUT_COLUMNS = ("tensor_parallel", "pipeline_parallel", "devices_per_replica",
@@ -354,7 +355,15 @@ def serving_assumptions(grid: pd.DataFrame, defaults, spec: InferenceSpec,
     if spec.host_power_w_per_device is not None:  # the scenario's own server figure
         host = np.where(edge, host, spec.host_power_w_per_device)
         host_basis = np.where(edge, host_basis, "scenario: host power per device")
+    # the draw a device cannot exceed: its rating (else the peer estimate), or a given or
+    # calibrated figure above it
+    rated = grid["rated_power_w"].to_numpy(dtype=float)
+    if "assumed_rated_power_w" in grid:
+        rated = np.where(np.isnan(rated), grid["assumed_rated_power_w"].to_numpy(dtype=float),
+                         rated)
+    limit = np.fmax(np.fmax(rated, grid["busy_power_w"].to_numpy(dtype=float)), decode_w)
     return {
+        "power_limit_w": limit,
         "bandwidth_utilisation": bw_util,
         "bandwidth_basis": bw_basis,
         "engine_overhead_s_per_step": overhead,

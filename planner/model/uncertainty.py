@@ -129,7 +129,8 @@ def serving_draws(table: pd.DataFrame, spec: InferenceSpec, traffic: Traffic,
         c[name] = per_draw(lv[name])
     steps = {k: (per_draw(a), per_draw(b)) for k, (a, b) in lv_steps.items()}
     ratio = tuple(per_draw(v) for v in lv_ratio)
-    for name in ("busy_power_w", "decode_power_w", "idle_power_w", "host_power_w_per_device"):
+    for name in ("busy_power_w", "decode_power_w", "idle_power_w", "power_limit_w",
+                 "host_power_w_per_device"):
         c[name] = c[name] * fx["power"]
     c["pue"] = np.where(c["edge"], 1.0, np.maximum(c["pue"] * fx["pue"], 1.0))
     c["price_usd_per_device_hour"] = c["price_usd_per_device_hour"] * fx["price"]

@@ -91,15 +91,15 @@ def test_hand_worked_fleet_and_year(planner):
     for _ in range(200):
         n = 4 * _hand_slot(n + 1)[2]
     assert row["fleet_mean_active_per_replica"] == pytest.approx(n, rel=1e-2)
-    # Power: busy 1 − e^−N of the time with N / (1 − e^−N) active; a decode step draws idle
-    # 140 W + (553 − 140 W; 0.79 of the 700 W rating) × its memory share, a chunk step
-    # 140 W + (525 − 140 W) × its compute share; chunk steps take N · chunk / T of the time.
+    # Power: busy 1 − e^−N of the time with N / (1 − e^−N) active; a step draws idle 140 W
+    # + (462 − 140 W; 0.66 of the 700 W rating) × its memory share + (525 − 140 W) × its
+    # compute share, at most the 700 W rating; chunk steps take N · chunk / T of the time.
     busy = 1 - math.exp(-n)
     active = n / busy
     _, d_mem, d_comp = _hand_step(active, 0)
     chunk, c_mem, c_comp = _hand_step(active, 512)
-    p_decode = 140 + max(413 * d_mem, 385 * d_comp)
-    p_chunk = 140 + max(413 * c_mem, 385 * c_comp)
+    p_decode = min(140 + 322 * d_mem + 385 * d_comp, 700)
+    p_chunk = min(140 + 322 * c_mem + 385 * c_comp, 700)
     share = active * chunk / _hand_slot(active)[2]
     power_w = 140 + (share * p_chunk + (1 - share) * p_decode - 140) * busy
     host_w = 4600 * 0.47 / 8  # DGX H100 host rating less GPUs, at the BNL load share, per GPU

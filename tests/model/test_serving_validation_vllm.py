@@ -5,7 +5,10 @@ header). Each case is planned as published (model preset, H100 SXM, bf16, a repl
 published GPU count at the published concurrency, its mean response length) and compared at
 the measurement's boundary: GPU energy per output token against the model's device energy.
 
-One constant is fitted to these cases: the GPU decode power share of the rating
+The step's power is idle plus the compute draw and the memory draw, each for the share of the
+step its units are busy (collectives counted as memory-bound), at most the rating
+(``planner.model.batching.step_power_w``). One constant is fitted to these cases: the GPU
+decode power share of the rating
 (``decode_power_fraction`` in ``profiles/defaults.yaml``, fitted on all of them by
 ``planner.model.serving_calibration`` with every other constant at its default). The reported
 error is therefore leave one group out: each case is predicted with that share fitted on the
@@ -183,7 +186,9 @@ def test_held_out_beats_before_and_naive(table):
         assert err.max() < table[f"{name}_err"].abs().max()
 
 
-def test_held_out_energy_median_meets_the_target(table):
-    """Issue 10: within 20% median and 35% worst held out. The median is met; the worst is
-    not (Qwen 3 235B at 256 concurrent, README), so only the median is asserted."""
-    assert table["model_err"].abs().median() <= 0.20
+def test_held_out_energy_meets_the_target(table):
+    """Issue 10: within 20% median and 35% worst held out (each group predicted with the
+    decode share fitted on the others)."""
+    err = table["model_err"].abs()
+    assert err.median() <= 0.20
+    assert err.max() <= 0.35
