@@ -77,6 +77,30 @@ def _per_kind(defaults: Defaults, name: str, kinds: np.ndarray) -> np.ndarray:
     return np.array(defaults.per_kind(name, kinds), dtype=float)
 
 
+# The fields of a resolved site that ``site_columns`` turns into grid columns.
+SITE_FIELDS = ("pue", "carbon_intensity_g_per_kwh", "market_intensity_g_per_kwh",
+               "market_basis", "wue_l_per_kwh", "wue_basis", "water_offsite_l_per_kwh",
+               "water_offsite_basis", "electricity_usd_per_kwh")
+
+
+def site_columns(edge: np.ndarray, site: ResolvedSite) -> dict[str, object]:
+    """The grid columns that come from the site's ``SITE_FIELDS`` (PUE, grid intensity,
+    water, electricity price), per row (``edge``: a user's device). The one place they are
+    made: ``attach_assumptions`` and the site-independent grid memo (``memo.site_grid``)."""
+    return {
+        "pue": np.where(edge, 1.0, site.pue),
+        "carbon_intensity_g_per_kwh": site.carbon_intensity_g_per_kwh,
+        "market_carbon_intensity_g_per_kwh": site.market_intensity_g_per_kwh,
+        "market_basis": site.market_basis,
+        # A user's device has no facility: no cooling water on site (as its PUE is 1).
+        "wue_l_per_kwh": np.where(edge, 0.0, site.wue_l_per_kwh),
+        "wue_basis": np.where(edge, "edge device: no facility", site.wue_basis),
+        "water_offsite_l_per_kwh": site.water_offsite_l_per_kwh,
+        "water_offsite_basis": site.water_offsite_basis,
+        "electricity_usd_per_kwh": site.electricity_usd_per_kwh,
+    }
+
+
 def attach_assumptions(
     frame: pd.DataFrame,
     *,
@@ -161,16 +185,8 @@ def attach_assumptions(
     no_host = edge | uses_system
     out["host_power_fraction"] = np.where(no_host, 0.0,
                                           _per_kind(defaults, "host_power_fraction", kinds))
-    out["pue"] = np.where(edge, 1.0, site.pue)
-    out["carbon_intensity_g_per_kwh"] = site.carbon_intensity_g_per_kwh
-    out["market_carbon_intensity_g_per_kwh"] = site.market_intensity_g_per_kwh
-    out["market_basis"] = site.market_basis
-    # A user's device has no facility: no cooling water on site (as its PUE is 1).
-    out["wue_l_per_kwh"] = np.where(edge, 0.0, site.wue_l_per_kwh)
-    out["wue_basis"] = np.where(edge, "edge device: no facility", site.wue_basis)
-    out["water_offsite_l_per_kwh"] = site.water_offsite_l_per_kwh
-    out["water_offsite_basis"] = site.water_offsite_basis
-    out["electricity_usd_per_kwh"] = site.electricity_usd_per_kwh
+    for name, values in site_columns(edge, site).items():
+        out[name] = values
 
     embodied = out["embodied_co2e_kg_per_device"].to_numpy(dtype=float)
     embodied_default = np.where(edge, defaults.edge.embodied_co2e_kg_per_device.value,

@@ -28,7 +28,7 @@ import pandas as pd
 from pydantic import Field, model_validator
 
 from planner.errors import ProfileError, ScenarioError
-from planner.model import performance
+from planner.model import memo, performance
 from planner.model.assumptions import select_precision
 from planner.model.context import PlanningData
 from planner.model.defaults import Defaults
@@ -319,7 +319,7 @@ def variant_grid(planner: PlanningData, scenario: Scenario, v: Variant,
                  with_traffic: bool) -> pd.DataFrame:
     """The evaluation grid of one variant, with its overrides applied."""
     build = serving_grid if with_traffic else inference_grid
-    g = build(planner, scenario, v.site, v.spec)
+    g = memo.site_grid(build, planner, scenario, v.site, v.spec)  # kept per site-free inputs
     overrides = {} if v.weight_bytes is None else {"weight_bytes": v.weight_bytes}
     return with_columns(g, {
         **overrides,

@@ -148,3 +148,44 @@ def size_fleet(perf: pd.DataFrame, traffic, spec) -> pd.DataFrame:
     if added is None:  # not cacheable: compute it every time
         return serving.size_fleet(perf, traffic, spec)
     return with_columns(perf, added)
+
+
+GRIDS = Memo(24)
+
+
+def site_grid(build: Callable, planner, scenario, site, spec=None) -> pd.DataFrame:
+    """``build(planner, scenario, site, spec)`` (``serving_grid`` or ``inference_grid``), kept
+    per planner, scenario without its site, inference section and every field of the resolved
+    site but ``assumptions.SITE_FIELDS``; at other values of those (a new PUE, grid intensity,
+    water or electricity price) the kept grid gets this site's ``assumptions.site_columns``,
+    the function the grid itself was made with. A new cloud region or country is a new grid
+    (its prices differ)."""
+    from dataclasses import fields
+
+    from planner.model.assumptions import SITE_FIELDS, site_columns
+    from planner.model.frames import _plain
+
+    other = tuple((f.name, getattr(site, f.name)) for f in fields(site)
+                  if f.name not in SITE_FIELDS)
+    key = (build.__module__, build.__qualname__, id(planner),
+           scenario.model_dump_json(exclude={"site"}),
+           spec.model_dump_json() if spec is not None else None, repr(other))
+    made = None
+
+    def compute():
+        nonlocal made
+        made = build(planner, scenario, site, spec)
+        return (planner, made)
+
+    kept_planner, grid = GRIDS.get_or_compute(key, compute)
+    if made is not None:
+        return made
+    if kept_planner is not planner:  # the id of a planner since released: not this one's
+        return build(planner, scenario, site, spec)
+    out = grid.copy()
+    edge = (out["placement"] == "edge").to_numpy()
+    n = len(out)
+    for name, values in site_columns(edge, site).items():
+        plain = _plain(values, n, out.index)
+        out[name] = plain if isinstance(plain, pd.Series) else np.array(plain)
+    return out

@@ -429,8 +429,9 @@ def plan_serving(planner: PlanningData, scenario: Scenario, site: ResolvedSite,
     spec = spec or scenario.inference
     traffic = resolve_traffic(spec)
     if traffic is None:
-        return evaluate_inference(inference_grid(planner, scenario, site, spec))
-    return evaluate_serving(serving_grid(planner, scenario, site, spec), spec, traffic)
+        return evaluate_inference(memo.site_grid(inference_grid, planner, scenario, site, spec))
+    return evaluate_serving(memo.site_grid(serving_grid, planner, scenario, site, spec), spec,
+                            traffic)
 
 
 def unmet_target_message(table: pd.DataFrame) -> str | None:

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from planner.model import memo, serving, training, training_perf
+from planner.model import inference, memo, serving, training, training_perf
 from planner.model.inference import evaluate_inference
 from planner.model.perf_constants import load_performance
 from planner.model.plan import Planner
@@ -152,3 +152,39 @@ def test_a_changed_model_is_a_miss(planner):
              "inference": {**SCENARIO["inference"], "requests_per_s_peak": 500}}
     planner.plan(other)
     assert memo.LAYOUTS.hits == 0 and memo.FLEETS.hits == 0
+
+
+# Site changes that keep the cloud region and which inputs are given (so each figure's
+# basis): the kept grid is re-sited, not rebuilt.
+GIVEN_SITE = {**SCENARIO["site"], "pue": 1.2, "carbon_intensity_g_per_kwh": 380.0,
+              "wue_l_per_kwh": 0.3, "electricity_usd_per_kwh": 0.1,
+              "market_emission_factor_g_per_kwh": 200.0}
+RESITED = [{"pue": 1.37}, {"carbon_intensity_g_per_kwh": 120.0, "wue_l_per_kwh": 0.9},
+           {"electricity_usd_per_kwh": 0.21, "pue": 1.05},
+           {"market_emission_factor_g_per_kwh": 30.0}]
+
+
+@pytest.mark.parametrize("build", [serving.serving_grid, inference.inference_grid])
+@pytest.mark.parametrize("change", RESITED)
+def test_a_kept_grid_at_a_new_site_is_the_fresh_grid(planner, build, change):
+    memo.GRIDS.clear()
+    s, site = _scenario(planner, GIVEN_SITE)
+    memo.site_grid(build, planner, s, site, s.inference)
+    moved = {**GIVEN_SITE, **change}
+    s2, site2 = _scenario(planner, moved)
+    hits = memo.GRIDS.hits
+    kept = memo.site_grid(build, planner, s2, site2, s2.inference)
+    assert memo.GRIDS.hits == hits + 1
+    fresh = build(planner, s2, site2, s2.inference)
+    pd.testing.assert_frame_equal(kept, fresh)
+    assert (kept["placement"] == "edge").any()  # edge rows keep their own PUE and water
+
+
+def test_a_new_region_is_a_new_grid(planner):
+    memo.GRIDS.clear()
+    s, site = _scenario(planner, GIVEN_SITE)
+    memo.site_grid(serving.serving_grid, planner, s, site, s.inference)
+    s2, site2 = _scenario(planner, {**GIVEN_SITE, "cloud_region": "us-west-2"})
+    kept = memo.site_grid(serving.serving_grid, planner, s2, site2, s2.inference)
+    assert memo.GRIDS.hits == 0
+    pd.testing.assert_frame_equal(kept, serving.serving_grid(planner, s2, site2, s2.inference))
