@@ -153,6 +153,50 @@ def size_fleet(perf: pd.DataFrame, traffic, spec) -> pd.DataFrame:
 GRIDS = Memo(24)
 
 
+def _site_key(site) -> str:
+    """The resolved site's fields other than ``assumptions.SITE_FIELDS`` (provider, region,
+    country and every basis and label): a grid is kept per these."""
+    from dataclasses import fields
+
+    from planner.model.assumptions import SITE_FIELDS
+
+    return repr(tuple((f.name, getattr(site, f.name)) for f in fields(site)
+                      if f.name not in SITE_FIELDS))
+
+
+def _resite(grid: pd.DataFrame, site) -> pd.DataFrame:
+    """A copy of a kept grid with this site's ``assumptions.site_columns``."""
+    from planner.model.assumptions import site_columns
+    from planner.model.frames import _plain
+
+    out = grid.copy()
+    edge = (out["placement"] == "edge").to_numpy()
+    n = len(out)
+    for name, values in site_columns(edge, site).items():
+        plain = _plain(values, n, out.index)
+        out[name] = plain if isinstance(plain, pd.Series) else np.array(plain)
+    return out
+
+
+def _kept(key: Hashable, inputs: tuple, build: Callable[[], pd.DataFrame]):
+    """(grid, True) when a grid of ``key`` was kept for these very ``inputs`` (the objects
+    whose ids the key holds), else (a freshly built grid, False)."""
+    made = None
+
+    def compute():
+        nonlocal made
+        made = build()
+        return (inputs, made)
+
+    kept_inputs, grid = GRIDS.get_or_compute(key, compute)
+    if made is not None:
+        return made, False
+    if len(kept_inputs) != len(inputs) or any(a is not b for a, b in
+                                              zip(kept_inputs, inputs, strict=True)):
+        return build(), False  # an id reused by a new object: not this grid
+    return grid, True
+
+
 def site_grid(build: Callable, planner, scenario, site, spec=None) -> pd.DataFrame:
     """``build(planner, scenario, site, spec)`` (``serving_grid`` or ``inference_grid``), kept
     per planner, scenario without its site, inference section and every field of the resolved
@@ -160,32 +204,43 @@ def site_grid(build: Callable, planner, scenario, site, spec=None) -> pd.DataFra
     water or electricity price) the kept grid gets this site's ``assumptions.site_columns``,
     the function the grid itself was made with. A new cloud region or country is a new grid
     (its prices differ)."""
-    from dataclasses import fields
-
-    from planner.model.assumptions import SITE_FIELDS, site_columns
-    from planner.model.frames import _plain
-
-    other = tuple((f.name, getattr(site, f.name)) for f in fields(site)
-                  if f.name not in SITE_FIELDS)
     key = (build.__module__, build.__qualname__, id(planner),
            scenario.model_dump_json(exclude={"site"}),
-           spec.model_dump_json() if spec is not None else None, repr(other))
-    made = None
+           spec.model_dump_json() if spec is not None else None, _site_key(site))
+    grid, kept = _kept(key, (planner,), lambda: build(planner, scenario, site, spec))
+    return _resite(grid, site) if kept else grid
 
-    def compute():
-        nonlocal made
-        made = build(planner, scenario, site, spec)
-        return (planner, made)
 
-    kept_planner, grid = GRIDS.get_or_compute(key, compute)
-    if made is not None:
-        return made
-    if kept_planner is not planner:  # the id of a planner since released: not this one's
-        return build(planner, scenario, site, spec)
-    out = grid.copy()
-    edge = (out["placement"] == "edge").to_numpy()
-    n = len(out)
-    for name, values in site_columns(edge, site).items():
-        plain = _plain(values, n, out.index)
-        out[name] = plain if isinstance(plain, pd.Series) else np.array(plain)
+def _boundary_prefix(pue: float) -> str:
+    # ``training_inputs.host_columns``' energy boundary text starts with the row's PUE
+    return f"facility (PUE {pue:g}) = "
+
+
+def training_grid(scenario, profiles, catalogue, defaults, site, calibration=None):
+    """``training.training_grid`` kept as ``site_grid`` keeps the serving grids; its energy
+    boundary text names the PUE, so that prefix is rewritten too. Were a row's text not of
+    that form, the grid is built afresh (nothing is guessed)."""
+    from planner.model import training
+
+    profiles = list(profiles)
+    inputs = (*profiles, catalogue, defaults, calibration)
+    key = ("training_grid", tuple(map(id, inputs)), scenario.model_dump_json(exclude={"site"}),
+           _site_key(site))
+
+    def build():
+        return training.training_grid(scenario, profiles, catalogue, defaults, site,
+                                      calibration)
+
+    grid, kept = _kept(key, inputs, build)
+    if not kept:
+        return grid
+    old = [_boundary_prefix(p) for p in grid["pue"].to_numpy(dtype=float)]
+    text = grid["energy_boundary"].tolist()
+    if not all(isinstance(t, str) and t.startswith(o) for t, o in zip(text, old, strict=True)):
+        return build()
+    out = _resite(grid, site)
+    new = [_boundary_prefix(p) for p in out["pue"].to_numpy(dtype=float)]
+    out["energy_boundary"] = pd.Series(
+        [n + t[len(o):] for t, o, n in zip(text, old, new, strict=True)], index=out.index,
+        dtype=object)
     return out

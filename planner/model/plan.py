@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from planner.model import memo
 from planner.model.catalogue import catalogue_frame
 from planner.model.defaults import Defaults, load_defaults
 from planner.model.hardware import HardwareProfile, load_profiles
@@ -90,8 +91,8 @@ class Planner:
         """The training table of a scenario: one row per hardware option."""
         scenario = scenario if isinstance(scenario, Scenario) else parse_scenario(scenario)
         site = self.resolve_site(scenario)
-        out = evaluate_training(training_grid(scenario, list(self.profiles), self.catalogue,
-                                              self.defaults, site, self.calibration))
+        out = evaluate_training(memo.training_grid(scenario, self.profiles, self.catalogue,
+                                                   self.defaults, site, self.calibration))
         out["assumptions"] = describe_assumptions(out, site)
         return out
 

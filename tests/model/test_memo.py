@@ -188,3 +188,18 @@ def test_a_new_region_is_a_new_grid(planner):
     kept = memo.site_grid(serving.serving_grid, planner, s2, site2, s2.inference)
     assert memo.GRIDS.hits == 0
     pd.testing.assert_frame_equal(kept, serving.serving_grid(planner, s2, site2, s2.inference))
+
+
+@pytest.mark.parametrize("change", RESITED)
+def test_a_kept_training_grid_at_a_new_site_is_the_fresh_grid(planner, change):
+    memo.GRIDS.clear()
+    s, site = _scenario(planner, GIVEN_SITE)
+    args = (list(planner.profiles), planner.catalogue, planner.defaults)
+    memo.training_grid(s, *args, site)
+    s2, site2 = _scenario(planner, {**GIVEN_SITE, **change})
+    kept = memo.training_grid(s2, *args, site2)
+    assert memo.GRIDS.hits == 1
+    fresh = training.training_grid(s2, *args, site2)
+    pd.testing.assert_frame_equal(kept, fresh)
+    if "pue" in change:  # the boundary text names the new PUE
+        assert kept["energy_boundary"].str.contains(f"PUE {change['pue']:g}").all()
