@@ -20,6 +20,13 @@ Memory per device (bytes):
   the first pipeline stage holds min(pp, m) micro-batches of its
   L/pp layers in flight under 1F1B (Narayanan et al. 2021, arXiv:2104.04473, section 2.2);
 - fp32 logits of one sequence on the last stage, T·V·4/tp.
+
+Pipeline stages need not divide the layers: the busiest stage holds ceil(L/pp) of them (or the
+user's split: ``first_stage_layers`` / ``last_stage_layers`` and the rest shared evenly, as
+Megatron-LM's ``--decoder-first/last-pipeline-num-layers`` set it; DeepSeek-V3 runs 61 layers
+on 16 stages, DeepSeek-AI 2024, arXiv:2412.19437, section 3.2; BLOOM 70 on 12, BigScience
+2022, arXiv:2211.05100, section 3.4). Its layers set the pipeline's pace and its memory; the
+other stages wait for it. Interleaved chunks (v > 1) still divide the layers evenly.
 """
 
 from __future__ import annotations
@@ -36,10 +43,14 @@ RECOMPUTE = ("none", "selective", "full", "partial")
 FULL, PARTIAL = 2, 3
 TP_CHOICES = (1, 2, 4, 8, 16)
 PP_CHOICES = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 14, 16, 18, 21, 24, 32, 36, 42, 48, 63, 64)
+# Stage counts searched even where they leave the stages uneven (the counts large runs use).
+UNEVEN_PP_CHOICES = (2, 4, 8, 16, 32, 64)
 V_CHOICES = (1, 2, 3, 4, 6, 8)
 ZERO_CHOICES = (1, 3)  # stage 2 moves what stage 1 does; stage 3 shards the weights too
 EP_CHOICES = (1, 2, 4, 8, 16, 32, 64)
 FP8_EXTRA_BYTES_PER_PARAM = 1.0  # an fp8 copy of the weights beside the bf16 ones
+# DualPipe keeps two copies of the (bf16) weights (DeepSeek-AI 2024, arXiv:2412.19437, Table 2).
+DUALPIPE_EXTRA_BYTES = 2.0
 
 
 def candidates(layers=None, heads=None, experts=None, max_tp=None,
@@ -60,6 +71,9 @@ def candidates(layers=None, heads=None, experts=None, max_tp=None,
     if max_tp is not None:
         tps = tuple(t for t in tps if t <= max_tp) or (1,)
     pps = dividing(PP_CHOICES, layers)
+    if layers is not None:  # uneven stages: powers of two up to the layers
+        pps = tuple(sorted(set(pps) | {p for p in UNEVEN_PP_CHOICES
+                                       if p <= max(int(n) for n in layers)}))
     eps = dividing(EP_CHOICES, experts) if experts is not None and max(experts) > 1 else (1,)
     axes = {"tp": tps, "pp": pps, "v": V_CHOICES, "zero": ZERO_CHOICES,
             "rc": tuple(range(len(RECOMPUTE))), "ep": eps}
@@ -70,7 +84,7 @@ def candidates(layers=None, heads=None, experts=None, max_tp=None,
     grid = np.array(list(itertools.product(*axes.values())), dtype=np.int64)
     keep = ~((grid[:, 2] > 1) & (grid[:, 1] == 1))  # interleaving needs pipeline stages
     if layers is not None:  # interleaved chunks must divide some layer count too
-        keep &= np.array([any(int(n) % (p * v) == 0 for n in layers)
+        keep &= np.array([v == 1 or any(int(n) % (p * v) == 0 for n in layers)
                           for p, v in grid[:, 1:3]])
     grid = grid[keep]
     return {name: grid[:, i] for i, name in enumerate(("tp", "pp", "v", "zero", "rc", "ep"))}
@@ -91,6 +105,15 @@ def data_parallel(devices, tp, pp, max_replicas=np.inf):
                       np.floor(max_replicas))
 
 
+def stage_layers(r: dict, lay: dict):
+    """Layers of the busiest pipeline stage: the user's split (``r["stage_layers"]``) or the
+    most even one, ceil(L / pp) (L / pp where pp divides L; interleaved layouts, v > 1, are
+    valid only where pp·v divides L, so v does not change it and is left out of the shape)."""
+    even = np.ceil(r["layers"] / lay["pp"])
+    given = r.get("stage_layers")
+    return even if given is None else np.where(np.isnan(given), even, given)
+
+
 def state_bytes_per_param(zero, group):
     """Bytes of mixed-precision Adam state per parameter at a ZeRO stage over ``group`` ranks."""
     g = np.maximum(group, 1.0)
@@ -101,16 +124,19 @@ def state_bytes_per_param(zero, group):
 def _parts(r: dict, lay: dict, dp, micro_batches):
     """Model state, activations without and with full recomputation, and logits (bytes)."""
     tp, pp, ep, zero, rc = lay["tp"], lay["pp"], lay["ep"], lay["zero"], lay["rc"]
-    dense = (r["params"] - r["expert_params"]) / (tp * pp)
-    experts = r["expert_params"] / (tp * pp * ep)
-    per_param = state_bytes_per_param(zero, dp) + r["fp8"] * FP8_EXTRA_BYTES_PER_PARAM
-    per_expert = state_bytes_per_param(zero, dp / ep) + r["fp8"] * FP8_EXTRA_BYTES_PER_PARAM
+    held = stage_layers(r, lay)
+    share = held / r["layers"]  # of the layers (and their parameters) on the busiest stage
+    dense = (r["params"] - r["expert_params"]) * share / tp
+    experts = r["expert_params"] * share / (tp * ep)
+    extra = r["fp8"] * FP8_EXTRA_BYTES_PER_PARAM + r.get("dualpipe", 0.0) * DUALPIPE_EXTRA_BYTES
+    per_param = state_bytes_per_param(zero, dp) + extra
+    per_expert = state_bytes_per_param(zero, dp / ep) + extra
     state = dense * per_param + experts * per_expert
     t, h, a = r["seq"], r["hidden"], r["heads"]
     # The 5·a·T/h term is the attention's score matrices, kept only by unfused kernels.
     kept = np.where(rc == 0, t * h * (34.0 + r.get("unfused", 0.0) * 5.0 * a * t / h),
                     34.0 * t * h) / tp
-    layers_held = (r["layers"] / pp) * np.minimum(pp, np.maximum(micro_batches, 1.0))
+    layers_held = held * np.minimum(pp, np.maximum(micro_batches, 1.0))
     logits = 4.0 * t * r["vocab"] / tp
     return state, kept * layers_held, 2.0 * t * h / tp * layers_held, logits
 
@@ -147,7 +173,7 @@ def valid(r: dict, lay: dict, dp, micro_batches) -> np.ndarray:
     # Not in place: each test broadcasts over only the layout axes it depends on
     # (``layout_search`` passes one axis per layout field).
     ok = (tp <= r["node"]) & (tp <= r["devices"]) & (np.mod(r["heads"], tp) == 0)
-    ok = ok & (np.mod(r["layers"], pp * v) == 0)
+    ok = ok & ((np.mod(r["layers"], pp * v) == 0) | ((v == 1) & (pp <= r["layers"])))
     ok = ok & (dp >= 1)
     ok = ok & (np.mod(r["experts"], ep) == 0) & (np.mod(dp, ep) == 0)
     ok = ok & (micro_batches >= 1)

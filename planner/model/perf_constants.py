@@ -44,6 +44,7 @@ class KernelEfficiency(StrictModel):
 
     ampere: Constant
     hopper: Constant
+    tpu_v3: Constant
     tpu: Constant
     other: Constant
 

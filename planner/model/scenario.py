@@ -40,6 +40,9 @@ class ArchitectureSpec(StrictModel):
     experts_per_token: int | None = Field(default=None, ge=1, le=100_000)
     shared_experts: int | None = Field(default=None, ge=0, le=100_000)
     moe_ffn_hidden: int | None = Field(default=None, ge=1, le=10_000_000)
+    routed_nodes_per_token: int | None = Field(
+        default=None, ge=1, le=100_000, description="Nodes a token's routed experts may span "
+        "(node-limited routing: DeepSeek-V3's M = 4); default: one per routed expert")
 
 
 class ParallelismSpec(StrictModel):
@@ -48,13 +51,21 @@ class ParallelismSpec(StrictModel):
     tp: int | None = Field(default=None, ge=1, le=1024, description="Tensor-parallel ranks "
                            "(inside a node)")
     pp: int | None = Field(default=None, ge=1, le=1024, description="Pipeline stages (a divisor "
-                           "of the layers)")
+                           "of the layers, or uneven with first/last_stage_layers)")
+    first_stage_layers: int | None = Field(
+        default=None, ge=1, le=10_000, description="Layers on the first pipeline stage (the "
+        "other stages share the rest evenly; Megatron-LM's --decoder-first-pipeline-num-layers)")
+    last_stage_layers: int | None = Field(
+        default=None, ge=1, le=10_000, description="Layers on the last pipeline stage")
     dp: int | None = Field(default=None, ge=1, le=10_000_000, description="Data-parallel ranks")
     ep: int | None = Field(default=None, ge=1, le=100_000, description="Expert-parallel ranks "
                            "(a divisor of the experts and of dp)")
     zero_stage: int | None = Field(default=None, ge=0, le=3, description="ZeRO stage 0-3")
     recompute: Literal["none", "selective", "full"] | None = Field(
         default=None, description="Activation recomputation")
+    schedule: Literal["1f1b", "dualpipe"] | None = Field(
+        default=None, description="Pipeline schedule: 1F1B (default) or DeepSeek-V3's "
+        "DualPipe (no bubble, two copies of the weights)")
 
 
 class TrainingSpec(StrictModel):

@@ -25,6 +25,9 @@ Per device, over the whole run (all arrays (R, K): runs × layouts):
 Ring collectives move 2(g − 1)/g of the buffer per device (all-reduce), (g − 1)/g for each of
 reduce-scatter / all-gather / all-to-all (Thakur et al. 2005, Optimization of Collective
 Communication Operations in MPICH). Links run at a share of their peak (``network_efficiency``).
+Uneven pipeline stages (``parallelism.stage_layers``): the busiest stage's layers set the pace,
+so the layer work, its tensor-parallel and expert traffic and its parameters' gradients scale
+by that stage's share of the layers rather than 1/pp.
 The constants live in ``profiles/performance.yaml`` with the cases they were fitted on.
 """
 
@@ -32,7 +35,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from planner.model.parallelism import stage_layers as busiest_stage_layers
+
 BYTES_BF16 = 2.0
+FP8_A2A_BYTES = 1.5  # mean of FP8 dispatch and BF16 combine (DeepSeek-V3, section 3.3.4)
+# DualPipe overlaps the all-to-alls with computation by giving 20 of the H800's 132 SMs to
+# communication (DeepSeek-V3, section 3.2.2): the computation runs on the rest.
+DUALPIPE_COMPUTE_SHARE = 112.0 / 132.0
 RECOMPUTE_FULL, RECOMPUTE_SELECTIVE = 2, 1
 CAUSAL_SHARE = 0.5  # of the score blocks a fused kernel computes under a causal mask
 SCORE_BYTES, ACTIVATION_BYTES = 5.0, 34.0  # stored bytes per token and layer: 5·a·T, 34·h
@@ -47,6 +56,8 @@ def layout_times(r: dict, lay: dict, dp, micro_batches, k: dict,
     tp, pp, v, ep, zero, rc = lay["tp"], lay["pp"], lay["v"], lay["ep"], lay["zero"], lay["rc"]
     used = tp * pp * dp
     tokens, h, layers = r["tokens"], r["hidden"], r["layers"]
+    stage_layers = busiest_stage_layers(r, lay)
+    uneven = stage_layers * pp / layers  # 1 where the stages are even
     f_lin, f_attn = 6.0 * r["active_params"], r["attention_flops_per_token"]
     full = (rc == RECOMPUTE_FULL).astype(float) if share is None else share
     unfused = r.get("unfused", 0.0)
@@ -71,10 +82,10 @@ def layout_times(r: dict, lay: dict, dp, micro_batches, k: dict,
     scores = unfused * SCORE_BYTES * r["heads"] * r["seq"] / ACTIVATION_BYTES * attn_unfused
     elementwise = (k["elementwise_bytes"] * tokens * layers * (h * lin_factor + scores) / used
                    / r["memory_bandwidth"])
-    compute = matmul + elementwise
+    dualpipe = r.get("dualpipe", 0.0)
+    compute = (matmul + elementwise) * uneven / (1.0 - dualpipe * (1.0 - DUALPIPE_COMPUTE_SHARE))
 
     per_replica_tokens = tokens / dp
-    stage_layers = layers / pp
     intra = r["intra_bw"] * k["network_efficiency"]
     inter = r["inter_bw"] * k["network_efficiency"]
     n_allreduce = 4.0 + 2.0 * full
@@ -84,8 +95,8 @@ def layout_times(r: dict, lay: dict, dp, micro_batches, k: dict,
     pipeline = np.where(pp > 1, 2.0 * BYTES_BF16 * h * per_replica_tokens * v / pp_link, 0.0)
 
     steps = tokens / r["batch_tokens"]
-    dense = (r["params"] - r["expert_params"]) / (tp * pp)
-    experts = r["expert_params"] / (tp * pp * ep)
+    dense = (r["params"] - r["expert_params"]) * uneven / (tp * pp)
+    experts = r["expert_params"] * uneven / (tp * pp * ep)
     zero3 = np.where(zero == 3, 1.5, 1.0)
     dp_bw = np.where(used > r["node"], inter, intra)
     edp = np.maximum(dp / ep, 1.0)
@@ -95,15 +106,31 @@ def layout_times(r: dict, lay: dict, dp, micro_batches, k: dict,
     hidden_by = (2.0 / 3.0) * compute / np.maximum(micro_batches, 1.0)
     data_exposed = np.maximum(data - hidden_by, 0.0)
 
-    ep_bw = np.where(ep * tp > r["node"], inter, intra)
-    moe_layers = np.where(r["experts"] > 1, layers, 0.0) / pp
-    expert = np.where(ep > 1, 4.0 * r["experts_per_token"] * BYTES_BF16 * h
-                      * per_replica_tokens / tp * moe_layers * (ep - 1) / ep / ep_bw, 0.0)
+    # Node-limited routing (DeepSeek-V3, section 3.2.2): a token crosses the network once per
+    # node its experts sit on (at most M), then NVLink forwards it to each expert's device;
+    # the two overlap. FP8 runs dispatch (forward) and send the down-projection gradients
+    # (backward) in FP8 and combine in BF16 (DeepSeek-V3, section 3.3.4): 1.5 bytes a value.
+    spans = ep * tp > r["node"]
+    k_top = r["experts_per_token"]
+    routed = r.get("routed_nodes", np.nan)
+    limited = spans & np.isfinite(routed)
+    net_copies = np.where(limited, np.minimum(k_top, np.where(np.isfinite(routed), routed, 1.0)),
+                          k_top)
+    moe_layers = np.where(r["experts"] > 1, stage_layers, 0.0)
+    a2a_bytes = np.where(r["fp8"] > 0, FP8_A2A_BYTES, BYTES_BF16)
+    per_copy = (4.0 * a2a_bytes * h * per_replica_tokens / tp * moe_layers * (ep - 1) / ep)
+    over_net = per_copy * net_copies / np.where(spans, inter, intra)
+    expert = np.where(ep > 1, np.where(limited, np.maximum(over_net, per_copy * k_top / intra),
+                                       over_net), 0.0)
 
     # DeepSeek-V3's DualPipe overlaps the all-to-alls with the computation of another
     # micro-batch (DeepSeek-AI 2024, arXiv:2412.19437, section 3.2.1): up to the compute time.
     expert = np.maximum(expert - compute, 0.0)
-    bubble = (pp - 1) / (v * np.maximum(micro_batches, 1.0)) * (compute + tensor + expert)
+    # DualPipe's bubble, (pp/2 − 1)(F&B + B − 3W) (DeepSeek-V3, Table 2), vanishes with equal
+    # forward, input-gradient and weight-gradient times: none is charged.
+    one_f_one_b = 1.0 - dualpipe
+    bubble = (one_f_one_b * (pp - 1) / (v * np.maximum(micro_batches, 1.0))
+              * (compute + tensor + expert))
     total = compute + tensor + pipeline + data_exposed + expert + bubble
     return {"compute_s": compute, "tensor_s": tensor, "pipeline_s": pipeline,
             "data_s": data_exposed, "expert_s": expert, "bubble_s": bubble, "total_s": total}

@@ -59,7 +59,8 @@ def training_workload(spec: TrainingSpec, constants: PerformanceConstants) -> di
     out: dict = {"has_architecture": False, "architecture_basis": "", "tokens": np.nan,
                  "sequence_tokens": float(seq), "active_params": np.nan, "expert_params": 0.0,
                  "layers": np.nan, "hidden": np.nan, "heads": np.nan, "vocab": np.nan,
-                 "experts": 1.0, "experts_per_token": 1.0, "attention_flops_per_token": 0.0}
+                 "experts": 1.0, "experts_per_token": 1.0, "attention_flops_per_token": 0.0,
+                 "routed_nodes_per_token": np.nan}
     flops = spec.total_flops
     if params and lm and not (spec.flops_per_sample or (p and p.flops_per_sample_forward
                                                         and not spec.tokens)):
@@ -80,6 +81,10 @@ def training_workload(spec: TrainingSpec, constants: PerformanceConstants) -> di
             flops = flops or float(tokens * arch.flops_per_token())
         params = arch.params
         out["head_dim"] = float(arch.head_dim)
+        a = spec.architecture
+        nodes = (a.routed_nodes_per_token if a is not None else None) or (
+            p.routed_nodes_per_token if p is not None else None)
+        out["routed_nodes_per_token"] = float(nodes) if nodes and arch.is_moe else np.nan
     elif not flops:
         fps = spec.flops_per_sample or (p.flops_per_sample_forward if p else None)
         samples = spec.samples or (p.samples if p else None)
@@ -117,7 +122,8 @@ def given_layout(spec: TrainingSpec, w: dict) -> dict:
     """
     par = spec.parallelism
     if par is None:
-        return {f"given_{k}": np.nan for k in ("tp", "pp", "dp", "ep", "zero", "rc")}
+        return {**{f"given_{k}": np.nan for k in ("tp", "pp", "dp", "ep", "zero", "rc",
+                                                    "stage_layers")}, "given_dualpipe": 0.0}
     if not w["has_architecture"]:
         raise ScenarioError("training.parallelism: needs a transformer (a preset with an "
                             "architecture, or params and tokens)")
@@ -125,15 +131,20 @@ def given_layout(spec: TrainingSpec, w: dict) -> dict:
     if par.dp is not None:
         tp, pp = tp or 1, pp or 1
     layers, heads, experts = int(w["layers"]), int(w["heads"]), int(w["experts"])
-    if pp is not None and layers % pp:
+    busiest = uneven_split(par, pp, layers)
+    if pp is not None and layers % pp and busiest is None:
         raise ScenarioError(f"training.parallelism.pp: {pp} pipeline stages do not divide the "
-                            f"{layers} layers; allowed: a divisor of {layers}")
+                            f"{layers} layers; allowed: a divisor of {layers}, or an uneven "
+                            "split given with first_stage_layers / last_stage_layers")
     if tp is not None and heads % tp:
         raise ScenarioError(f"training.parallelism.tp: {tp} does not divide the {heads} "
                             f"attention heads; allowed: a divisor of {heads}")
     if ep is not None and (experts % ep or (ep > 1 and experts == 1)):
         raise ScenarioError(f"training.parallelism.ep: {ep} expert-parallel ranks do not divide "
                             f"the {experts} experts; allowed: a divisor of {experts}")
+    if par.schedule == "dualpipe" and (pp is None or pp < 2 or pp % 2):
+        raise ScenarioError("training.parallelism.schedule: dualpipe needs an even pp of 2 or "
+                            f"more stages (DeepSeek-V3, section 3.2.1); got pp {pp}")
     if spec.devices is not None and tp is not None and tp > spec.devices:
         raise ScenarioError(f"training.parallelism.tp: {tp} is more than the {spec.devices} "
                             "devices")
@@ -150,7 +161,29 @@ def given_layout(spec: TrainingSpec, w: dict) -> dict:
     return {"given_tp": col(tp), "given_pp": col(pp), "given_dp": col(par.dp),
             "given_ep": col(ep if ep is not None or experts > 1 else 1),
             "given_zero": col(par.zero_stage),
-            "given_rc": col(RECOMPUTE.index(par.recompute) if par.recompute else None)}
+            "given_rc": col(RECOMPUTE.index(par.recompute) if par.recompute else None),
+            "given_stage_layers": col(busiest),
+            "given_dualpipe": 1.0 if par.schedule == "dualpipe" else 0.0}
+
+
+def uneven_split(par, pp: int | None, layers: int) -> int | None:
+    """Layers of the busiest stage of a split given with ``first_stage_layers`` /
+    ``last_stage_layers`` (the other stages share the rest evenly), None where none is given;
+    a split that cannot exist is refused, naming the field."""
+    first, last = par.first_stage_layers, par.last_stage_layers
+    if first is None and last is None:
+        return None
+    field = "first_stage_layers" if first is not None else "last_stage_layers"
+    if pp is None or pp < 2:
+        raise ScenarioError(f"training.parallelism.{field}: needs pp of 2 or more stages")
+    ends = [n for n in (first, last) if n is not None]
+    rest, middle = layers - sum(ends), pp - len(ends)
+    if rest < middle or (middle == 0 and rest != 0) or (middle > 0 and rest % middle):
+        raise ScenarioError(
+            f"training.parallelism.{field}: {' + '.join(map(str, ends))} layers on the end "
+            f"stages leave {rest} of the {layers} layers for the other {middle} stages; allowed: "
+            "a split whose other stages share the rest evenly, at least one layer each")
+    return max(*ends, rest // middle if middle else 0)
 
 
 def supported_precisions(row: pd.Series) -> list[str]:

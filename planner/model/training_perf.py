@@ -33,6 +33,8 @@ ROW_COLUMNS = {
     "intra_bw": "intra_bw_bytes_per_s", "inter_bw": "inter_bw_bytes_per_s",
     "node": "scale_up_devices", "matmul_efficiency": "matmul_efficiency",
     "kernel_efficiency": "kernel_efficiency", "unfused": "attention_unfused",
+    "stage_layers": "given_stage_layers", "routed_nodes": "routed_nodes_per_token",
+    "dualpipe": "given_dualpipe",
 }
 
 

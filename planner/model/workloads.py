@@ -60,6 +60,7 @@ class ModelPreset(StrictModel):
         "the served context")
     shared_experts: int | None = Field(default=None, ge=0)
     moe_ffn_hidden: int | None = Field(default=None, gt=0)
+    routed_nodes_per_token: int | None = Field(default=None, ge=1)
     # generic models
     flops_per_sample_forward: float | None = Field(default=None, gt=0)
     samples: float | None = Field(default=None, gt=0)

@@ -78,10 +78,30 @@ def test_zero_stages_shard_what_the_paper_says():
 
 
 def test_candidates_only_divide_the_layers_and_heads():
+    # Interleaved chunks divide the layers; plain stages divide them or are a power of two up
+    # to the layers (uneven stages, as DeepSeek-V3's 61 layers on 16 stages).
     lay = parallelism.candidates(layers=[80], heads=[64], experts=[1], max_tp=8)
     assert set(np.unique(lay["tp"])) <= {1, 2, 4, 8}
-    assert all(80 % (p * v) == 0 for p, v in zip(lay["pp"], lay["v"], strict=True))
+    for p, v in zip(lay["pp"], lay["v"], strict=True):
+        assert 80 % (p * v) == 0 or (v == 1 and p in parallelism.UNEVEN_PP_CHOICES and p <= 80)
     assert set(np.unique(lay["ep"])) == {1}
+    assert 16 in parallelism.candidates(layers=[61], heads=[128], experts=[1], max_tp=8)["pp"]
+
+
+def test_uneven_stages_pace_the_pipeline_by_the_busiest_stage():
+    # 61 layers on 16 stages: the busiest holds 4, so the layer work is 4·16/61 of an even
+    # split's; memory holds 4 layers' activations and parameters.
+    r = _row(layers=61.0)
+    balanced = step_time.layout_times(dict(r, stage_layers=np.array([[61 / 16]])), _lay(pp=16),
+                                      32.0, 32.0, K)
+    odd = step_time.layout_times(r, _lay(pp=16), 32.0, 32.0, K)
+    assert odd["compute_s"] == pytest.approx(balanced["compute_s"] * 4 * 16 / 61, rel=1e-9)
+    assert odd["tensor_s"] == pytest.approx(balanced["tensor_s"] * 4 * 16 / 61, rel=1e-9)
+    assert parallelism.stage_layers(r, _lay(pp=16)) == 4
+    given = dict(r, stage_layers=np.array([[5.0]]))
+    assert parallelism.stage_layers(given, _lay(pp=16)) == 5
+    assert parallelism.valid(r, _lay(pp=16), 32.0, 32.0).all()
+    assert not parallelism.valid(r, _lay(pp=16, v=2), 32.0, 32.0).all()
 
 
 def _row(**over):
@@ -235,6 +255,12 @@ def test_published_system_power_is_used_as_such(planner):
      r"training\.parallelism\.tp: 16 is more than the devices of one node \(8\)"),
     ({"model": "llama-3-70b", "devices": 64, "parallelism": {"pp": 3}},
      r"training\.parallelism\.pp: 3 pipeline stages do not divide the 80 layers"),
+    ({"model": "llama-3-70b", "devices": 64,
+      "parallelism": {"pp": 4, "first_stage_layers": 25, "last_stage_layers": 30}},
+     r"training\.parallelism\.first_stage_layers: 25 \+ 30 layers on the end stages leave 25 "
+     r"of the 80 layers for the other 2 stages"),
+    ({"model": "llama-3-70b", "devices": 64, "parallelism": {"last_stage_layers": 30}},
+     r"training\.parallelism\.last_stage_layers: needs pp of 2 or more stages"),
     ({"model": "mixtral-8x7b", "tokens": 1e12, "devices": 64, "parallelism": {"ep": 3}},
      r"training\.parallelism\.ep: 3 expert-parallel ranks do not divide the 8 experts"),
     ({"model": "llama-3-70b", "devices": 64, "parallelism": {"tp": 8, "pp": 4, "dp": 4}},
@@ -243,6 +269,15 @@ def test_published_system_power_is_used_as_such(planner):
 def test_bad_layouts_are_refused(planner, training, match):
     with pytest.raises(ScenarioError, match=match):
         planner.plan_training({"training": {"hardware": H100, **training}})
+
+
+def test_given_uneven_split_is_used(planner):
+    # 80 layers on 3 stages as 26 + 28 + 26: the busiest stage has 28, so the step is slower
+    # than an even split of 81 would be per layer, and the layout is accepted.
+    row = _one(planner, {"model": "llama-3-70b", "devices": 48,
+                         "parallelism": {"tp": 8, "pp": 3, "first_stage_layers": 26,
+                                         "last_stage_layers": 26}})
+    assert row["layout"].startswith("tp8 pp3 dp2")
 
 
 def test_given_layout_is_used(planner):

@@ -137,7 +137,7 @@ def test_shipped_constant_is_the_fit_on_its_named_cases(performance):
     # exactly those cases must give the shipped value (to the 0.02 grid).
     for generation, value in s["kernel_efficiency_refit"].items():
         assert value == pytest.approx(s["kernel_efficiency_shipped"][generation], abs=0.021)
-    assert set(s["kernel_efficiency_refit"]) == {"ampere", "hopper", "tpu"}
+    assert set(s["kernel_efficiency_refit"]) == {"ampere", "hopper", "tpu_v3", "tpu"}
 
 
 def test_held_out_error_is_reported_on_cases_not_fitted(performance):
