@@ -19,12 +19,16 @@ factor and the result over the Monte Carlo draws is given beside it.
 
 from __future__ import annotations
 
+import ctypes
+import functools
+import platform
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from planner.model import batching, fleet
+from planner.model.draw_statistics import draw_statistics, rank_order, ranks
 from planner.model.footprint import RATE_COLUMNS, Rates, footprint
 from planner.model.inference import replica_times_s
 from planner.model.levers import LeverDefaults, load_lever_defaults
@@ -41,13 +45,35 @@ from planner.model.serving import (
 )
 from planner.model.training import TrainingMode
 
-PERCENTILES = (10.0, 50.0, 90.0)
 UTILISATION_LEVELS = 33
 SERVING_METRICS = ("annual_cost_usd", "annual_energy_kwh", "annual_total_co2e_kg",
                    "annual_water_l", "fleet_devices", "fleet_latency_p95_s")
 TRAINING_METRICS = ("cost_usd", "energy_kwh", "total_co2e_kg", "water_l")
 
 Ranges = dict[str, tuple[float, float, float]]
+# glibc's mallopt(3) parameters: blocks up to 32 MiB from the heap, not mapped one by one;
+# the heap's free top given back to the system only beyond 128 MiB.
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+MMAP_THRESHOLD_BYTES, TRIM_THRESHOLD_BYTES = 32 << 20, 128 << 20
+
+
+@functools.cache
+def keep_freed_memory() -> bool:
+    """Let the process reuse the memory the Monte Carlo frees (with glibc's malloc; True if
+    set). By default glibc maps each block over 128 KiB on its own and unmaps it when freed
+    (raising that threshold only as far as the blocks already freed) and gives the heap's top
+    back once 128 KiB of it is free, so every short-lived (draws × options) array was faulted
+    in page by page anew: about half of the Monte Carlo's time was the kernel's (80,000 page
+    faults a run of 10,000 draws over every data-centre profile). Other C libraries: nothing
+    is changed."""
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return False
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False
+    return bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
+                and mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES))
 
 
 def resolve_ranges(spec: UncertaintySpec | None, defaults: LeverDefaults) -> Ranges:
@@ -83,37 +109,73 @@ def _columns(table: pd.DataFrame, names) -> dict[str, np.ndarray]:
     return {k: table[k].to_numpy(dtype=float)[None, :] for k in names}
 
 
+CHUNK_DRAWS = 2048  # draws evaluated together: (chunk × options) arrays stay in the caches
+
+
 def serving_draws(table: pd.DataFrame, spec: InferenceSpec, traffic: Traffic,
                   factors: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Every serving metric for every draw × option (rows of a sized inference table): the
     plan's own functions (``replica_times_s``, ``sized_units``, ``year_of_service``) on
-    arrays of draws × options."""
-    base_c = fleet_inputs(table)
-    c = {k: v[None, :] for k, v in base_c.items()}
-    # Performance depends on a draw only through its utilisation factor: the replicas' step
-    # lines, load curves, times and unloaded figures are computed at UTILISATION_LEVELS
-    # levels of it (the baseline 1 among them), each draw takes its nearest level, and the
-    # draws read their level's figures (the curves by row, not copied out per draw).
-    f = np.asarray(factors["utilisation"], dtype=float)
-    levels = np.unique(np.append(np.linspace(f.min(), f.max(), UTILISATION_LEVELS), 1.0))
-    nearest = np.abs(f[:, None] - levels[None, :]).argmin(axis=1)
-    fx = {k: v[:, None] for k, v in factors.items()}
-    n_opt = len(table)
+    arrays of draws × options, CHUNK_DRAWS draws at a time (each draw is independent of the
+    others, so the chunks only bound the arrays' size: the figures are those of one pass)."""
+    levels = _utilisation_levels(table, spec, factors["utilisation"])
+    n = len(factors["utilisation"])
+    parts = [_serving_chunk(levels, spec, traffic,
+                            {k: np.asarray(v, dtype=float)[s:s + CHUNK_DRAWS]
+                             for k, v in factors.items()})
+             for s in range(0, n, CHUNK_DRAWS)]
+    return {k: (parts[0][k] if len(parts) == 1 else np.concatenate([p[k] for p in parts]))
+            for k in parts[0]}
 
-    def at(factor):
-        return {**c, "utilisation": np.minimum(c["utilisation"] * factor, 1.0),
-                "bandwidth_utilisation": np.minimum(c["bandwidth_utilisation"] * factor, 1.0)}
 
+@dataclass(frozen=True)
+class _Levels:
+    """The options' performance at a few levels of the utilisation factor (``serving_draws``)."""
+
+    table: pd.DataFrame
+    columns: dict[str, np.ndarray]  # the options' own columns, shape (1, options)
+    levels: np.ndarray  # the utilisation factors, ascending
+    at_level: dict[str, np.ndarray]  # figures the utilisation moves, shape (levels, options)
+    steps: dict[str, tuple[np.ndarray, np.ndarray]]
+    ratio: tuple[np.ndarray, np.ndarray, np.ndarray]
+    curves: tuple[np.ndarray, np.ndarray]  # load curves, (levels · options, points)
+
+
+def _utilisation_levels(table: pd.DataFrame, spec: InferenceSpec, f) -> _Levels:
+    """Performance depends on a draw only through its utilisation factor: the replicas' step
+    lines, load curves, times and unloaded figures are computed at UTILISATION_LEVELS levels
+    of it (the baseline 1 among them; the factors themselves where there are no more of
+    them), each draw takes its nearest level, and the draws read their level's figures (the
+    curves by row, not copied out per draw)."""
+    c = {k: v[None, :] for k, v in fleet_inputs(table).items()}
+    f = np.asarray(f, dtype=float)
+    levels = np.unique(np.append(f, 1.0))
+    if levels.size > UTILISATION_LEVELS + 1:
+        levels = np.unique(np.append(np.linspace(f.min(), f.max(), UTILISATION_LEVELS), 1.0))
+    lv = {**c, "utilisation": np.minimum(c["utilisation"] * levels[:, None], 1.0),
+          "bandwidth_utilisation": np.minimum(c["bandwidth_utilisation"] * levels[:, None],
+                                              1.0)}
     lv = {k: np.broadcast_to(v, np.broadcast_shapes(np.shape(v), (len(levels), 1)))
-          for k, v in at(levels[:, None]).items()}
+          for k, v in lv.items()}
     times = replica_times_s(lv)
     lv.update(times)
-    lv_steps = batching.step_lines(lv)
-    lv_ratio = fleet.target_ratio(spec, lv, lv_steps)
+    steps = batching.step_lines(lv)
+    ratio = fleet.target_ratio(spec, lv, steps)
     n_k, rate_k = fleet.service_lines(lv)
+    curves = (n_k.reshape(-1, n_k.shape[-1]), rate_k.reshape(-1, rate_k.shape[-1]))
+    at_level = {name: lv[name] for name in ("utilisation", "bandwidth_utilisation", *times)}
+    return _Levels(table, c, levels, at_level, steps, ratio, curves)
+
+
+def _serving_chunk(lv: _Levels, spec: InferenceSpec, traffic: Traffic,
+                   factors: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """``serving_draws`` for one chunk of draws."""
+    table, levels = lv.table, lv.levels
+    n_opt = len(table)
+    nearest = np.abs(factors["utilisation"][:, None] - levels[None, :]).argmin(axis=1)
     rows = nearest[:, None] * n_opt + np.arange(n_opt)[None, :]
-    curves = batching.RowCurves(n_k.reshape(-1, n_k.shape[-1]),
-                                rate_k.reshape(-1, rate_k.shape[-1]), rows)
+    curves = batching.RowCurves(*lv.curves, rows)
+    fx = {k: v[:, None] for k, v in factors.items()}
 
     def per_draw(v):
         v = np.broadcast_to(v, (len(levels), n_opt))
@@ -124,11 +186,11 @@ def serving_draws(table: pd.DataFrame, spec: InferenceSpec, traffic: Traffic,
             return v[:1]  # the same at every level (a figure the utilisation does not move)
         return np.take(v.ravel(), rows)
 
-    c = dict(c)
-    for name in ("utilisation", "bandwidth_utilisation", *times):
-        c[name] = per_draw(lv[name])
-    steps = {k: (per_draw(a), per_draw(b)) for k, (a, b) in lv_steps.items()}
-    ratio = tuple(per_draw(v) for v in lv_ratio)
+    c = dict(lv.columns)
+    for name, v in lv.at_level.items():
+        c[name] = per_draw(v)
+    steps = {k: (per_draw(a), per_draw(b)) for k, (a, b) in lv.steps.items()}
+    ratio = tuple(per_draw(v) for v in lv.ratio)
     for name in ("busy_power_w", "decode_power_w", "idle_power_w", "power_limit_w",
                  "host_power_w_per_device"):
         c[name] = c[name] * fx["power"]
@@ -156,9 +218,15 @@ def serving_draws(table: pd.DataFrame, spec: InferenceSpec, traffic: Traffic,
         "fleet_devices": units * c["devices_per_replica"],
         "fleet_latency_p95_s": s["figures"]["latency_p95_s"],
     }
-    result = {name: np.where(s["meets"], v, np.nan) for name, v in out.items()}
-    result["meets_target"] = s["meets"]
+    result = {name: _full(np.where(s["meets"], v, np.nan), units.shape)
+              for name, v in out.items()}
+    result["meets_target"] = _full(s["meets"], units.shape)
     return result
+
+
+def _full(v: np.ndarray, shape) -> np.ndarray:
+    """``v`` as a writable array of ``shape`` (draws × options)."""
+    return v if np.shape(v) == shape else np.broadcast_to(v, shape).copy()
 
 
 def training_draws(table: pd.DataFrame, factors: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -180,124 +248,56 @@ def training_draws(table: pd.DataFrame, factors: dict[str, np.ndarray]) -> dict[
             "meets_target": np.isfinite(device_hours)}
 
 
-def _ranks(a: np.ndarray) -> np.ndarray:
-    """Ranks along the first axis (ties broken by order; continuous draws have none)."""
-    r = np.empty_like(a, dtype=float)
-    np.put_along_axis(r, np.argsort(a, axis=0),
-                      np.arange(a.shape[0], dtype=float).reshape(-1, *(1,) * (a.ndim - 1)),
-                      axis=0)
-    return r
-
-
-def _sorted_summary(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """From one sort of each column (draws × options): P10/P50/P90 over its finite draws
-    (linear interpolation, as ``np.nanpercentile``), their mean, and the ranks of every draw
-    (missing ones last), for ``spearman_rho``. A column with no finite draw is not sorted
-    (its percentiles and mean are NaN; its ranks, 0…n−1, are never read)."""
-    n, n_opt = values.shape
-    finite = np.isfinite(values)
-    m = finite.sum(axis=0)
-    has = m > 0
-    cols = np.flatnonzero(has)
-    # each column sorted as one contiguous lane (the same sort, so the same order of ties)
-    lanes = np.ascontiguousarray(np.where(finite, values, np.nan).T[cols])
-    order = np.argsort(lanes, axis=1)  # NaN sorts last
-    ranks_t = np.broadcast_to(np.arange(n, dtype=float), (n_opt, n)).copy()
-    ranks_t[cols[:, None], order] = np.arange(n, dtype=float)
-    ordered = np.take_along_axis(lanes, order, axis=1)
-    pct = np.full((len(PERCENTILES), n_opt), np.nan)
-    last = np.maximum(m[cols] - 1, 0)
-    at = np.arange(cols.size)
-    for i, q in enumerate(PERCENTILES):
-        pos = q / 100.0 * last
-        lo = np.floor(pos).astype(np.intp)
-        hi = np.minimum(lo + 1, last)
-        a, b = ordered[at, lo], ordered[at, hi]
-        pct[i, cols] = a + (b - a) * (pos - lo)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(has, np.where(finite, values, 0.0).sum(axis=0) / m, np.nan)
-    return pct, mean, ranks_t.T
-
-
-def spearman_rho(factor_ranks: np.ndarray, y: np.ndarray,
-                 y_ranks: np.ndarray | None = None) -> np.ndarray:
-    """Spearman's rho of each factor (draws × assumptions, already ranked 0…n−1) with each
-    option's result (draws × options), as the Pearson correlation of ranks: (assumptions ×
-    options). Options whose result is missing in some draws are ranked over the draws that
-    have one.
-
-    All at once, with no sort per option: without ties the ranks of m draws are 0…m−1, so
-    their mean (m−1)/2 and variance (m²−1)/12 are known; a factor's ranks within an option's
-    finite draws are a running count of those draws in the factor's order; and a result's
-    ranks over all draws are its ranks within the finite ones (NaN sorts last). ``y_ranks``:
-    those ranks, when already computed."""
-    n, n_a = factor_ranks.shape
-    finite = np.isfinite(y)
-    m = finite.sum(axis=0).astype(float)  # (options,)
-    order = np.empty((n, n_a), dtype=np.intp)  # order[r, k]: the draw of rank r in factor k
-    np.put_along_axis(order, factor_ranks.astype(np.intp), np.arange(n)[:, None], axis=0)
-    ry = np.where(finite, _ranks(y) if y_ranks is None else y_ranks, 0.0)
-    mu = (m - 1.0) / 2.0
-    var = (m * m - 1.0) / 12.0
-    out = np.empty((n_a, y.shape[1]))
-    whole = m == n
-    # every draw: the factor's own ranks. einsum, not BLAS: a threaded BLAS spends more
-    # time starting its threads than this (assumptions × draws × options) product takes.
-    out[:, whole] = np.einsum("ik,ij->kj", factor_ranks, ry[:, whole])
-    part = np.flatnonzero(~whole & (m > 2))  # (m ≤ 2: no correlation, NaN)
-    if part.size:
-        fin, rp = finite[:, part], ry[:, part]
-        for k in range(n_a):  # a handful of assumptions; each step is (draws × options)
-            mask = fin[order[:, k]]
-            rx = np.cumsum(mask, axis=0, dtype=np.int32)  # 1 + rank within the finite draws
-            out[k, part] = (mask * (rx - 1.0) * rp[order[:, k]]).sum(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        rho = (out - m * mu * mu) / (m * var)
-    return np.where(m > 2, rho, np.nan)
-
-
 def _section_tables(phase: str, ids: list[str], baseline: pd.DataFrame, metrics,
                     mc: dict[str, np.ndarray], oat: dict[str, np.ndarray],
-                    factors: dict[str, np.ndarray], ranges: Ranges, sources: dict[str, str]):
+                    factor_ranks: np.ndarray, factor_order: np.ndarray, ranges: Ranges,
+                    sources: dict[str, str]) -> tuple[dict, dict]:
+    """The summary and sensitivity columns of one phase (metric by metric, option by
+    option; the sensitivity's assumptions in ranking order), as arrays."""
     names = list(UNCERTAIN_NAMES)
-    n_opt, n_a = len(ids), len(names)
-    factor_ranks = _ranks(np.column_stack([factors[n] for n in names]))
-    summary: dict[str, list] = {c: [] for c in SUMMARY_COLUMNS}
-    sens: dict[str, list] = {c: [] for c in SENSITIVITY_COLUMNS}
-    share = mc["meets_target"].mean(axis=0)
-    for metric in metrics:
-        values = mc[metric]
-        pct, mean, value_ranks = _sorted_summary(values)
-        base = baseline[metric].to_numpy(dtype=float)
-        for col, v in (("phase", [phase] * n_opt), ("hardware_id", ids),
-                       ("metric", [metric] * n_opt), ("baseline", base), ("p10", pct[0]),
-                       ("p50", pct[1]), ("p90", pct[2]), ("mean", mean),
-                       ("draws", [values.shape[0]] * n_opt),
-                       ("draws_meeting_target_share", share),
-                       ("note", np.where(np.isnan(base), "no baseline figure: see the plan's "
-                                         "basis and reason columns", ""))):
-            summary[col].extend(v)
-        lo, hi = oat[metric][0::2], oat[metric][1::2]  # (assumptions, options)
-        with np.errstate(all="ignore"):
-            swing = np.abs(hi - lo) / np.abs(base)[None, :]
-        # An assumption whose low or high end breaks the target moves the result most of all.
-        breaks = np.isfinite(base)[None, :] & (np.isnan(lo) | np.isnan(hi))
-        order = np.where(breaks, np.inf, np.nan_to_num(swing, nan=-1.0))
-        rank = pd.DataFrame(order).rank(axis=0, ascending=False, method="first").to_numpy()
-        end = np.where(np.isnan(lo), "low", "high")
-        note = np.where(breaks, "the target is missed at the " + end + " factor", "")
-        rho = spearman_rho(factor_ranks, values, value_ranks)
-        for col, v in (("phase", [phase] * n_opt * n_a), ("hardware_id", ids * n_a),
-                       ("metric", [metric] * n_opt * n_a),
-                       ("assumption", np.repeat(names, n_opt)), ("rank", rank.ravel()),
-                       ("low_factor", np.repeat([ranges[n][0] for n in names], n_opt)),
-                       ("high_factor", np.repeat([ranges[n][2] for n in names], n_opt)),
-                       ("result_at_low", lo.ravel()), ("result_at_high", hi.ravel()),
-                       ("swing_fraction", swing.ravel()), ("spearman_rho", rho.ravel()),
-                       ("source", np.repeat([sources[n] for n in names], n_opt)),
-                       ("note", note.ravel())):
-            sens[col].extend(v)
-    return [pd.DataFrame(summary)], [pd.DataFrame(sens)]
+    n_opt, n_a, n_m = len(ids), len(names), len(metrics)
+    stats = [draw_statistics(mc[metric], factor_ranks, factor_order) for metric in metrics]
+    pct = np.concatenate([p for p, _, _ in stats], axis=1)  # (3, metrics · options)
+    base = np.concatenate([baseline[metric].to_numpy(dtype=float) for metric in metrics])
+    summary = {
+        "phase": np.full(n_m * n_opt, phase, dtype=object),
+        "hardware_id": np.tile(np.asarray(ids, dtype=object), n_m),
+        "metric": np.repeat(np.asarray(metrics, dtype=object), n_opt),
+        "baseline": base, "p10": pct[0], "p50": pct[1], "p90": pct[2],
+        "mean": np.concatenate([mean for _, mean, _ in stats]),
+        "draws": np.full(n_m * n_opt, mc[metrics[0]].shape[0]),
+        "draws_meeting_target_share": np.tile(mc["meets_target"].mean(axis=0), n_m),
+        "note": np.where(np.isnan(base), "no baseline figure: see the plan's basis and reason "
+                         "columns", "").astype(object),
+    }
+    # (metric, option, assumption) in that order: (metrics · options, assumptions) arrays
+    lo = np.concatenate([oat[metric][0::2].T for metric in metrics])
+    hi = np.concatenate([oat[metric][1::2].T for metric in metrics])
+    rho = np.concatenate([r.T for _, _, r in stats])
+    with np.errstate(all="ignore"):
+        swing = np.abs(hi - lo) / np.abs(base)[:, None]
+    # An assumption whose low or high end breaks the target moves the result most of all.
+    breaks = np.isfinite(base)[:, None] & (np.isnan(lo) | np.isnan(hi))
+    key = np.where(breaks, np.inf, np.nan_to_num(swing, nan=-1.0))
+    by_rank = np.argsort(-key, axis=1, kind="stable")  # largest first; ties: list order
+    note = np.where(breaks, np.where(np.isnan(lo), "the target is missed at the low factor",
+                                     "the target is missed at the high factor"), "")
+    take = lambda a: np.take_along_axis(a, by_rank, axis=1).ravel()  # noqa: E731
+    rows = n_m * n_opt
+    sens = {
+        "phase": np.full(rows * n_a, phase, dtype=object),
+        "hardware_id": np.repeat(summary["hardware_id"], n_a),
+        "metric": np.repeat(summary["metric"], n_a),
+        "assumption": np.asarray(names, dtype=object)[by_rank].ravel(),
+        "rank": np.tile(np.arange(1.0, n_a + 1.0), rows),
+        "low_factor": np.array([ranges[n][0] for n in names])[by_rank].ravel(),
+        "high_factor": np.array([ranges[n][2] for n in names])[by_rank].ravel(),
+        "result_at_low": take(lo), "result_at_high": take(hi),
+        "swing_fraction": take(swing), "spearman_rho": take(rho),
+        "source": np.asarray([sources[n] for n in names], dtype=object)[by_rank].ravel(),
+        "note": take(note).astype(object),
+    }
+    return summary, sens
 
 
 @dataclass(frozen=True)
@@ -316,42 +316,49 @@ def plan_uncertainty(spec: UncertaintySpec | None, inference_spec: InferenceSpec
                      defaults: LeverDefaults | None = None) -> UncertaintyResult:
     """P10/P50/P90 and sensitivity of the serving year (with traffic) and the training run,
     for every option the plan found feasible."""
+    keep_freed_memory()
     d = defaults or load_lever_defaults()
     ranges = resolve_ranges(spec, d)
     n, seed = (spec.draws, spec.seed) if spec is not None else (10_000, 0)
     factors = draw_factors(ranges, n, seed)
     oat_factors = one_at_a_time_factors(ranges)
     sources = {name: d.cite(d.uncertainty[name].source) for name in UNCERTAIN_NAMES}
+    factor_ranks = ranks(np.column_stack([factors[name] for name in UNCERTAIN_NAMES]))
+    factor_order = rank_order(factor_ranks)
     summary, sensitivity, raw, options = [], [], {}, {}
     traffic = resolve_traffic(inference_spec) if inference_spec is not None else None
+    phases = []
     if inference is not None and traffic is not None:
-        rows = inference[inference["feasible"].astype(bool)].reset_index(drop=True)
-        if len(rows):
-            ids = rows["hardware_id"].tolist()
+        phases.append(("serving", inference, SERVING_METRICS))
+    if training is not None:
+        phases.append(("training", training, TRAINING_METRICS))
+    for phase, table, metrics in phases:
+        rows = table[table["feasible"].astype(bool)].reset_index(drop=True)
+        if not len(rows):
+            continue
+        ids = rows["hardware_id"].tolist()
+        if phase == "serving":
             mc = serving_draws(rows, inference_spec, traffic, factors)
             oat = serving_draws(rows, inference_spec, traffic, oat_factors)
-            s, t = _section_tables("serving", ids, rows, SERVING_METRICS, mc, oat, factors,
-                                   ranges, sources)
-            summary += s
-            sensitivity += t
-            raw.update({f"serving.{k}": v for k, v in mc.items() if k != "meets_target"})
-            options["serving"] = ids
-    if training is not None:
-        rows = training[training["feasible"].astype(bool)].reset_index(drop=True)
-        if len(rows):
-            ids = rows["hardware_id"].tolist()
-            mc = training_draws(rows, factors)
-            oat = training_draws(rows, oat_factors)
-            s, t = _section_tables("training", ids, rows, TRAINING_METRICS, mc, oat, factors,
-                                   ranges, sources)
-            summary += s
-            sensitivity += t
-            raw.update({f"training.{k}": v for k, v in mc.items() if k != "meets_target"})
-            options["training"] = ids
-    summary_frame = (pd.concat(summary, ignore_index=True) if summary
-                     else pd.DataFrame(columns=SUMMARY_COLUMNS))
-    sens_frame = (pd.concat(sensitivity, ignore_index=True).sort_values(
-        ["phase", "hardware_id", "metric", "rank"], kind="stable").reset_index(drop=True)
-        if sensitivity else pd.DataFrame(columns=SENSITIVITY_COLUMNS))
-    return UncertaintyResult(summary_frame[SUMMARY_COLUMNS], sens_frame[SENSITIVITY_COLUMNS],
-                             raw, factors, options)
+        else:
+            mc, oat = training_draws(rows, factors), training_draws(rows, oat_factors)
+        s, t = _section_tables(phase, ids, rows, metrics, mc, oat, factor_ranks,
+                               factor_order, ranges, sources)
+        summary.append(s)
+        sensitivity.append(t)
+        raw.update({f"{phase}.{k}": v for k, v in mc.items() if k != "meets_target"})
+        options[phase] = ids
+    # one frame of each, built once; the sensitivity by phase, option, metric and rank
+    summary_frame = _frame(summary, SUMMARY_COLUMNS)
+    sens_frame = _frame(sensitivity, SENSITIVITY_COLUMNS)
+    if len(sens_frame):
+        sens_frame = sens_frame.sort_values(["phase", "hardware_id", "metric", "rank"],
+                                            kind="stable").reset_index(drop=True)
+    return UncertaintyResult(summary_frame, sens_frame, raw, factors, options)
+
+
+def _frame(blocks: list[dict[str, np.ndarray]], columns: list[str]) -> pd.DataFrame:
+    """One DataFrame of the blocks' columns, end to end."""
+    if not blocks:
+        return pd.DataFrame(columns=columns)
+    return pd.DataFrame({c: np.concatenate([b[c] for b in blocks]) for c in columns})

@@ -150,29 +150,67 @@ def test_bad_ranges_get_a_message_naming_the_field(uncertainty, match):
 def test_spearman_matches_scipy():
     from scipy.stats import spearmanr
 
-    from planner.model.uncertainty import _ranks, spearman_rho
+    from planner.model.draw_statistics import ranks, spearman_rho
 
     rng = np.random.default_rng(0)
     x = rng.random((500, 2))
     y = np.column_stack([x[:, 0] ** 3 + 0.1 * rng.random(500), rng.random(500)])
     y[:50, 1] = np.nan  # some draws missing in one option
-    rho = spearman_rho(_ranks(x), y)
+    rho = spearman_rho(ranks(x), y)
     assert rho[0, 0] == pytest.approx(spearmanr(x[:, 0], y[:, 0]).statistic, rel=1e-9)
     ok = np.isfinite(y[:, 1])
     assert rho[1, 1] == pytest.approx(spearmanr(x[ok, 1], y[ok, 1]).statistic, rel=1e-9)
 
 
-def test_sorted_summary_matches_numpy():
-    from planner.model.uncertainty import PERCENTILES, _ranks, _sorted_summary
+def test_draw_statistics_match_numpy():
+    from planner.model.draw_statistics import PERCENTILES, draw_statistics, ranks
 
     rng = np.random.default_rng(3)
     v = rng.lognormal(size=(1001, 5))
     v[:100, 1] = np.nan  # some draws missing
     v[:, 2] = np.nan  # every draw missing
     v[:1000, 3] = np.nan  # one draw left
-    pct, mean, ranks = _sorted_summary(v)
+    pct, mean, rho = draw_statistics(v, ranks(rng.random((1001, 2))))
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         np.testing.assert_allclose(pct, np.nanpercentile(v, PERCENTILES, axis=0), rtol=1e-12)
         np.testing.assert_allclose(mean, np.nanmean(v, axis=0), rtol=1e-12)
-    np.testing.assert_array_equal(ranks[:, 0], _ranks(v[:, :1])[:, 0])
+    assert np.isfinite(rho[:, [0, 1, 4]]).all() and np.isnan(rho[:, [2, 3]]).all()
+
+
+def test_chunks_of_draws_give_the_figures_of_one_pass(planned, monkeypatch):
+    """The serving draws are evaluated CHUNK_DRAWS at a time: the same figures as one pass."""
+    from planner.model import uncertainty
+
+    spec = planned.scenario.inference
+    rows = planned.inference[planned.inference["feasible"]].reset_index(drop=True)
+    factors = draw_factors({n: (0.7, 1.0, 1.6) for n in UNCERTAIN_NAMES}, 1000, seed=5)
+    whole = serving_draws(rows, spec, resolve_traffic(spec), factors)
+    monkeypatch.setattr(uncertainty, "CHUNK_DRAWS", 256)
+    chunked = serving_draws(rows, spec, resolve_traffic(spec), factors)
+    for k, v in whole.items():
+        np.testing.assert_array_equal(chunked[k], v)
+
+
+def test_a_seed_reproduces_and_another_agrees_within_sampling_error(planned):
+    """Same seed, same figures; another seed's draws fall below this seed's P10, P50 and P90
+    in those shares (within 4 standard errors, sqrt(q(1 − q)/n)), and this seed's mean is
+    within 4 standard errors of the other's."""
+    run = lambda seed: plan_uncertainty(  # noqa: E731
+        parse_scenario({**SCENARIO, "uncertainty": {"draws": 4000, "seed": seed}}).uncertainty,
+        planned.scenario.inference, planned.training, planned.inference)
+    a, again, b = run(7), run(7), run(8)
+    assert a.summary.equals(again.summary) and a.sensitivity.equals(again.sensitivity)
+    summary = a.summary.set_index(["phase", "hardware_id", "metric"])
+    for key, values in b.draws.items():
+        phase, metric = key.split(".", 1)
+        for j, hw in enumerate(b.options[phase]):
+            row = summary.loc[(phase, hw, metric)]
+            y = values[:, j][np.isfinite(values[:, j])]
+            if y.size < 100 or row["p90"] == row["p10"]:
+                continue
+            for q, name in ((0.1, "p10"), (0.5, "p50"), (0.9, "p90")):
+                tol = 4 * np.sqrt(q * (1 - q) / y.size)  # (<, ≤: a discrete result has ties)
+                assert np.mean(y < row[name]) < q + tol, (key, hw, name)
+                assert np.mean(y <= row[name]) > q - tol, (key, hw, name)
+            assert abs(y.mean() - row["mean"]) < 4 * y.std() / np.sqrt(y.size), (key, hw)
