@@ -19,8 +19,11 @@ def current_state() -> dict[str, object]:
     """The dashboard state from the session (every field, defaults where unset)."""
     defaults = loaders.get_planner().defaults
     base = state.default_state(defaults)
-    current = {k: st.session_state.get(k, v) for k, v in base.items()}
-    current[state.GIVEN] = list(st.session_state.get(state.GIVEN) or ())
+    # One snapshot of the session: a lookup per input through the session-state proxy cost
+    # ~5 ms a call, and a page calls this a dozen times a run.
+    session = st.session_state.to_dict()
+    current = {k: session.get(k, v) for k, v in base.items()}
+    current[state.GIVEN] = list(session.get(state.GIVEN) or ())
     return current
 
 
