@@ -20,6 +20,7 @@ import pickle
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -38,6 +39,7 @@ FOOTPRINT_ENDINGS = ("_kwh", "_co2e_kg", "_usd", "_l", "_per_1k_requests", "_per
 MAX_ENTRIES = 64
 
 
+@lru_cache(maxsize=4096)
 def is_footprint(column: str) -> bool:
     """Whether a column holds a site-dependent figure: a site input or a footprint result.
     ``device_energy_j_*`` (the device's own joules, before host share and PUE) is not one."""
@@ -53,15 +55,17 @@ def site_free_digest(frame: pd.DataFrame) -> bytes:
     every column but the site-dependent ones: equal digests, equal site-independent inputs.
     Numbers are hashed as one float block, everything else as one pickle (which may differ
     for equal text held in distinct objects: a miss, never a wrong hit)."""
-    kept = [(c, t) for c, t in zip(frame.columns, frame.dtypes, strict=True)
-            if not is_footprint(str(c))]
-    numeric = [c for c, t in kept if t.kind in "biuf"]
-    other = [c for c, t in kept if t.kind not in "biuf"]
-    h = hashlib.blake2b(digest_size=20)
-    h.update(repr((frame.shape, list(frame.index[:1]), list(frame.index[-1:]), numeric, other,
-                   [str(t) for _, t in kept])).encode())
-    h.update(np.ascontiguousarray(frame[numeric].to_numpy(dtype=float)).tobytes())
-    h.update(pickle.dumps(frame[other].to_numpy().tolist(), protocol=5))
+    names = [str(c) for c in frame.columns]
+    dtypes = list(frame.dtypes)
+    kept = [i for i, name in enumerate(names) if not is_footprint(name)]
+    numeric = [i for i in kept if dtypes[i].kind in "biuf"]
+    other = [i for i in kept if dtypes[i].kind not in "biuf"]
+    h = hashlib.sha1(usedforsecurity=False)
+    h.update(repr((frame.shape, list(frame.index[:1]), list(frame.index[-1:]),
+                   [(names[i], str(dtypes[i])) for i in kept], numeric)).encode())
+    # by position (iloc): half the time of selecting the columns by name
+    h.update(np.ascontiguousarray(frame.iloc[:, numeric].to_numpy(dtype=float)).tobytes())
+    h.update(pickle.dumps(frame.iloc[:, other].to_numpy().tolist(), protocol=5))
     return h.digest()
 
 
