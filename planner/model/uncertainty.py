@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from planner.errors import ScenarioError
 from planner.model import batching, fleet
 from planner.model.draw_statistics import draw_statistics, rank_order, ranks
 from planner.model.footprint import RATE_COLUMNS, Rates, footprint
@@ -109,21 +110,27 @@ def _columns(table: pd.DataFrame, names) -> dict[str, np.ndarray]:
     return {k: table[k].to_numpy(dtype=float)[None, :] for k in names}
 
 
-CHUNK_DRAWS = 2048  # draws evaluated together: (chunk × options) arrays stay in the caches
+# Draw × option evaluations held at once: a chunk of draws × the options (CHUNK_DRAWS draws
+# of 35 options: arrays that stay in the caches), and the most a Monte Carlo runs (with its
+# percentiles and ranks then up to about 0.3 GB and 2–3 s of CPU: 10⁶ draws of one option).
+CHUNK_EVALUATIONS = 72_000
+MAX_EVALUATIONS = 1_000_000
 
 
 def serving_draws(table: pd.DataFrame, spec: InferenceSpec, traffic: Traffic,
                   factors: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Every serving metric for every draw × option (rows of a sized inference table): the
     plan's own functions (``replica_times_s``, ``sized_units``, ``year_of_service``) on
-    arrays of draws × options, CHUNK_DRAWS draws at a time (each draw is independent of the
-    others, so the chunks only bound the arrays' size: the figures are those of one pass)."""
+    arrays of draws × options, about CHUNK_EVALUATIONS of them at a time (each draw is
+    independent of the others, so the chunks only bound the arrays' size: the figures are
+    those of one pass)."""
     levels = _utilisation_levels(table, spec, factors["utilisation"])
     n = len(factors["utilisation"])
+    chunk = max(CHUNK_EVALUATIONS // max(len(table), 1), 1)
     parts = [_serving_chunk(levels, spec, traffic,
-                            {k: np.asarray(v, dtype=float)[s:s + CHUNK_DRAWS]
+                            {k: np.asarray(v, dtype=float)[s:s + chunk]
                              for k, v in factors.items()})
-             for s in range(0, n, CHUNK_DRAWS)]
+             for s in range(0, n, chunk)]
     return {k: (parts[0][k] if len(parts) == 1 else np.concatenate([p[k] for p in parts]))
             for k in parts[0]}
 
@@ -316,10 +323,14 @@ def plan_uncertainty(spec: UncertaintySpec | None, inference_spec: InferenceSpec
                      defaults: LeverDefaults | None = None) -> UncertaintyResult:
     """P10/P50/P90 and sensitivity of the serving year (with traffic) and the training run,
     for every option the plan found feasible."""
+    n, seed = (spec.draws, spec.seed) if spec is not None else (10_000, 0)
+    feasible = {phase: table[table["feasible"].astype(bool)].reset_index(drop=True)
+                for phase, table in (("serving", inference), ("training", training))
+                if table is not None}
+    _check_size(n, {phase: len(rows) for phase, rows in feasible.items()})
     keep_freed_memory()
     d = defaults or load_lever_defaults()
     ranges = resolve_ranges(spec, d)
-    n, seed = (spec.draws, spec.seed) if spec is not None else (10_000, 0)
     factors = draw_factors(ranges, n, seed)
     oat_factors = one_at_a_time_factors(ranges)
     sources = {name: d.cite(d.uncertainty[name].source) for name in UNCERTAIN_NAMES}
@@ -329,11 +340,10 @@ def plan_uncertainty(spec: UncertaintySpec | None, inference_spec: InferenceSpec
     traffic = resolve_traffic(inference_spec) if inference_spec is not None else None
     phases = []
     if inference is not None and traffic is not None:
-        phases.append(("serving", inference, SERVING_METRICS))
+        phases.append(("serving", feasible["serving"], SERVING_METRICS))
     if training is not None:
-        phases.append(("training", training, TRAINING_METRICS))
-    for phase, table, metrics in phases:
-        rows = table[table["feasible"].astype(bool)].reset_index(drop=True)
+        phases.append(("training", feasible["training"], TRAINING_METRICS))
+    for phase, rows, metrics in phases:
         if not len(rows):
             continue
         ids = rows["hardware_id"].tolist()
@@ -355,6 +365,19 @@ def plan_uncertainty(spec: UncertaintySpec | None, inference_spec: InferenceSpec
         sens_frame = sens_frame.sort_values(["phase", "hardware_id", "metric", "rank"],
                                             kind="stable").reset_index(drop=True)
     return UncertaintyResult(summary_frame, sens_frame, raw, factors, options)
+
+
+def _check_size(draws: int, options: dict[str, int]) -> None:
+    """Refuse a Monte Carlo of more than MAX_EVALUATIONS draw × option evaluations (its time
+    and memory grow with them), naming the most draws these options allow."""
+    total = sum(options.values())
+    if draws * total <= MAX_EVALUATIONS:
+        return
+    which = " + ".join(f"{k} {v:,}" for k, v in options.items() if v)
+    raise ScenarioError(
+        f"uncertainty.draws (Monte Carlo draws): {draws:,} draws × {total:,} options "
+        f"({which}) is {draws * total:,} evaluations, more than the {MAX_EVALUATIONS:,} a "
+        f"Monte Carlo runs; use at most {MAX_EVALUATIONS // total:,} draws, or fewer devices")
 
 
 def _frame(blocks: list[dict[str, np.ndarray]], columns: list[str]) -> pd.DataFrame:

@@ -179,14 +179,14 @@ def test_draw_statistics_match_numpy():
 
 
 def test_chunks_of_draws_give_the_figures_of_one_pass(planned, monkeypatch):
-    """The serving draws are evaluated CHUNK_DRAWS at a time: the same figures as one pass."""
+    """The serving draws are evaluated in chunks: the same figures as one pass."""
     from planner.model import uncertainty
 
     spec = planned.scenario.inference
     rows = planned.inference[planned.inference["feasible"]].reset_index(drop=True)
     factors = draw_factors({n: (0.7, 1.0, 1.6) for n in UNCERTAIN_NAMES}, 1000, seed=5)
     whole = serving_draws(rows, spec, resolve_traffic(spec), factors)
-    monkeypatch.setattr(uncertainty, "CHUNK_DRAWS", 256)
+    monkeypatch.setattr(uncertainty, "CHUNK_EVALUATIONS", 256 * len(rows))
     chunked = serving_draws(rows, spec, resolve_traffic(spec), factors)
     for k, v in whole.items():
         np.testing.assert_array_equal(chunked[k], v)
@@ -214,3 +214,18 @@ def test_a_seed_reproduces_and_another_agrees_within_sampling_error(planned):
                 assert np.mean(y < row[name]) < q + tol, (key, hw, name)
                 assert np.mean(y <= row[name]) > q - tol, (key, hw, name)
             assert abs(y.mean() - row["mean"]) < 4 * y.std() / np.sqrt(y.size), (key, hw)
+
+
+def test_too_many_draws_for_the_options_get_one_line_at_once(planned):
+    """draws × options is bounded (time and memory): refused before anything is drawn."""
+    from planner.model.uncertainty import MAX_EVALUATIONS
+
+    spec = parse_scenario({**SCENARIO, "uncertainty": {"draws": 1_000_000}}).uncertainty
+    start = time.perf_counter()
+    with pytest.raises(ScenarioError, match=r"^uncertainty\.draws \(Monte Carlo draws\): "
+                       r"1,000,000 draws × 5 options .* at most [\d,]+ draws"):
+        plan_uncertainty(spec, planned.scenario.inference, planned.training, planned.inference)
+    assert time.perf_counter() - start < 1.0
+    one = planned.training[planned.training["feasible"]].head(1)
+    u = plan_uncertainty(spec.model_copy(update={"draws": MAX_EVALUATIONS}), None, one, None)
+    assert u.draws["training.cost_usd"].shape == (MAX_EVALUATIONS, 1)
