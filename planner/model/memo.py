@@ -20,6 +20,7 @@ import pickle
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping
+from contextlib import contextmanager
 from functools import lru_cache
 
 import numpy as np
@@ -110,6 +111,19 @@ class Memo:
 
 LAYOUTS = Memo()
 FLEETS = Memo()
+_STATE = {"enabled": True}
+
+
+@contextmanager
+def disabled():
+    """Plan without the memos inside this block (every phase computed afresh), for benches
+    that time the planner with and without them, and tests that compare the two."""
+    before = _STATE["enabled"]
+    _STATE["enabled"] = False
+    try:
+        yield
+    finally:
+        _STATE["enabled"] = before
 
 
 def _constants_key(k: Mapping[str, object]) -> tuple:
@@ -120,6 +134,8 @@ def predict(grid: pd.DataFrame, k: Mapping[str, object]):
     """``training_perf.predict(grid, k)`` (the layout search), kept per site-free grid."""
     from planner.model import training_perf
 
+    if not _STATE["enabled"]:
+        return training_perf.predict(grid, k)
     key = (site_free_digest(grid), _constants_key(k))
     return LAYOUTS.get_or_compute(key, lambda: training_perf.predict(grid, k))
 
@@ -131,6 +147,8 @@ def size_fleet(perf: pd.DataFrame, traffic, spec) -> pd.DataFrame:
     from planner.model import serving
     from planner.model.frames import with_columns
 
+    if not _STATE["enabled"]:
+        return serving.size_fleet(perf, traffic, spec)
     key = (site_free_digest(perf), repr(traffic), spec.model_dump_json())
     sized = None
 
@@ -208,6 +226,8 @@ def site_grid(build: Callable, planner, scenario, site, spec=None) -> pd.DataFra
     water or electricity price) the kept grid gets this site's ``assumptions.site_columns``,
     the function the grid itself was made with. A new cloud region or country is a new grid
     (its prices differ)."""
+    if not _STATE["enabled"]:
+        return build(planner, scenario, site, spec)
     key = (build.__module__, build.__qualname__, id(planner),
            scenario.model_dump_json(exclude={"site"}),
            spec.model_dump_json() if spec is not None else None, _site_key(site))
@@ -227,6 +247,8 @@ def training_grid(scenario, profiles, catalogue, defaults, site, calibration=Non
     from planner.model import training
 
     profiles = list(profiles)
+    if not _STATE["enabled"]:
+        return training.training_grid(scenario, profiles, catalogue, defaults, site, calibration)
     inputs = (*profiles, catalogue, defaults, calibration)
     key = ("training_grid", tuple(map(id, inputs)), scenario.model_dump_json(exclude={"site"}),
            _site_key(site))
