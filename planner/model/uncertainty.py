@@ -281,6 +281,7 @@ def _section_tables(phase: str, ids: list[str], baseline: pd.DataFrame, metrics,
     lo = np.concatenate([oat[metric][0::2].T for metric in metrics])
     hi = np.concatenate([oat[metric][1::2].T for metric in metrics])
     rho = np.concatenate([r.T for _, _, r in stats])
+    rho[:, [ranges[n][2] <= ranges[n][0] for n in names]] = np.nan  # a factor with no range
     with np.errstate(all="ignore"):
         swing = np.abs(hi - lo) / np.abs(base)[:, None]
     # An assumption whose low or high end breaks the target moves the result most of all.

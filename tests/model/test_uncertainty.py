@@ -162,6 +162,25 @@ def test_spearman_matches_scipy():
     assert rho[1, 1] == pytest.approx(spearmanr(x[ok, 1], y[ok, 1]).statistic, rel=1e-9)
 
 
+def test_spearman_ranks_ties_as_scipy_does():
+    """A result with ties (a fleet's device count) ranks them at their mean rank; a result
+    that never moves has no correlation."""
+    from scipy.stats import spearmanr
+
+    from planner.model.draw_statistics import ranks, spearman_rho
+
+    rng = np.random.default_rng(1)
+    x = rng.random((3000, 2))
+    y = np.column_stack([np.ceil(x[:, 0] * 4 + rng.random(3000)), np.round(x[:, 1] * 3),
+                         np.full(3000, 7.0)])
+    y[:300, 1] = np.nan
+    rho = spearman_rho(ranks(x), y)
+    assert rho[0, 0] == pytest.approx(spearmanr(x[:, 0], y[:, 0]).statistic, rel=1e-9)
+    ok = np.isfinite(y[:, 1])
+    assert rho[1, 1] == pytest.approx(spearmanr(x[ok, 1], y[ok, 1]).statistic, rel=1e-9)
+    assert np.isnan(rho[:, 2]).all()
+
+
 def test_draw_statistics_match_numpy():
     from planner.model.draw_statistics import PERCENTILES, draw_statistics, ranks
 
