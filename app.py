@@ -7,12 +7,15 @@ so a copied link restores the same page and inputs.
 
 import streamlit as st
 
-from planner.dashboard import session, sidebar
+from planner.dashboard import first_view, session, sidebar
 
 st.set_page_config(page_title="AI capacity planner", page_icon=":material/bolt:", layout="wide")
 
 session.init()
-sidebar.draw()
+first_view.begin()
+session.url_warnings(keep=first_view.headline_only())
+if not first_view.headline_only():
+    sidebar.draw()  # the inputs come with the second run of a session's first view
 
 VIEWS = "planner/dashboard/views"
 pages = {
@@ -38,5 +41,8 @@ pages = {
     ],
 }
 page = st.navigation(pages)
-page.run()
-session.sync_url()
+try:
+    page.run()
+    session.sync_url(first_view.part())
+finally:
+    first_view.finish()

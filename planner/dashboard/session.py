@@ -14,6 +14,7 @@ from planner.dashboard.formats import plain
 
 INITIALISED = "_state_initialised"
 RUN_STARTED = "_run_started"
+URL_WARNINGS = "_url_warnings"  # what was wrong with the link, until shown in a whole view
 LAST_RUN = state.LAST_RUN
 LAST_RUN_CPU = state.LAST_RUN_CPU
 
@@ -36,8 +37,7 @@ def init() -> None:
             st.session_state[key] = value
         st.session_state[state.GIVEN] = sorted(updates)  # what the link gave
         st.session_state[INITIALISED] = True
-        for message in errors:  # the URL's values are shown as text, never as Markdown
-            st.warning(plain(message))
+        st.session_state[URL_WARNINGS] = errors
         return
     # Streamlit forgets the value of a widget that a run does not draw (a page's own widgets
     # after switching page); writing the value back keeps it (Streamlit docs, "Widget
@@ -49,8 +49,18 @@ def init() -> None:
             st.session_state[key] = base[key]
 
 
-def sync_url() -> None:
-    """Write the state to the URL's query parameters (only values that differ from defaults)."""
+def url_warnings(keep: bool) -> None:
+    """Say what was wrong with the link's values: in the session's first run, and also in
+    the next when ``keep`` (the first run drew only the headline figures)."""
+    for message in st.session_state.get(URL_WARNINGS, ()):  # as text, never as Markdown
+        st.warning(plain(message))
+    if not keep:
+        st.session_state.pop(URL_WARNINGS, None)
+
+
+def sync_url(part: str = "view") -> None:
+    """Write the state to the URL's query parameters (only values that differ from defaults).
+    ``part`` names the run in the timing line (the headline figures, or the rest)."""
     defaults = loaders.get_planner().defaults
     current = {k: st.session_state.get(k) for k in state.fields(defaults)}
     current[state.GIVEN] = st.session_state.get(state.GIVEN)
@@ -62,5 +72,5 @@ def sync_url() -> None:
         st.session_state[LAST_RUN] = time.perf_counter() - started[0]
         st.session_state[LAST_RUN_CPU] = time.thread_time() - started[1]
         if os.environ.get("PLANNER_DASHBOARD_TIMING"):  # for bench/dashboard_speed.py
-            print(f"dashboard-run wall_s={st.session_state[LAST_RUN]:.4f} "
+            print(f"dashboard-run part={part} wall_s={st.session_state[LAST_RUN]:.4f} "
                   f"cpu_s={st.session_state[LAST_RUN_CPU]:.4f}", file=sys.stderr, flush=True)

@@ -87,11 +87,17 @@ def stop_server(proc: subprocess.Popen) -> str:
 
 
 def wait_idle(page, timeout_ms: int = 30_000) -> None:
-    """Wait until the script run finished: a title is shown and the running indicator gone."""
+    """Wait until the script run finished: a title is shown, the app says no script is
+    running, the running indicator is gone and, after a page load, the whole view is drawn
+    (the first run draws the headline figures only, with a marker that the second run
+    removes: planner/dashboard/first_view.py)."""
     page.wait_for_selector("h1", timeout=timeout_ms)
     page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')"
-        " && !document.querySelector('.stSkeleton, [data-testid=\"stSkeleton\"]')",
+        "() => document.querySelector('[data-testid=\"stApp\"]')?.dataset.testScriptState"
+        " === 'notRunning'"
+        " && !document.querySelector('[data-testid=\"stStatusWidget\"]')"
+        " && !document.querySelector('.stSkeleton, [data-testid=\"stSkeleton\"]')"
+        " && !document.querySelector('[data-planner-first-view]')",
         timeout=timeout_ms)
     page.wait_for_timeout(400)  # let Plotly finish drawing
 

@@ -4,7 +4,7 @@ with a Pareto view of cost against CO2e against time, filtered by device class."
 import numpy as np
 import streamlit as st
 
-from planner.dashboard import figures, formats, tables, ui
+from planner.dashboard import figures, first_view, formats, tables, ui
 from planner.dashboard.state import DEVICE_CLASSES
 from planner.errors import PlannerError
 
@@ -68,21 +68,27 @@ if result is not None:
         c3.metric("Fewest devices", formats.count(fast["devices"]),
                   delta=f"{fast['name']}, {formats.duration_days(fast['days'])}",
                   delta_color="off", delta_arrow="off")
-        try:  # P10-P90 whiskers from the model's Monte Carlo, for the charted (priced) devices
-            summary, _ = ui.uncertainty(("training",), "training",
-                                        feasible.loc[feasible["cost_usd"].notna(), "hardware_id"])
-            charted = tables.with_percentiles(feasible, summary, ("cost_usd", "total_co2e_kg"))
-        except PlannerError as exc:
-            st.caption(f"No uncertainty whiskers: {formats.plain(exc)}")
-            charted = feasible
-        st.plotly_chart(figures.training_tradeoff(charted), key="cmp_train_chart",
-                        width="stretch", config={"displaylogo": False})
-        extra = (f"Whiskers: {figures.UNCERTAINTY_NOTE}. "
-                 + tables.unpriced_note(feasible, "cost_usd"))
-        ui.provenance_note(feasible, result.site, extra)
-    if not shown.empty:
-        ui.table(shown, TRAIN_VISIBLE, key="cmp_train_table")
-        ui.csv_download(shown, "compare-training.csv", key="dl_cmp_training")
+    rest = st.container()  # chart and table: empty in the headline-only first run
+    if not feasible.empty and not first_view.headline_only():
+        with rest:
+            try:  # P10-P90 whiskers from the model's Monte Carlo, for the charted devices
+                summary, _ = ui.uncertainty(
+                    ("training",), "training",
+                    feasible.loc[feasible["cost_usd"].notna(), "hardware_id"])
+                charted = tables.with_percentiles(feasible, summary,
+                                                  ("cost_usd", "total_co2e_kg"))
+            except PlannerError as exc:
+                st.caption(f"No uncertainty whiskers: {formats.plain(exc)}")
+                charted = feasible
+            st.plotly_chart(figures.training_tradeoff(charted), key="cmp_train_chart",
+                            width="stretch", config={"displaylogo": False})
+            extra = (f"Whiskers: {figures.UNCERTAINTY_NOTE}. "
+                     + tables.unpriced_note(feasible, "cost_usd"))
+            ui.provenance_note(feasible, result.site, extra)
+    if not shown.empty and not first_view.headline_only():
+        with rest:
+            ui.table(shown, TRAIN_VISIBLE, key="cmp_train_table")
+            ui.csv_download(shown, "compare-training.csv", key="dl_cmp_training")
 
 serving_header = st.empty()  # its title depends on the plan, drawn above any error
 result = ui.plan_or_error(("inference",))
@@ -119,14 +125,15 @@ if result is not None:
         c3.metric("Lowest p95 latency", formats.seconds(fast["fleet_latency_p95_s"]),
                   delta=fast["name"], delta_color="off", delta_arrow="off",
                   help="Queueing + prefill + generation + network round trip, at the peak.")
-        st.plotly_chart(figures.serving_tradeoff(feasible), key="cmp_serve_chart",
-                        width="stretch", config={"displaylogo": False})
-        extra = tables.unpriced_note(feasible, "annual_cost_usd")
-        missed = shown[~shown["feasible"]]
-        if not missed.empty:
-            extra += (f" Left out as unable to serve this traffic within the targets: "
-                      f"{len(missed)} device(s), reasons in the table.")
-        ui.provenance_note(feasible, result.site, extra)
+        if not first_view.headline_only():
+            st.plotly_chart(figures.serving_tradeoff(feasible), key="cmp_serve_chart",
+                            width="stretch", config={"displaylogo": False})
+            extra = tables.unpriced_note(feasible, "annual_cost_usd")
+            missed = shown[~shown["feasible"]]
+            if not missed.empty:
+                extra += (f" Left out as unable to serve this traffic within the targets: "
+                          f"{len(missed)} device(s), reasons in the table.")
+            ui.provenance_note(feasible, result.site, extra)
     else:
         f = feasible.assign(total=feasible["co2e_kg_per_1k_requests"]
                             + feasible["embodied_co2e_kg_per_1k_requests"])
@@ -142,9 +149,10 @@ if result is not None:
         c3.metric("Lowest latency", formats.seconds(fast["latency_s"]), delta=fast["name"],
                   delta_color="off", delta_arrow="off",
                   help="Time for one batch: prefill plus every output token.")
-        st.plotly_chart(figures.inference_tradeoff(feasible), key="cmp_serve_chart",
-                        width="stretch", config={"displaylogo": False})
-        ui.provenance_note(feasible, result.site)
-    if not shown.empty:
+        if not first_view.headline_only():
+            st.plotly_chart(figures.inference_tradeoff(feasible), key="cmp_serve_chart",
+                            width="stretch", config={"displaylogo": False})
+            ui.provenance_note(feasible, result.site)
+    if not shown.empty and not first_view.headline_only():
         ui.table(shown, FLEET_VISIBLE if fleet else SERVE_VISIBLE, key="cmp_serve_table")
         ui.csv_download(shown, "compare-serving.csv", key="dl_cmp_serving")
