@@ -52,6 +52,14 @@ class KernelEfficiency(StrictModel):
         return {name: getattr(self, name) for name in type(self).model_fields}
 
 
+class UtilisationPower(StrictModel):
+    """A device whose power follows utilisation: its idle draw and the utilisation at which
+    its profile's typical draw holds (``planner.model.training_power``)."""
+
+    idle_power_w: Constant
+    reference_mfu: Constant
+
+
 class PerformanceConstants(StrictModel):
     """Every constant of the step-time model and the training defaults it needs."""
 
@@ -65,12 +73,16 @@ class PerformanceConstants(StrictModel):
     inter_node_bandwidth_gb_per_s_per_device: Constant
     goodput: Constant
     global_batch_tokens: Constant
+    utilisation_power: dict[str, UtilisationPower] = Field(default_factory=dict)
     sources: dict[str, Source]
 
     @model_validator(mode="after")
     def _sources_exist(self) -> PerformanceConstants:
         named = [(n, getattr(self, n)) for n in type(self).model_fields
-                 if n not in ("sources", "generations")]
+                 if n not in ("sources", "generations", "utilisation_power")]
+        named += [(f"utilisation_power.{h}.{k}", getattr(u, k))
+                  for h, u in self.utilisation_power.items()
+                  for k in ("idle_power_w", "reference_mfu")]
         for name, c in named:
             items = ([c] if isinstance(c, Constant) else list(c.items().values())
                      if isinstance(c, KernelEfficiency) else
@@ -101,6 +113,11 @@ class PerformanceConstants(StrictModel):
                 for item in c.items().values():
                     out.update(item.fitted_on)
         return out
+
+    def power_fitted_cases(self) -> set[str]:
+        """Runs of the energy validation some power constant was fitted on."""
+        return {case for u in self.utilisation_power.values()
+                for case in u.reference_mfu.fitted_on}
 
     def generation(self, hardware_id: str) -> str:
         """The kernel-efficiency generation of a profile id (``other`` if none matches)."""

@@ -14,6 +14,7 @@ from pydantic import Field, StringConstraints, field_validator, model_validator
 
 from planner.errors import ScenarioError
 from planner.model.hardware import PRECISIONS, Precision
+from planner.model.training_spec import ArchitectureSpec, ParallelismSpec
 from planner.model.yamlio import StrictModel, parse_text, read_file, validate
 
 QuantisedPrecision = Literal["fp8", "int8", "int4"]
@@ -23,49 +24,6 @@ PruningPattern = Literal["2:4", "unstructured"]
 #: An id (preset, hardware, country, region): a short word, so no message can quote a long one.
 Word = Annotated[str, StringConstraints(min_length=1, max_length=80)]
 HardwareSelection = Word | Annotated[list[Word], Len(max_length=500)]
-
-
-class ArchitectureSpec(StrictModel):
-    """A transformer's shape; unknown fields come from the preset or stated estimates."""
-
-    layers: int | None = Field(default=None, ge=1, le=1000, description="Transformer layers")
-    hidden: int | None = Field(default=None, ge=1, le=1_000_000, description="Model width")
-    heads: int | None = Field(default=None, ge=1, le=10_000, description="Attention heads")
-    kv_heads: int | None = Field(default=None, ge=1, le=10_000, description="Key/value heads")
-    head_dim: int | None = Field(default=None, ge=1, le=10_000)
-    ffn_hidden: int | None = Field(default=None, ge=1, le=10_000_000, description="FFN width")
-    vocab: int | None = Field(default=None, ge=1, le=100_000_000, description="Vocabulary")
-    experts: int | None = Field(default=None, ge=1, le=100_000,
-                                description="Routed experts per MoE layer (1: dense)")
-    experts_per_token: int | None = Field(default=None, ge=1, le=100_000)
-    shared_experts: int | None = Field(default=None, ge=0, le=100_000)
-    moe_ffn_hidden: int | None = Field(default=None, ge=1, le=10_000_000)
-    routed_nodes_per_token: int | None = Field(
-        default=None, ge=1, le=100_000, description="Nodes a token's routed experts may span "
-        "(node-limited routing: DeepSeek-V3's M = 4); default: one per routed expert")
-
-
-class ParallelismSpec(StrictModel):
-    """A given parallel layout instead of the search."""
-
-    tp: int | None = Field(default=None, ge=1, le=1024, description="Tensor-parallel ranks "
-                           "(inside a node)")
-    pp: int | None = Field(default=None, ge=1, le=1024, description="Pipeline stages (a divisor "
-                           "of the layers, or uneven with first/last_stage_layers)")
-    first_stage_layers: int | None = Field(
-        default=None, ge=1, le=10_000, description="Layers on the first pipeline stage (the "
-        "other stages share the rest evenly; Megatron-LM's --decoder-first-pipeline-num-layers)")
-    last_stage_layers: int | None = Field(
-        default=None, ge=1, le=10_000, description="Layers on the last pipeline stage")
-    dp: int | None = Field(default=None, ge=1, le=10_000_000, description="Data-parallel ranks")
-    ep: int | None = Field(default=None, ge=1, le=100_000, description="Expert-parallel ranks "
-                           "(a divisor of the experts and of dp)")
-    zero_stage: int | None = Field(default=None, ge=0, le=3, description="ZeRO stage 0-3")
-    recompute: Literal["none", "selective", "full"] | None = Field(
-        default=None, description="Activation recomputation")
-    schedule: Literal["1f1b", "dualpipe"] | None = Field(
-        default=None, description="Pipeline schedule: 1F1B (default) or DeepSeek-V3's "
-        "DualPipe (no bubble, two copies of the weights)")
 
 
 class TrainingSpec(StrictModel):

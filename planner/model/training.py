@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from planner.errors import ScenarioError
-from planner.model import memo, performance, training_perf
+from planner.model import memo, performance, training_perf, training_power
 from planner.model.assumptions import attach_assumptions
 from planner.model.catalogue import cloud_prices_for
 from planner.model.defaults import Defaults
@@ -147,7 +147,13 @@ def evaluate_training(grid: pd.DataFrame, constants: dict | None = None) -> pd.D
          "cannot size the run: no FLOPs",
          late_reason],
         default="")
-    fp = footprint(device_hours, g["busy_power_w"].to_numpy(dtype=float), Rates.from_frame(g))
+    # Device power follows the run's mean utilisation over its wall time where the profile's
+    # figures allow (training_power); the host's watts stay those of the node.
+    mean_util = np.where(known_run, training_power.mean_utilisation(flops, device_hours, ref_peak),
+                         utilisation * goodput)
+    power = training_power.following_power(g, mean_util, load_performance())
+    g = with_columns(g, power)
+    fp = footprint(device_hours, power["busy_power_w"], Rates.from_frame(g))
     # A known run may give device-hours alone: devices and hours are then missing, not wrong.
     reason = refuse_non_finite(reason, (device_hours, fp.energy_kwh),
                                (devices, hours, fp.total_co2e_kg, fp.cloud_cost_usd,
@@ -163,13 +169,15 @@ def evaluate_training(grid: pd.DataFrame, constants: dict | None = None) -> pd.D
         "days": hours / HOURS_PER_DAY,
         "device_hours": device_hours,
         **fp.columns(),
+        **power,
         "utilisation": utilisation,
         "predicted_mfu": np.where(np.isfinite(predicted_mfu), predicted_mfu, np.nan),
         **training_perf.shares(pred),
         "memory_per_device_gb": pred["memory_bytes"] / GB,
         "flops": flops,
     }
-    kept_as_is = ("feasible", "infeasible_reason", "min_devices_for_memory", "flops")
+    kept_as_is = ("feasible", "infeasible_reason", "min_devices_for_memory", "flops",
+                  *power)
     computed = {name: values if name in kept_as_is else np.where(feasible, values, np.nan)
                 for name, values in results.items()}
     computed["layout"] = np.where(feasible & ~known_run, np.array(layout, dtype=object), "")

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from planner.model.perf_constants import load_performance
 from planner.model.plan import Planner
 
 DATA = Path(__file__).parent / "data" / "published_training_footprints.csv"
@@ -27,6 +28,9 @@ HARDWARE = {"TPU v2": "google-tpu-v2", "TPU v3": "google-tpu-v3",
 # tensor parallelism, ZeRO stage 1 and full recomputation (BigScience 2022, arXiv:2211.05100,
 # section 3.4; its 12 pipeline stages do not divide 70 layers, so those are searched).
 LAYOUTS = {"BLOOM-176B": {"tp": 4, "zero_stage": 1, "recompute": "full"}}
+
+
+FITTED_POWER = load_performance().power_fitted_cases()
 
 
 def published() -> pd.DataFrame:
@@ -44,6 +48,11 @@ def _scenario(row, *, use_published_power: bool, time_mode: bool = False) -> dic
             training["parallelism"] = LAYOUTS[row.run]
         # Both ran before fused (FlashAttention) kernels existed (Dao et al. 2022).
         training["attention_kernel"] = "unfused"
+    elif np.isfinite(row.achieved_tflops_per_device):
+        # A known run with its published throughput: its FLOPs, so the power model knows
+        # the run's utilisation (planner.model.training_power).
+        training.update(total_flops=float(row.achieved_tflops_per_device) * 1e12
+                        * float(row.device_hours) * 3600.0, device_hours=float(row.device_hours))
     else:
         training.update(total_flops=1.0, device_hours=float(row.device_hours))
     if use_published_power:
@@ -64,6 +73,7 @@ def validation_table(planner: Planner | None = None) -> pd.DataFrame:
         model = planner.plan_training(_scenario(row, use_published_power=False)).iloc[0]
         rec = {
             "run": row.run, "hardware": row.hardware, "power_basis": row.power_basis,
+            "role": "fitted" if row.run in FITTED_POWER else "held-out",
             "published_energy_mwh": row.energy_mwh, "published_tco2e": row.tco2e,
             "arith_energy_mwh": arith["energy_kwh"] / 1000,
             "arith_tco2e": arith["co2e_kg"] / 1000,
@@ -102,11 +112,29 @@ def test_arithmetic_matches_published_energy_and_carbon(table):
 
 
 def test_power_model_on_measured_runs(table):
-    measured = table[table["power_basis"] == "measured"]
-    # The power model (profile figures + default busy/host shares) lands within 20% of the
-    # measured energy on every measured run, and within 10% on average.
-    assert measured["model_energy_err"].abs().max() < 0.20, measured[["run", "model_energy_err"]]
+    measured = table[(table["power_basis"] == "measured") & (table["role"] == "held-out")]
+    # The issue's target: energy of every (held-out) run with measured power within 15%,
+    # with the power model's own figures (TPU v3 power following each run's utilisation).
+    assert len(measured) >= 5
+    assert measured["model_energy_err"].abs().max() < 0.15, measured[["run", "model_energy_err"]]
     assert measured["model_energy_err"].abs().mean() < 0.10
+
+
+def test_power_reference_utilisation_is_the_fit_on_its_named_run(table):
+    """profiles/performance.yaml's TPU v3 reference MFU, refitted in closed form on the run it
+    names: the measured system power = idle + (typical − idle) × u / u_ref + the host's watts."""
+    figures = load_performance().utilisation_power["google-tpu-v3"]
+    rows = published().set_index("run").loc[sorted(FITTED_POWER)]
+    planner = Planner.load()
+    for run, row in rows.iterrows():
+        flat = planner.plan_training({"training": {"hardware": "google-tpu-v3",
+                                                   "device_hours": float(row.device_hours)}}
+                                     ).iloc[0]
+        host_w = flat["busy_power_w"] * flat["host_power_fraction"]
+        u = row.achieved_tflops_per_device / 123.0  # TPU v3 bf16 peak (profile)
+        idle = figures.idle_power_w.value
+        fit = (flat["busy_power_w"] - idle) * u / (row.avg_power_w - host_w - idle)
+        assert figures.reference_mfu.value == pytest.approx(fit, abs=0.005), run
 
 
 def test_time_model_on_the_footprint_runs_with_a_known_size(table):
