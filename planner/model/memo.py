@@ -110,7 +110,7 @@ class Memo:
 
 
 LAYOUTS = Memo()
-FLEETS = Memo()
+FLEETS = Memo(32)  # a levers table's sizing is ~7,000 rows × 25 columns
 _STATE = {"enabled": True}
 
 
