@@ -191,7 +191,7 @@ def _resite(grid: pd.DataFrame, site) -> pd.DataFrame:
     from planner.model.assumptions import site_columns
     from planner.model.frames import _plain
 
-    out = grid.copy()
+    out = grid.copy(deep=False)  # copy on write: setting a column leaves the kept grid as is
     edge = (out["placement"] == "edge").to_numpy()
     n = len(out)
     for name, values in site_columns(edge, site).items():

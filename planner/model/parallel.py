@@ -18,6 +18,7 @@ path of decode steps), so it adds to the step time.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 import numpy as np
@@ -119,17 +120,23 @@ def choose_layout(c: Mapping[str, np.ndarray], capacity_fn):
 
 
 def layout_text(tensor_parallel, pipeline_parallel, experts) -> np.ndarray:
-    """'1 device', 'TP4', 'TP8 x PP2', 'TP8 (EP8)' per row."""
+    """'1 device', 'TP4', 'TP8 x PP2', 'TP8 (EP8)' per row; each distinct layout written once
+    (a levers table has ~7,000 rows and a few dozen layouts)."""
+    written: dict[tuple, str] = {}
     out = []
-    for t, p, e in zip(np.ravel(tensor_parallel), np.ravel(pipeline_parallel), np.ravel(experts),
-                       strict=True):
-        if not (np.isfinite(t) and np.isfinite(p)):
+    for t, p, e in zip(np.ravel(tensor_parallel).tolist(), np.ravel(pipeline_parallel).tolist(),
+                       np.ravel(experts).tolist(), strict=True):
+        if not (math.isfinite(t) and math.isfinite(p)):
             out.append("-")
             continue
-        text = "1 device" if t * p == 1 else f"TP{t:.0f}"
-        if e > 1 and t > 1:
-            text += f" (EP{t:.0f})"
-        if p > 1:
-            text += f" x PP{p:.0f}"
+        key = (t, p, e > 1)
+        text = written.get(key)
+        if text is None:
+            text = "1 device" if t * p == 1 else f"TP{t:.0f}"
+            if e > 1 and t > 1:
+                text += f" (EP{t:.0f})"
+            if p > 1:
+                text += f" x PP{p:.0f}"
+            written[key] = text
         out.append(text)
     return np.array(out, dtype=object)

@@ -236,8 +236,11 @@ def choose_batch(sized: pd.DataFrame, keys: tuple[str, ...] = ("hardware_id",)) 
     meets = sized["fleet_meets_target"].to_numpy(dtype=bool)
     ratio = sized["fleet_target_ratio"].astype(float).fillna(np.inf).to_numpy()
     joules = sized["device_energy_j_per_request"].astype(float).fillna(np.inf).to_numpy()
-    group = (pd.MultiIndex.from_frame(sized[list(keys)]).factorize()[0] if len(keys) > 1
-             else pd.factorize(sized[keys[0]])[0])
+    group = None  # each distinct key tuple's number, in order of first appearance (as a
+    for key in keys:  # MultiIndex's factorize, without building ~7,000 tuples for levers)
+        codes, uniques = pd.factorize(sized[key], use_na_sentinel=False)
+        group = codes if group is None else group * len(uniques) + codes
+    group = pd.factorize(group)[0] if len(keys) > 1 else group
     # one stable lexicographic sort (NaN devices last), then each option's first row, in
     # the table's order: the rows a stable sort_values + drop_duplicates would keep
     order = np.lexsort((-sized["batch_size"].to_numpy(dtype=float),

@@ -226,3 +226,12 @@ def test_an_example_at_new_pues_is_the_same_with_and_without_the_memos(planner, 
         assert sorted(a) == sorted(b)
         for section in a:
             pd.testing.assert_frame_equal(a[section], b[section])
+
+
+def test_layout_text_writes_each_layout_as_before():
+    from planner.model.parallel import layout_text
+
+    text = layout_text(np.array([1.0, 4.0, 8.0, 8.0, np.nan, 2.0]),
+                       np.array([1.0, 1.0, 2.0, 1.0, 1.0, np.inf]),
+                       np.array([1.0, 1.0, 1.0, 8.0, 1.0, 1.0]))
+    assert text.tolist() == ["1 device", "TP4", "TP8 x PP2", "TP8 (EP8)", "-", "-"]
