@@ -1,8 +1,10 @@
 """Streamlit entry point: shared state and navigation only; pages live in planner/dashboard.
 
-Run with ``streamlit run app.py``. The state starts from the defaults, overridden once per
-session by the URL's query parameters; after every run the URL is rewritten from the state,
-so a copied link restores the same page and inputs.
+Run with ``streamlit run serve.py`` (this script, with its start-up work done while the server
+starts) or ``streamlit run app.py``. A browser session's first run draws the page's headline
+figures only, the next run the rest (``planner/dashboard/first_view.py``). The state starts
+from the defaults, overridden once per session by the URL's query parameters; after every
+run the URL is rewritten from the state, so a copied link restores the same page and inputs.
 """
 
 import streamlit as st

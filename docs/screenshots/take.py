@@ -2,7 +2,7 @@
 
     python docs/screenshots/take.py [--only PAGE ...] [--out DIR]
 
-Starts ``streamlit run app.py`` on localhost (as the browser test does), opens each page in
+Starts ``streamlit run serve.py`` on localhost (as the browser test does), opens each page in
 headless Debian Chromium through Playwright and saves the whole page as
 ``<page>-<width>.png`` next to this file. Look at them after any change to a figure.
 """

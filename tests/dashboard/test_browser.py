@@ -1,6 +1,7 @@
-"""End to end in a real browser: ``streamlit run app.py`` on localhost, driven by headless
-Debian Chromium through Playwright. Visits every page, changes a widget, downloads a CSV and
-checks it against the planner API, and saves a screenshot of each page.
+"""End to end in a real browser: ``streamlit run serve.py`` (``app.py``, its start-up work done
+at server start) on localhost, driven by headless Debian Chromium through Playwright. Visits
+every page, changes a widget, downloads a CSV and checks it against the planner API, and saves
+a screenshot of each page.
 
 Without Chromium or Playwright the test skips and says why; with PLANNER_REQUIRE_BROWSER=1
 (CI) it fails instead.
@@ -54,9 +55,9 @@ def _free_port() -> int:
 
 
 def start_server(port: int, env: dict[str, str] | None = None,
-                 script: str = "app.py") -> subprocess.Popen:
-    """``streamlit run app.py`` (or ``script``) on localhost; returns once the health check
-    answers."""
+                 script: str = "serve.py") -> subprocess.Popen:
+    """``streamlit run serve.py`` (or ``script``) on localhost; returns once the health check
+    answers (for serve.py: once its start-up work is done)."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true",
