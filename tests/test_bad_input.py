@@ -107,6 +107,9 @@ ABSURD = [
      "check the unit"),
     ("1e11-edge-devices", {"inference": {"model": "llama-3-8b", "edge_devices": 10**11,
                                          "requests_per_s_avg": 10}}, "people on Earth"),
+    ("prefill-only-llm", {"inference": {"model": "bert-large", "prompt_tokens": 384,
+                                        "output_tokens": 1, "requests_per_s_avg": 100}},
+     "prefill-only workload"),
 ]
 KEY_COLUMNS = {"training": ["devices", "device_hours", "energy_kwh", "total_co2e_kg", "cost_usd"],
                "inference": ["latency_s", "energy_kwh_per_1k_requests", "fleet_devices",

@@ -55,6 +55,12 @@ def plausibility_warnings(scenario: Scenario, training: pd.DataFrame | None = No
         if i.edge_devices is not None and i.edge_devices > MOST_EDGE_DEVICES:
             out.append(f"inference.edge_devices is {i.edge_devices:.3g}, more than there are "
                        "people on Earth")
+    if (i is not None and i.output_tokens <= 1 and inference is not None
+            and "is_llm" in inference.columns and inference["is_llm"].astype(bool).any()):
+        out.append("inference.output_tokens is 1 for a language model: continuous batching "
+                   "counts one prompt chunk per step for each request, so a prefill-only "
+                   "workload's throughput is overstated; give an encoder or classifier (e.g. "
+                   "BERT) as one forward pass with flops_per_request")
     devices = _largest(training, "devices")
     if devices > LARGEST_FLEET_DEVICES and not (t is not None and t.devices):
         out.append(f"training needs up to {devices:.3g} devices, above {LARGEST_FLEET_DEVICES:.0e}"

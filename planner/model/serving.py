@@ -175,8 +175,8 @@ def size_fleet(perf: pd.DataFrame, traffic: Traffic, spec: InferenceSpec) -> pd.
                 + _text(worst[i], ".2f") + "× the target)")
 
     edge = np.asarray(c["edge"], dtype=bool)
-    kind = np.where(edge, " user devices", " devices")
     devices = np.where(edge, units, units * c["devices_per_replica"])
+    kind = np.where(edge, " user device", " device") + np.where(devices == 1, "", "s")
     conditions = [perf_reason != "", ~s["fits"], worst > 1.0, fixed_edge & np.isnan(units),
                   fixed_edge & (util >= 1.0), fixed_edge & ~meets, ~meets]
     messages = [

@@ -296,7 +296,7 @@ def test_a_known_system_serves_on_its_own_devices_with_its_host_draw(planner):
 @pytest.mark.parametrize(("extra", "needle"), [
     ({"devices": 3, "tensor_parallel": 2}, "inference.devices 3 is not a whole number of "
      "2-device replicas"),
-    ({"devices": 1, "requests_per_s_avg": 500}, "the 1 devices cannot keep up"),
+    ({"devices": 1, "requests_per_s_avg": 500}, "the 1 device cannot keep up"),
 ])
 def test_a_known_system_that_cannot_serve_says_why(planner, extra, needle):
     row = _serve(planner, {"hardware": H100, "requests_per_s_avg": 2, **extra}).iloc[0]
