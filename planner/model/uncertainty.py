@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import os
 import platform
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,6 +58,25 @@ Ranges = dict[str, tuple[float, float, float]]
 # the heap's free top given back to the system only beyond 128 MiB.
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
 MMAP_THRESHOLD_BYTES, TRIM_THRESHOLD_BYTES = 32 << 20, 128 << 20
+
+
+@functools.cache
+def _threads() -> ThreadPoolExecutor | None:
+    """Threads for independent chunks of work (None on one core): numpy lets go of the
+    interpreter lock inside its array operations and sorts, so the chunks run side by side."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    workers = min(cores or 1, MAX_THREADS)
+    return ThreadPoolExecutor(workers, thread_name_prefix="monte-carlo") if workers > 1 else None
+
+
+def in_parallel(work, items) -> list:
+    """``[work(item) for item in items]``, on the threads where there are several cores and
+    items (each item's work is independent: the result is the same, in the same order)."""
+    items = list(items)
+    pool = _threads()
+    if pool is None or len(items) < 2:
+        return [work(item) for item in items]
+    return list(pool.map(work, items))
 
 
 @functools.cache
@@ -115,6 +136,7 @@ def _columns(table: pd.DataFrame, names) -> dict[str, np.ndarray]:
 # percentiles and ranks then up to about 0.3 GB and 2–3 s of CPU: 10⁶ draws of one option).
 CHUNK_EVALUATIONS = 72_000
 MAX_EVALUATIONS = 1_000_000
+MAX_THREADS = 4
 
 
 def serving_draws(table: pd.DataFrame, spec: InferenceSpec, traffic: Traffic,
@@ -127,10 +149,9 @@ def serving_draws(table: pd.DataFrame, spec: InferenceSpec, traffic: Traffic,
     levels = _utilisation_levels(table, spec, factors["utilisation"])
     n = len(factors["utilisation"])
     chunk = max(CHUNK_EVALUATIONS // max(len(table), 1), 1)
-    parts = [_serving_chunk(levels, spec, traffic,
-                            {k: np.asarray(v, dtype=float)[s:s + chunk]
-                             for k, v in factors.items()})
-             for s in range(0, n, chunk)]
+    parts = in_parallel(lambda s: _serving_chunk(levels, spec, traffic, {
+        k: np.asarray(v, dtype=float)[s:s + chunk] for k, v in factors.items()}),
+        range(0, n, chunk))
     return {k: (parts[0][k] if len(parts) == 1 else np.concatenate([p[k] for p in parts]))
             for k in parts[0]}
 
@@ -146,6 +167,7 @@ class _Levels:
     steps: dict[str, tuple[np.ndarray, np.ndarray]]
     ratio: tuple[np.ndarray, np.ndarray, np.ndarray]
     curves: tuple[np.ndarray, np.ndarray]  # load curves, (levels · options, points)
+    base: tuple[np.ndarray, np.ndarray, np.ndarray]  # the plan's replicas, capacity, rate
 
 
 def _utilisation_levels(table: pd.DataFrame, spec: InferenceSpec, f) -> _Levels:
@@ -171,14 +193,17 @@ def _utilisation_levels(table: pd.DataFrame, spec: InferenceSpec, f) -> _Levels:
     n_k, rate_k = fleet.service_lines(lv)
     curves = (n_k.reshape(-1, n_k.shape[-1]), rate_k.reshape(-1, rate_k.shape[-1]))
     at_level = {name: lv[name] for name in ("utilisation", "bandwidth_utilisation", *times)}
-    return _Levels(table, c, levels, at_level, steps, ratio, curves)
+    replicas, capacity, rate = (table[k].to_numpy(dtype=float)[None, :] for k in (
+        "fleet_replicas", "fleet_capacity_requests_per_s", "fleet_peak_requests_per_s"))
+    return _Levels(table, c, levels, at_level, steps, ratio, curves,
+                   (replicas, capacity / replicas, rate))
 
 
 def _serving_chunk(lv: _Levels, spec: InferenceSpec, traffic: Traffic,
                    factors: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """``serving_draws`` for one chunk of draws."""
-    table, levels = lv.table, lv.levels
-    n_opt = len(table)
+    levels = lv.levels
+    n_opt = len(lv.table)
     nearest = np.abs(factors["utilisation"][:, None] - levels[None, :]).argmin(axis=1)
     rows = nearest[:, None] * n_opt + np.arange(n_opt)[None, :]
     curves = batching.RowCurves(*lv.curves, rows)
@@ -209,10 +234,7 @@ def _serving_chunk(lv: _Levels, spec: InferenceSpec, traffic: Traffic,
     # option alone is computed once, not once per draw)
     lam = traffic.peak_requests_per_s * fx["traffic"]
     hourly = np.asarray(traffic.hourly_requests_per_s)[None, None, :] * fx["traffic"][..., None]
-    base = tuple(table[k].to_numpy(dtype=float)[None, :] for k in (
-        "fleet_replicas", "fleet_capacity_requests_per_s", "fleet_peak_requests_per_s"))
-    s = sized_units(c, spec, lam, (base[0], base[1] / base[0], base[2]), lines=curves,
-                    steps=steps, ratio=ratio)
+    s = sized_units(c, spec, lam, lv.base, lines=curves, steps=steps, ratio=ratio)
     units = np.where(s["meets"], s["units"], np.nan)
     if spec.autoscaling:
         units_h = hourly_replicas(spec, c, units, hourly, exact=False, lines=s["lines"])
@@ -263,7 +285,8 @@ def _section_tables(phase: str, ids: list[str], baseline: pd.DataFrame, metrics,
     option; the sensitivity's assumptions in ranking order), as arrays."""
     names = list(UNCERTAIN_NAMES)
     n_opt, n_a, n_m = len(ids), len(names), len(metrics)
-    stats = [draw_statistics(mc[metric], factor_ranks, factor_order) for metric in metrics]
+    stats = in_parallel(lambda metric: draw_statistics(mc[metric], factor_ranks, factor_order),
+                        metrics)
     pct = np.concatenate([p for p, _, _ in stats], axis=1)  # (3, metrics · options)
     base = np.concatenate([baseline[metric].to_numpy(dtype=float) for metric in metrics])
     summary = {
