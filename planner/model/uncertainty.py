@@ -23,6 +23,7 @@ import ctypes
 import functools
 import os
 import platform
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -66,7 +67,7 @@ def _threads() -> ThreadPoolExecutor | None:
     interpreter lock inside its array operations and sorts, so the chunks run side by side."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     workers = min(cores or 1, MAX_THREADS)
-    return ThreadPoolExecutor(workers, thread_name_prefix="monte-carlo") if workers > 1 else None
+    return ThreadPoolExecutor(workers, thread_name_prefix=THREAD_PREFIX) if workers > 1 else None
 
 
 def in_parallel(work, items) -> list:
@@ -74,7 +75,8 @@ def in_parallel(work, items) -> list:
     items (each item's work is independent: the result is the same, in the same order)."""
     items = list(items)
     pool = _threads()
-    if pool is None or len(items) < 2:
+    inside = threading.current_thread().name.startswith(THREAD_PREFIX)  # no nested waits
+    if pool is None or len(items) < 2 or inside:
         return [work(item) for item in items]
     return list(pool.map(work, items))
 
@@ -137,6 +139,7 @@ def _columns(table: pd.DataFrame, names) -> dict[str, np.ndarray]:
 CHUNK_EVALUATIONS = 72_000
 MAX_EVALUATIONS = 1_000_000
 MAX_THREADS = 4
+THREAD_PREFIX = "monte-carlo"
 
 
 def serving_draws(table: pd.DataFrame, spec: InferenceSpec, traffic: Traffic,
@@ -313,19 +316,24 @@ def _section_tables(phase: str, ids: list[str], baseline: pd.DataFrame, metrics,
     by_rank = np.argsort(-key, axis=1, kind="stable")  # largest first; ties: list order
     note = np.where(breaks, np.where(np.isnan(lo), "the target is missed at the low factor",
                                      "the target is missed at the high factor"), "")
-    take = lambda a: np.take_along_axis(a, by_rank, axis=1).ravel()  # noqa: E731
+    # rows by option then metric (a stable sort of their names), assumptions by rank
+    row = np.lexsort((np.unique(summary["metric"], return_inverse=True)[1],
+                      np.unique(summary["hardware_id"], return_inverse=True)[1]))
+    by_rank = by_rank[row]
+    take = lambda a: np.take_along_axis(a[row], by_rank, axis=1).ravel()  # noqa: E731
+    of = lambda values: np.asarray(values, dtype=object)[by_rank].ravel()  # noqa: E731
     rows = n_m * n_opt
     sens = {
         "phase": np.full(rows * n_a, phase, dtype=object),
-        "hardware_id": np.repeat(summary["hardware_id"], n_a),
-        "metric": np.repeat(summary["metric"], n_a),
-        "assumption": np.asarray(names, dtype=object)[by_rank].ravel(),
+        "hardware_id": np.repeat(summary["hardware_id"][row], n_a),
+        "metric": np.repeat(summary["metric"][row], n_a),
+        "assumption": of(names),
         "rank": np.tile(np.arange(1.0, n_a + 1.0), rows),
         "low_factor": np.array([ranges[n][0] for n in names])[by_rank].ravel(),
         "high_factor": np.array([ranges[n][2] for n in names])[by_rank].ravel(),
         "result_at_low": take(lo), "result_at_high": take(hi),
         "swing_fraction": take(swing), "spearman_rho": take(rho),
-        "source": np.asarray([sources[n] for n in names], dtype=object)[by_rank].ravel(),
+        "source": of([sources[n] for n in names]),
         "note": take(note).astype(object),
     }
     return summary, sens
@@ -382,12 +390,9 @@ def plan_uncertainty(spec: UncertaintySpec | None, inference_spec: InferenceSpec
         sensitivity.append(t)
         raw.update({f"{phase}.{k}": v for k, v in mc.items() if k != "meets_target"})
         options[phase] = ids
-    # one frame of each, built once; the sensitivity by phase, option, metric and rank
+    # one frame of each, built once (the sensitivity by phase, option, metric and rank)
     summary_frame = _frame(summary, SUMMARY_COLUMNS)
     sens_frame = _frame(sensitivity, SENSITIVITY_COLUMNS)
-    if len(sens_frame):
-        sens_frame = sens_frame.sort_values(["phase", "hardware_id", "metric", "rank"],
-                                            kind="stable").reset_index(drop=True)
     return UncertaintyResult(summary_frame, sens_frame, raw, factors, options)
 
 
