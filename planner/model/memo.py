@@ -130,31 +130,29 @@ def _constants_key(k: Mapping[str, object]) -> tuple:
     return tuple(sorted((str(a), repr(b)) for a, b in k.items()))
 
 
-def predict(grid: pd.DataFrame, k: Mapping[str, object]):
-    """``training_perf.predict(grid, k)`` (the layout search), kept per site-free grid."""
-    from planner.model import training_perf
-
+def predict(grid: pd.DataFrame, k: Mapping[str, object], search: Callable):
+    """``search(grid, k)`` (the layout search, ``training_perf.predict``), kept per site-free
+    grid. The function is passed in, so this module imports none of the model's."""
     if not _STATE["enabled"]:
-        return training_perf.predict(grid, k)
+        return search(grid, k)
     key = (site_free_digest(grid), _constants_key(k))
-    return LAYOUTS.get_or_compute(key, lambda: training_perf.predict(grid, k))
+    return LAYOUTS.get_or_compute(key, lambda: search(grid, k))
 
 
-def size_fleet(perf: pd.DataFrame, traffic, spec) -> pd.DataFrame:
-    """``serving.size_fleet(perf, traffic, spec)``: the fleet columns kept per site-free
-    ``perf``, traffic and inference section, joined to this ``perf`` (whose footprint
-    columns are this site's)."""
-    from planner.model import serving
+def size_fleet(perf: pd.DataFrame, traffic, spec, sizing: Callable) -> pd.DataFrame:
+    """``sizing(perf, traffic, spec)`` (``serving.size_fleet``): the fleet columns kept per
+    site-free ``perf``, traffic and inference section, joined to this ``perf`` (whose
+    footprint columns are this site's)."""
     from planner.model.frames import with_columns
 
     if not _STATE["enabled"]:
-        return serving.size_fleet(perf, traffic, spec)
+        return sizing(perf, traffic, spec)
     key = (site_free_digest(perf), repr(traffic), spec.model_dump_json())
     sized = None
 
     def compute() -> dict[str, np.ndarray] | None:
         nonlocal sized
-        sized = serving.size_fleet(perf, traffic, spec)
+        sized = sizing(perf, traffic, spec)
         added = [c for c in sized.columns if c not in perf.columns]
         # Only the fleet's own new columns are kept; were a column of ``perf`` replaced,
         # nothing is kept (the result would not be perf + added).
@@ -168,7 +166,7 @@ def size_fleet(perf: pd.DataFrame, traffic, spec) -> pd.DataFrame:
     if sized is not None:
         return sized
     if added is None:  # not cacheable: compute it every time
-        return serving.size_fleet(perf, traffic, spec)
+        return sizing(perf, traffic, spec)
     return with_columns(perf, added)
 
 
@@ -240,22 +238,20 @@ def _boundary_prefix(pue: float) -> str:
     return f"facility (PUE {pue:g}) = "
 
 
-def training_grid(scenario, profiles, catalogue, defaults, site, calibration=None):
-    """``training.training_grid`` kept as ``site_grid`` keeps the serving grids; its energy
-    boundary text names the PUE, so that prefix is rewritten too. Were a row's text not of
-    that form, the grid is built afresh (nothing is guessed)."""
-    from planner.model import training
-
+def training_grid(make: Callable, scenario, profiles, catalogue, defaults, site,
+                  calibration=None):
+    """``make(...)`` (``training.training_grid``) kept as ``site_grid`` keeps the serving
+    grids; its energy boundary text names the PUE, so that prefix is rewritten too. Were a
+    row's text not of that form, the grid is built afresh (nothing is guessed)."""
     profiles = list(profiles)
     if not _STATE["enabled"]:
-        return training.training_grid(scenario, profiles, catalogue, defaults, site, calibration)
+        return make(scenario, profiles, catalogue, defaults, site, calibration)
     inputs = (*profiles, catalogue, defaults, calibration)
     key = ("training_grid", tuple(map(id, inputs)), scenario.model_dump_json(exclude={"site"}),
            _site_key(site))
 
     def build():
-        return training.training_grid(scenario, profiles, catalogue, defaults, site,
-                                      calibration)
+        return make(scenario, profiles, catalogue, defaults, site, calibration)
 
     grid, kept = _kept(key, inputs, build)
     if not kept:

@@ -91,8 +91,9 @@ class Planner:
         """The training table of a scenario: one row per hardware option."""
         scenario = scenario if isinstance(scenario, Scenario) else parse_scenario(scenario)
         site = self.resolve_site(scenario)
-        out = evaluate_training(memo.training_grid(scenario, self.profiles, self.catalogue,
-                                                   self.defaults, site, self.calibration))
+        grid = memo.training_grid(training_grid, scenario, self.profiles, self.catalogue,
+                                  self.defaults, site, self.calibration)
+        out = evaluate_training(grid)
         out["assumptions"] = describe_assumptions(out, site)
         return out
 

@@ -414,7 +414,8 @@ def annual_footprint(chosen: pd.DataFrame, traffic: Traffic, spec: InferenceSpec
 def evaluate_serving(grid: pd.DataFrame, spec: InferenceSpec, traffic: Traffic,
                      keys: tuple[str, ...] = ("hardware_id",)) -> pd.DataFrame:
     """Evaluate, size, choose the batch and add the year, for a hardware × batch grid."""
-    sized = memo.size_fleet(evaluate_inference(grid), traffic, spec)  # kept per site-free grid
+    # the fleet sizing, kept per site-free grid
+    sized = memo.size_fleet(evaluate_inference(grid), traffic, spec, size_fleet)
     out = annual_footprint(choose_batch(sized, keys), traffic, spec)
     miss = ~out["fleet_meets_target"].to_numpy(dtype=bool)
     reason = np.where(miss, out["fleet_reason"], out["infeasible_reason"]).astype(object)

@@ -17,7 +17,7 @@ from planner.model.frames import with_columns
 from planner.model.plan import Planner
 from planner.model.scenario import Scenario, parse_scenario
 from planner.model.site import resolve_site
-from planner.model.training import TrainingMode, evaluate_training
+from planner.model.training import TrainingMode, evaluate_training, training_grid
 
 
 def sweep_grid(planner: Planner, scenario: Scenario | dict, *,
@@ -38,8 +38,8 @@ def sweep_grid(planner: Planner, scenario: Scenario | dict, *,
                 data["site"] = {**data.get("site", {}), **site_override}
                 s = parse_scenario(data)
             site = resolve_site(s.site, planner.defaults)
-            g = memo.training_grid(s, planner.profiles, planner.catalogue, planner.defaults,
-                                   site, planner.calibration)  # kept per site-free inputs
+            g = memo.training_grid(training_grid, s, planner.profiles, planner.catalogue,
+                                   planner.defaults, site, planner.calibration)  # kept per site
             frames.append(g)
             labels.append(np.full(len(g), site.intensity_label, dtype=object))
     grid = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)

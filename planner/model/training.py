@@ -96,7 +96,8 @@ def evaluate_training(grid: pd.DataFrame, constants: dict | None = None) -> pd.D
         g["memory_bytes"].to_numpy(dtype=float),
     )
     given = g["devices_given"].to_numpy(dtype=float)
-    pred, cells, evaluated = memo.predict(g, k)  # the layout search, kept per site-free grid
+    # the layout search, kept per site-free grid
+    pred, cells, evaluated = memo.predict(g, k, training_perf.predict)
     util_in = g["utilisation"].to_numpy(dtype=float)
     deadline = g["deadline_s"].to_numpy(dtype=float)
     known = g["known_device_hours"].to_numpy(dtype=float)

@@ -142,10 +142,10 @@ def test_the_memo_hands_out_copies(planner):
                                   planner.defaults, site)
     k = load_performance().step_constants()
     memo.LAYOUTS.clear()
-    first, _, _ = memo.predict(grid, k)
+    first, _, _ = memo.predict(grid, k, training_perf.predict)
     kept = first["devices"].copy()
     first["devices"][:] = -1.0
-    again, _, _ = memo.predict(grid, k)
+    again, _, _ = memo.predict(grid, k, training_perf.predict)
     assert memo.LAYOUTS.hits == 1
     np.testing.assert_array_equal(again["devices"], kept)
 
@@ -201,9 +201,9 @@ def test_a_kept_training_grid_at_a_new_site_is_the_fresh_grid(planner, change):
     memo.GRIDS.clear()
     s, site = _scenario(planner, GIVEN_SITE)
     args = (list(planner.profiles), planner.catalogue, planner.defaults)
-    memo.training_grid(s, *args, site)
+    memo.training_grid(training.training_grid, s, *args, site)
     s2, site2 = _scenario(planner, {**GIVEN_SITE, **change})
-    kept = memo.training_grid(s2, *args, site2)
+    kept = memo.training_grid(training.training_grid, s2, *args, site2)
     assert memo.GRIDS.hits == 1
     fresh = training.training_grid(s2, *args, site2)
     pd.testing.assert_frame_equal(kept, fresh)
