@@ -96,8 +96,9 @@ def evaluate_training(grid: pd.DataFrame, constants: dict | None = None) -> pd.D
         g["memory_bytes"].to_numpy(dtype=float),
     )
     given = g["devices_given"].to_numpy(dtype=float)
-    # the layout search, kept per site-free grid
-    pred, cells, evaluated = memo.predict(g, k, training_perf.predict)
+    # the layout search, kept per site-free grid (not when the constants are being refitted)
+    pred, cells, evaluated = (memo.predict(g, k, training_perf.predict) if constants is None
+                              else training_perf.predict(g, k))
     util_in = g["utilisation"].to_numpy(dtype=float)
     deadline = g["deadline_s"].to_numpy(dtype=float)
     known = g["known_device_hours"].to_numpy(dtype=float)
