@@ -356,8 +356,9 @@ def plan_uncertainty(spec: UncertaintySpec | None, inference_spec: InferenceSpec
     """P10/P50/P90 and sensitivity of the serving year (with traffic) and the training run,
     for every option the plan found feasible."""
     n, seed = (spec.draws, spec.seed) if spec is not None else (10_000, 0)
+    serving = inference if inference_spec is not None else None  # (no traffic: no serving)
     feasible = {phase: table[table["feasible"].astype(bool)].reset_index(drop=True)
-                for phase, table in (("serving", inference), ("training", training))
+                for phase, table in (("serving", serving), ("training", training))
                 if table is not None}
     _check_size(n, {phase: len(rows) for phase, rows in feasible.items()})
     keep_freed_memory()
