@@ -370,6 +370,10 @@ def _parse(item: Input, text: str) -> object:
     return text
 
 
+_KIND_WORDS = {"float": "a number", "int": "a whole number", "bool": "true or false",
+               "list": "a list", "str": "text"}
+
+
 def from_query(params: Mapping[str, str], defaults: Defaults,
                choices: Mapping[str, list[str]] | None = None,
                ) -> tuple[dict[str, object], list[str]]:
@@ -389,8 +393,8 @@ def from_query(params: Mapping[str, str], defaults: Defaults,
         try:
             value = _parse(item, str(text))
         except ValueError:
-            errors.append(f"URL parameter {key}={text!r} ({item.label}) is not a "
-                          f"{'number' if item.kind == 'float' else item.kind}; kept the "
+            errors.append(f"URL parameter {key}={text!r} ({item.label}) is not "
+                          f"{_KIND_WORDS.get(item.kind, 'a ' + item.kind)}; kept the "
                           f"default {default!r}")
             continue
         allowed = choices.get(key)

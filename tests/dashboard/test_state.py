@@ -61,7 +61,8 @@ def test_bad_query_values_are_reported_not_fatal(planner):
         planner.defaults, choices)
     assert back == {"i_batch": 16}
     assert len(errors) == 5
-    assert any("site_pue" in e for e in errors)
+    assert any("site_pue" in e and "is not a number" in e for e in errors)
+    assert any("t_devices='2.5'" in e and "is not a whole number" in e for e in errors)
 
 
 def test_scenario_file_round_trip(planner):
