@@ -304,14 +304,14 @@ class Bounds:
         """Why ``value`` is outside the range ("must be at least 1"), or None."""
         if self.low is not None:
             if self.low_inclusive and value < self.low:
-                return f"must be at least {self.low:g}"
+                return f"must be at least {_num(self.low)}"
             if not self.low_inclusive and value <= self.low:
-                return f"must be more than {self.low:g}"
+                return f"must be more than {_num(self.low)}"
         if self.high is not None:
             if self.high_inclusive and value > self.high:
-                return f"must be at most {self.high:g}"
+                return f"must be at most {_num(self.high)}"
             if not self.high_inclusive and value >= self.high:
-                return f"must be below {self.high:g}"
+                return f"must be below {_num(self.high)}"
         return None
 
     def describe(self) -> str:
