@@ -75,6 +75,8 @@ def _copy(value: object) -> object:
         return value.copy()
     if isinstance(value, dict):
         return {k: _copy(v) for k, v in value.items()}
+    if isinstance(value, tuple) and hasattr(value, "_fields"):  # a named tuple keeps its type
+        return type(value)._make(_copy(v) for v in value)
     if isinstance(value, tuple):
         return tuple(_copy(v) for v in value)
     return value
@@ -111,6 +113,8 @@ class Memo:
 
 LAYOUTS = Memo()
 FLEETS = Memo(32)  # a levers table's sizing is ~7,000 rows × 25 columns
+# The Monte Carlo's performance and fleet sizing per chunk of draws (``uncertainty``)
+DRAWS = Memo(32)
 _STATE = {"enabled": True}
 
 
@@ -124,6 +128,28 @@ def disabled():
         yield
     finally:
         _STATE["enabled"] = before
+
+
+def arrays_digest(arrays: Mapping[str, object], site_free: bool = True) -> bytes:
+    """A digest of named arrays (names, dtypes, shapes and values), leaving out those
+    ``is_footprint`` names when ``site_free``: the key of a result that reads none of them."""
+    h = hashlib.sha1(usedforsecurity=False)
+    for name in sorted(arrays):
+        if site_free and is_footprint(name):
+            continue
+        a = np.asarray(arrays[name])
+        h.update(repr((name, str(a.dtype), a.shape)).encode())
+        h.update(pickle.dumps(a.tolist(), protocol=5) if a.dtype.kind == "O"
+                 else np.ascontiguousarray(a).tobytes())
+    return h.digest()
+
+
+def draws(key: Hashable, compute: Callable):
+    """``compute()`` kept under ``key`` (``uncertainty``'s site-independent parts: the key is
+    made of what they read, ``arrays_digest``); computed afresh inside ``disabled()``."""
+    if not _STATE["enabled"]:
+        return compute()
+    return DRAWS.get_or_compute(key, compute)
 
 
 def _constants_key(k: Mapping[str, object]) -> tuple:

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from planner.errors import ScenarioError
-from planner.model import batching, fleet
+from planner.model import batching, fleet, memo
 from planner.model.draw_statistics import draw_statistics, rank_order, ranks
 from planner.model.footprint import RATE_COLUMNS, Rates, footprint
 from planner.model.inference import replica_times_s
@@ -53,6 +53,8 @@ UTILISATION_LEVELS = 33
 SERVING_METRICS = ("annual_cost_usd", "annual_energy_kwh", "annual_total_co2e_kg",
                    "annual_water_l", "fleet_devices", "fleet_latency_p95_s")
 TRAINING_METRICS = ("cost_usd", "energy_kwh", "total_co2e_kg", "water_l")
+# Factors of the site and the prices: only the year's footprint reads them (not the sizing)
+SITE_FACTORS = ("pue", "price", "carbon_intensity")
 
 Ranges = dict[str, tuple[float, float, float]]
 # glibc's mallopt(3) parameters: blocks up to 32 MiB from the heap, not mapped one by one;
@@ -171,6 +173,7 @@ class _Levels:
     ratio: tuple[np.ndarray, np.ndarray, np.ndarray]
     curves: tuple[np.ndarray, np.ndarray]  # load curves, (levels · options, points)
     base: tuple[np.ndarray, np.ndarray, np.ndarray]  # the plan's replicas, capacity, rate
+    key: tuple  # what the figures above follow from, less the site (``memo.draws``)
 
 
 def _utilisation_levels(table: pd.DataFrame, spec: InferenceSpec, f) -> _Levels:
@@ -189,17 +192,23 @@ def _utilisation_levels(table: pd.DataFrame, spec: InferenceSpec, f) -> _Levels:
                                               1.0)}
     lv = {k: np.broadcast_to(v, np.broadcast_shapes(np.shape(v), (len(levels), 1)))
           for k, v in lv.items()}
-    times = replica_times_s(lv)
-    lv.update(times)
-    steps = batching.step_lines(lv)
-    ratio = fleet.target_ratio(spec, lv, steps)
-    n_k, rate_k = fleet.service_lines(lv)
-    curves = (n_k.reshape(-1, n_k.shape[-1]), rate_k.reshape(-1, rate_k.shape[-1]))
-    at_level = {name: lv[name] for name in ("utilisation", "bandwidth_utilisation", *times)}
+
+    def performance():  # reads no site column: kept per the rest (``memo.draws``)
+        times = replica_times_s(lv)
+        lv.update(times)
+        steps = batching.step_lines(lv)
+        ratio = fleet.target_ratio(spec, lv, steps)
+        n_k, rate_k = fleet.service_lines(lv)
+        curves = (n_k.reshape(-1, n_k.shape[-1]), rate_k.reshape(-1, rate_k.shape[-1]))
+        at_level = {name: lv[name] for name in ("utilisation", "bandwidth_utilisation", *times)}
+        return at_level, steps, ratio, curves
+
+    key = ("levels", memo.arrays_digest(c), levels.tobytes(), spec.model_dump_json())
+    at_level, steps, ratio, curves = memo.draws(key, performance)
     replicas, capacity, rate = (table[k].to_numpy(dtype=float)[None, :] for k in (
         "fleet_replicas", "fleet_capacity_requests_per_s", "fleet_peak_requests_per_s"))
     return _Levels(table, c, levels, at_level, steps, ratio, curves,
-                   (replicas, capacity / replicas, rate))
+                   (replicas, capacity / replicas, rate), key)
 
 
 def _serving_chunk(lv: _Levels, spec: InferenceSpec, traffic: Traffic,
@@ -237,10 +246,22 @@ def _serving_chunk(lv: _Levels, spec: InferenceSpec, traffic: Traffic,
     # option alone is computed once, not once per draw)
     lam = traffic.peak_requests_per_s * fx["traffic"]
     hourly = np.asarray(traffic.hourly_requests_per_s)[None, None, :] * fx["traffic"][..., None]
-    s = sized_units(c, spec, lam, lv.base, lines=curves, steps=steps, ratio=ratio)
-    units = np.where(s["meets"], s["units"], np.nan)
+
+    def sizing():  # reads no site column or factor: kept per the rest (``memo.draws``)
+        s = sized_units(c, spec, lam, lv.base, lines=curves, steps=steps, ratio=ratio)
+        units = np.where(s["meets"], s["units"], np.nan)
+        units_h = (hourly_replicas(spec, c, units, hourly, exact=False, lines=s["lines"])
+                   if spec.autoscaling else None)
+        return s, units, units_h
+
+    # the site-free part of ``c`` follows from the levels, the rows each draw reads and the
+    # draws' other factors; the plan's fleet (``base``) and the traffic are the rest
+    s, units, units_h = memo.draws(
+        ("sizing", lv.key, memo.arrays_digest(dict(enumerate(lv.base)), site_free=False),
+         memo.arrays_digest({k: v for k, v in factors.items() if k not in SITE_FACTORS},
+                            site_free=False), nearest.tobytes(), repr(traffic)),
+        sizing)
     if spec.autoscaling:
-        units_h = hourly_replicas(spec, c, units, hourly, exact=False, lines=s["lines"])
         y = year_of_service(c, units, units_h, hourly, lines=s["lines"], steps=steps)
     else:  # a fixed fleet: the day as its 24 hours at the fleet's peak size
         y = year_of_service(c, units, units[..., None], hourly, lines=s["lines"], steps=steps)
