@@ -254,13 +254,13 @@ def network_columns(rows: pd.DataFrame, defaults: Defaults,
 
 def host_columns(grid: pd.DataFrame, defaults: Defaults, user_power: bool) -> dict:
     """Host power per device from the node's specification, and each energy's boundary."""
-    kind = grid["kind"].to_numpy()
-    busy_share = np.array(defaults.per_kind("busy_power_fraction", kind), dtype=float)
     node = grid["devices_per_node"].to_numpy(dtype=float)
     host_node = grid["host_power_w_per_node"].to_numpy(dtype=float)
     busy = grid["busy_power_w"].to_numpy(dtype=float)
+    # the host's draw under load as a share of its rating: one sourced figure (BNL's DGX H100
+    # measurements, defaults.host_load_fraction), as the serving plan uses
     with np.errstate(invalid="ignore", divide="ignore"):
-        per_device = host_node * busy_share / node
+        per_device = host_node * defaults.host_load_fraction.value / node
         spec_fraction = per_device / busy
     current = grid["host_power_fraction"].to_numpy(dtype=float)
     from_node = np.isfinite(spec_fraction) & (current > 0)
@@ -270,7 +270,7 @@ def host_columns(grid: pd.DataFrame, defaults: Defaults, user_power: bool) -> di
     host_text = np.where(
         user_power, "host included in the given power per device",
         np.where(system, "host included in the published system power per device",
-                 np.where(from_node, "host from the node specification × busy share",
+                 np.where(from_node, "host from the node specification × load share",
                           np.where(current > 0, "host as a default share of device power",
                                    "no host (edge device)"))))
     boundary = [f"facility (PUE {p:g}) = node × PUE; node = device + {h}"

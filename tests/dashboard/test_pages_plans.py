@@ -215,3 +215,20 @@ def test_training_page_groups_the_devices_that_cannot_run(planner):
     assert len(label) < 300
     shown = at.expander[0].dataframe[0].value
     assert sorted(shown["Why not"]) == sorted(bad["infeasible_reason"].astype(str))
+
+
+def test_training_assumptions_name_where_the_host_share_came_from(planner):
+    """An H100's host share comes from its node's specification at the sourced load share;
+    the assumptions table says so (not the default share per device kind)."""
+    at = open_page("training")
+    assert_clean(at)
+    table = next(d.value for d in at.dataframe if "figure" in d.value.columns)
+    row = table.set_index("figure").loc["host power share"]
+    from planner.dashboard import tables
+
+    training = planner.plan(_scenario(planner, ("training",))).training
+    hw = tables.default_training_choice(training)
+    assert hw == "nvidia-h100-sxm"  # the default view's pick, a device with a node spec
+    picked = training.set_index("hardware_id").loc[hw]
+    assert row["value"] == f"{picked['host_power_fraction']:.0%}"
+    assert "node specification" in row["from"] and "load share 0.47" in row["from"]

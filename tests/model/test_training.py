@@ -32,7 +32,8 @@ def _one(planner, training, site=None, pricing=None):
 
 def test_hand_worked_fixed_devices(planner):
     """1e21 FLOPs on 8 H100s at 40% of 989 TFLOP/s, 90% goodput; 525 W busy (700 W × 0.75),
-    host 4.6 kW per DGX H100 node × 0.75 ÷ 8, PUE 1.2, 400 g/kWh, $6.88 per device-hour."""
+    host 4.6 kW per DGX H100 node × 0.47 (BNL's load share) ÷ 8, PUE 1.2, 400 g/kWh,
+    $6.88 per device-hour."""
     row = _one(planner, {"total_flops": 1e21, "devices": 8, "mfu": 0.4})
     seconds = 1e21 / (8 * 989e12 * 0.4)  # 315,977 s of training
     hours = seconds / 3600 / 0.9  # wall time at the default goodput
@@ -40,7 +41,7 @@ def test_hand_worked_fixed_devices(planner):
     assert row["device_hours"] == pytest.approx(8 * hours, rel=1e-9)
     device_kwh = 525 * 8 * hours / 1000
     assert row["device_energy_kwh"] == pytest.approx(device_kwh, rel=1e-9)
-    host_kwh = 4600 * 0.75 / 8 * 8 * hours / 1000  # 431.25 W of host per device
+    host_kwh = 4600 * 0.47 / 8 * 8 * hours / 1000  # 270.25 W of host per device
     assert row["host_energy_kwh"] == pytest.approx(host_kwh, rel=1e-9)
     total_kwh = (device_kwh + host_kwh) * 1.2
     assert row["energy_kwh"] == pytest.approx(total_kwh, rel=1e-9)

@@ -10,6 +10,20 @@ from planner.dashboard.formats import plain
 from planner.dashboard.provenance import classify
 from planner.errors import PlannerError
 
+
+def _host_source(row, d, kind: str) -> str:
+    """Where the host's share of device power came from: the node's specification at the
+    sourced load share, a published system power, or the default share per device kind."""
+    text = str(row.get("energy_boundary", ""))
+    if "node specification" in text:
+        return (f"node specification (host rating {row['host_power_w_per_node']:,.0f} W per "
+                f"node) × load share {d.host_load_fraction.value:g} — "
+                f"{d.cite(d.host_load_fraction)}")
+    if "included" in text:
+        return text.split("device + ", 1)[-1]
+    return f"default — {d.cite(d.host_power_fraction.for_kind(kind))}"
+
+
 st.title("Training planner")
 st.markdown("How long, how many devices, how much energy, carbon and money to train this "
             "model on one kind of hardware? Set the model, the deadline or device count in the "
@@ -181,7 +195,7 @@ if result is not None:
          f"({row['precision_used']})", row["throughput_basis"]),
         ("busy power per device", f"{row['busy_power_w']:,.0f} W", row["power_basis"]),
         ("host power share", f"{row['host_power_fraction']:.0%}",
-         f"default — {d.cite(d.host_power_fraction.for_kind(kind))}"),
+         _host_source(row, d, kind)),
         ("PUE", f"{row['pue']:g}", result.site.pue_basis),
         ("grid intensity", f"{row['carbon_intensity_g_per_kwh']:.0f} g CO2e/kWh",
          f"{result.site.intensity_label}, {result.site.intensity_year}"),
