@@ -20,6 +20,7 @@ import streamlit as st
 SEEN = "_first_view_seen"  # the session has had its first run
 HEADLINE_ONLY = "_first_view_headline_only"  # this run draws the headline figures only
 _AFTER_HEADLINE = "_first_view_after_headline"  # the next run draws the rest
+LOADING = "Drawing the inputs, charts and tables…"
 # Runs in the page once the component is mounted: waits (at most 5 s) until no element of
 # the run is still a placeholder, then for one more frame to be painted, then asks Python
 # for the rest of the view.
@@ -82,4 +83,6 @@ def finish() -> None:
     that asks for the rest once the browser has drawn it."""
     if headline_only():
         st.session_state[_AFTER_HEADLINE] = True
+        # said, so the wait is never silent; the next run replaces it with the whole view
+        st.caption(LOADING)
         _drawn(key="first_view_drawn", on_drawn_change=_rest, height=0)

@@ -36,6 +36,7 @@ def test_first_run_draws_the_headline_figures_then_the_rest(browser_session):
     assert not at.get("plotly_chart") and not at.dataframe
     assert not at.sidebar.number_input  # the inputs come with the second run
     assert len(at.get("bidi_component")) == 1  # the component that asks for the rest
+    assert [c.value for c in at.caption if c.value == first_view.LOADING]  # the wait is said
 
     at.run()  # what the component's trigger starts once the browser has drawn the headline
     assert_clean(at)
@@ -43,6 +44,7 @@ def test_first_run_draws_the_headline_figures_then_the_rest(browser_session):
     assert len(at.get("plotly_chart")) == 2
     assert at.sidebar.number_input
     assert not at.get("bidi_component")
+    assert not [c.value for c in at.caption if c.value == first_view.LOADING]
     at.run()  # and every later run is an ordinary one
     assert len(at.get("plotly_chart")) == 2
 
