@@ -78,3 +78,17 @@ def test_a_new_seed_or_traffic_is_not_a_hit(planner):
     with memo.disabled():
         fresh = _mc(planner, {**BASE, "uncertainty": {"draws": 1500, "seed": 6}})
     _same(_mc(planner, {**BASE, "uncertainty": {"draws": 1500, "seed": 6}}), fresh)
+
+
+def test_other_traffic_or_power_draws_at_the_same_utilisation_are_not_a_hit(planner):
+    """Same seed, so the same utilisation draws (the same performance levels), but a wider
+    traffic and power range: the sizing must be computed again."""
+    wider = {**BASE, "uncertainty": {**BASE["uncertainty"], "ranges": {
+        "traffic": {"low": 0.3, "mode": 1.0, "high": 2.0},
+        "power": {"low": 0.7, "mode": 1.0, "high": 1.3}}}}
+    memo.DRAWS.clear()
+    _mc(planner, BASE)
+    kept = _mc(planner, wider)
+    with memo.disabled():
+        fresh = _mc(planner, wider)
+    _same(kept, fresh)
