@@ -18,6 +18,7 @@ import plotly.io as pio
 
 FONT = "Inter, Segoe UI, Helvetica, Arial, sans-serif"
 _TEMPLATE = pio.templates["plotly_white"].to_plotly_json()
+MODEBAR_PX = 30  # height of Plotly's tool bar strip at the top of a chart
 LEGEND_BELOW = {"orientation": "h", "yanchor": "top", "y": -0.22, "x": 0.0, "xanchor": "left",
                 "traceorder": "normal"}
 
@@ -26,12 +27,15 @@ def figure(traces: list[dict], title: str, height: int = 430, subtitle: str | No
            **layout) -> go.Figure:
     """A figure from plain trace and layout dicts. Plotly's per-property validation is
     skipped (``_validate=False``): it cost ~40 ms a chart, a fifth of the rerun budget."""
-    heading = {"text": title, "x": 0.0, "xanchor": "left", "font": {"size": 16}}
+    # The title sits below the top strip that Plotly's tool bar takes (always shown on touch
+    # screens), so the two never overlap at phone widths.
+    heading = {"text": title, "x": 0.0, "xanchor": "left", "font": {"size": 16},
+               "yref": "container", "y": 1.0, "yanchor": "top", "pad": {"t": MODEBAR_PX}}
     if subtitle:
         heading["subtitle"] = {"text": subtitle, "font": {"size": 12, "color": "#555"}}
     base = {
         "title": heading, "height": height,
-        "margin": {"l": 10, "r": 10, "t": 78 if subtitle else 56, "b": 10},
+        "margin": {"l": 10, "r": 10, "t": MODEBAR_PX + (62 if subtitle else 36), "b": 10},
         "font": {"family": FONT, "size": 13}, "template": _TEMPLATE,
         "legend": LEGEND_BELOW, "hoverlabel": {"align": "left"},
     }

@@ -142,7 +142,8 @@ def tradeoff_figure(frame: pd.DataFrame, *, x: str, y: str, colour: str, title: 
         traces.append(trace)
     return chart_layout.figure(traces, title, height=510 if informative else 460,
                                subtitle=subtitle, showlegend=False,
-                               margin={"l": 10, "r": 10, "t": 78,
+                               margin={"l": 10, "r": 10,
+                                       "t": chart_layout.MODEBAR_PX + 62,
                                        "b": 90 if informative else 10},
                                xaxis=xaxis, yaxis=yaxis)
 
