@@ -144,10 +144,17 @@ def arrays_digest(arrays: Mapping[str, object], site_free: bool = True) -> bytes
     return h.digest()
 
 
-def draws(key: Hashable, compute: Callable):
+def enabled() -> bool:
+    """Whether the memos are on (not inside ``disabled()``): a caller whose key is costly to
+    make (``arrays_digest`` over many draws) makes it only then."""
+    return bool(_STATE["enabled"])
+
+
+def draws(key: Hashable | None, compute: Callable):
     """``compute()`` kept under ``key`` (``uncertainty``'s site-independent parts: the key is
-    made of what they read, ``arrays_digest``); computed afresh inside ``disabled()``."""
-    if not _STATE["enabled"]:
+    made of what they read, ``arrays_digest``); computed afresh inside ``disabled()`` or
+    without a key."""
+    if not _STATE["enabled"] or key is None:
         return compute()
     return DRAWS.get_or_compute(key, compute)
 

@@ -173,7 +173,7 @@ class _Levels:
     ratio: tuple[np.ndarray, np.ndarray, np.ndarray]
     curves: tuple[np.ndarray, np.ndarray]  # load curves, (levels · options, points)
     base: tuple[np.ndarray, np.ndarray, np.ndarray]  # the plan's replicas, capacity, rate
-    key: tuple  # what the figures above follow from, less the site (``memo.draws``)
+    key: tuple | None  # what the figures above follow from, less the site (``memo.draws``)
 
 
 def _utilisation_levels(table: pd.DataFrame, spec: InferenceSpec, f) -> _Levels:
@@ -203,7 +203,8 @@ def _utilisation_levels(table: pd.DataFrame, spec: InferenceSpec, f) -> _Levels:
         at_level = {name: lv[name] for name in ("utilisation", "bandwidth_utilisation", *times)}
         return at_level, steps, ratio, curves
 
-    key = ("levels", memo.arrays_digest(c), levels.tobytes(), spec.model_dump_json())
+    key = (("levels", memo.arrays_digest(c), levels.tobytes(), spec.model_dump_json())
+           if memo.enabled() else None)  # no key to hash when the memos are off
     at_level, steps, ratio, curves = memo.draws(key, performance)
     replicas, capacity, rate = (table[k].to_numpy(dtype=float)[None, :] for k in (
         "fleet_replicas", "fleet_capacity_requests_per_s", "fleet_peak_requests_per_s"))
@@ -256,11 +257,11 @@ def _serving_chunk(lv: _Levels, spec: InferenceSpec, traffic: Traffic,
 
     # the site-free part of ``c`` follows from the levels, the rows each draw reads and the
     # draws' other factors; the plan's fleet (``base``) and the traffic are the rest
-    s, units, units_h = memo.draws(
-        ("sizing", lv.key, memo.arrays_digest(dict(enumerate(lv.base)), site_free=False),
-         memo.arrays_digest({k: v for k, v in factors.items() if k not in SITE_FACTORS},
-                            site_free=False), nearest.tobytes(), repr(traffic)),
-        sizing)
+    key = None if lv.key is None else (
+        "sizing", lv.key, memo.arrays_digest(dict(enumerate(lv.base)), site_free=False),
+        memo.arrays_digest({k: v for k, v in factors.items() if k not in SITE_FACTORS},
+                           site_free=False), nearest.tobytes(), repr(traffic))
+    s, units, units_h = memo.draws(key, sizing)
     if spec.autoscaling:
         y = year_of_service(c, units, units_h, hourly, lines=s["lines"], steps=steps)
     else:  # a fixed fleet: the day as its 24 hours at the fleet's peak size
