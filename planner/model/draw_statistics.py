@@ -33,6 +33,28 @@ def rank_order(factor_ranks: np.ndarray) -> np.ndarray:
     return order
 
 
+# The bits of a quiet NaN with its sign bit clear: as an integer key, above every number.
+NAN_BITS = np.float64(np.nan).view(np.int64) & np.int64(0x7FFF_FFFF_FFFF_FFFF)
+# OpenBLAS runs a product of m·n·k at most this on the calling thread alone (its
+# GEMM_MULTITHREAD_THRESHOLD 4 × 65,536): the rank sums are taken in blocks of draws that
+# small, so no BLAS thread is woken beside the Monte Carlo's own threads.
+BLAS_ONE_THREAD_MNK = 4 * 65_536
+
+
+def _keys(lanes: np.ndarray, partial: np.ndarray) -> np.ndarray:
+    """``lanes`` (float64, one contiguous lane per option, changed in place) as
+    order-preserving 64-bit integers (``sorted_order``); a missing or infinite draw as NaN,
+    above every number. ``partial``: the lanes with such draws."""
+    key = lanes.view(np.int64)
+    if partial.size:
+        sub = key[partial]
+        sub[~np.isfinite(sub.view(np.float64))] = NAN_BITS
+        key[partial] = sub
+    if key.size and key.min() < 0:  # negatives (−0.0 too): their order reversed
+        key ^= (key >> 63) & np.int64(0x7FFF_FFFF_FFFF_FFFF)
+    return key
+
+
 def sorted_order(lanes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The argsort of each row of ``lanes`` (float64, NaN last) by one integer sort, about
     1.5× faster than ``np.argsort``: each value's bits as an order-preserving 64-bit integer
@@ -40,15 +62,25 @@ def sorted_order(lanes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     each sorted value's remaining bits, equal for tied values. Values within a relative
     2^(b − 52) of each other (2^−38 for 10,000 draws) count as tied; the values themselves
     are read back exactly by the order."""
-    n = lanes.shape[-1]
-    bits = max(int(n - 1).bit_length(), 1)
-    low = np.int64((1 << bits) - 1)
-    key = np.ascontiguousarray(lanes, dtype=np.float64).view(np.int64).copy()
-    key ^= (key >> 63) & np.int64(0x7FFF_FFFF_FFFF_FFFF)  # negatives: their order reversed
+    lanes = np.array(lanes, dtype=np.float64, order="C")
+    partial = np.flatnonzero(~np.isfinite(lanes).all(axis=-1))
+    key = _sort_keys(_keys(lanes, partial))
+    bits = _index_bits(lanes.shape[-1])
+    return key & np.int64((1 << bits) - 1), key >> bits
+
+
+def _index_bits(n: int) -> int:
+    return max(int(n - 1).bit_length(), 1)
+
+
+def _sort_keys(key: np.ndarray) -> np.ndarray:
+    """``_keys``' lanes with their lowest bits replaced by the draw's index, sorted in place."""
+    n = key.shape[-1]
+    low = np.int64((1 << _index_bits(n)) - 1)
     key &= ~low
     key |= np.arange(n, dtype=np.int64)
     key.sort(axis=-1)
-    return (key & low).astype(np.intp), key >> bits
+    return key
 
 
 def _mid_ranks(prefix: np.ndarray, m: np.ndarray) -> np.ndarray:
@@ -63,6 +95,20 @@ def _mid_ranks(prefix: np.ndarray, m: np.ndarray) -> np.ndarray:
     return np.repeat(at + (size - 1) / 2.0, size).reshape(rows, n)
 
 
+def _rank_sums(ranks_y: np.ndarray, factor_ranks: np.ndarray) -> np.ndarray:
+    """Σ over draws of each factor's rank × each option's rank (assumptions × options), by
+    BLAS in blocks of draws on this thread (``BLAS_ONE_THREAD_MNK``). Exact: the ranks are
+    whole or half numbers and every partial sum stays below 2^53, so any order of summing
+    gives the same figure."""
+    rows, n = ranks_y.shape
+    n_a = factor_ranks.shape[1]
+    block = max(BLAS_ONE_THREAD_MNK // max(rows * n_a, 1), 1)
+    s = np.zeros((rows, n_a))
+    for i in range(0, n, block):
+        s += ranks_y[:, i:i + block] @ factor_ranks[i:i + block]
+    return s.T
+
+
 def draw_statistics(values: np.ndarray, factor_ranks: np.ndarray,
                     factor_order: np.ndarray | None = None
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -75,53 +121,67 @@ def draw_statistics(values: np.ndarray, factor_ranks: np.ndarray,
     Tied results (a fleet's device count) share their mean rank, as ``scipy.stats.spearmanr``
     ranks them. With some draws missing, an option's draws are ranked over the finite ones:
     a factor's ranks within them are a running count of those draws in the factor's order."""
+    values = np.asarray(values, dtype=np.float64)
     n, n_opt = values.shape
     n_a = factor_ranks.shape[1]
-    finite = np.isfinite(values)
-    m = finite.sum(axis=0)
     pct = np.full((len(PERCENTILES), n_opt), np.nan)
     rho = np.full((n_a, n_opt), np.nan)
+    lanes = np.array(values.T, order="C")  # each option's draws as one contiguous lane
+    finite = np.isfinite(lanes)
+    m = np.count_nonzero(finite, axis=1)
+    partial = np.flatnonzero((m < n) & (m > 0))
     with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(m > 0, np.where(finite, values, 0.0).sum(axis=0) / m, np.nan)
+        total = lanes.sum(axis=1)
+        if partial.size:
+            total[partial] = np.where(finite[partial], lanes[partial], 0.0).sum(axis=1)
+        mean = np.where(m > 0, total / m, np.nan)
     cols = np.flatnonzero(m > 0)
     if not cols.size:
         return pct, mean, rho
-    # each column sorted as one contiguous lane; only the order statistics used are read
-    lanes = np.ascontiguousarray(np.where(finite, values, np.nan).T[cols])
-    order, prefix = sorted_order(lanes)
+    if cols.size < n_opt:  # (an option with no finite draw is not sorted)
+        lanes, partial = lanes[cols], np.searchsorted(cols, partial)
     mc = m[cols]
+    # the lanes sorted as integer keys; the order statistics used are read from ``values``
+    bits = _index_bits(n)
+    low = np.int64((1 << bits) - 1)
+    key = _sort_keys(_keys(lanes, partial))
     mf = mc.astype(float)
+    # the rank of each sorted position (the finite ones first: 0…m−1), ties at their mean:
+    # neighbours whose keys agree above the index bits
+    mu = (mf - 1.0) / 2.0
+    var_x = var_y = (mf * mf - 1.0) / 12.0
+    tie = (key[:, 1:] ^ key[:, :-1]).view(np.uint64) <= np.uint64(low)
+    if partial.size:  # (the missing draws, all NaN, tie with each other)
+        tie[partial] &= np.arange(1, n) < mc[partial, None]
+    tied = np.flatnonzero(tie.any(axis=1))
+    prefix = key[tied] >> bits
+    order = np.bitwise_and(key, low, out=key)  # each sorted position's draw
     at = np.arange(cols.size)
     for i, q in enumerate(PERCENTILES):
         pos = q / 100.0 * (mc - 1)
         lo = np.floor(pos).astype(np.intp)
         hi = np.minimum(lo + 1, mc - 1)
-        a, b = lanes[at, order[at, lo]], lanes[at, order[at, hi]]
+        a, b = values[order[at, lo], cols], values[order[at, hi], cols]
         pct[i, cols] = a + (b - a) * (pos - lo)
-    # the rank of each sorted position (the finite ones first: 0…m−1), ties at their mean
-    mu = (mf - 1.0) / 2.0
-    var_x = var_y = (mf * mf - 1.0) / 12.0
-    tie = (prefix[:, 1:] == prefix[:, :-1]) & (np.arange(1, n) < mc[:, None])
-    tied = np.flatnonzero(tie.any(axis=1))
     rank_at = np.broadcast_to(np.arange(n, dtype=float), order.shape)
     if tied.size:
         rank_at = rank_at.copy()
-        rank_at[tied] = _mid_ranks(prefix[tied], mc[tied])
+        rank_at[tied] = _mid_ranks(prefix, mc[tied])
         finite_part = np.arange(n) < mc[tied, None]
         var_y = var_y.copy()
         var_y[tied] = (np.where(finite_part, rank_at[tied], 0.0) ** 2).sum(axis=1) / mf[tied] \
             - mu[tied] ** 2
-    ry = np.empty(order.size)  # each draw's rank in its option's result
-    ry[(order + (at * n)[:, None]).ravel()] = rank_at.ravel()
-    ry = ry.reshape(order.shape)
+    ry = np.empty(order.shape)  # each draw's rank in its option's result
+    order += (at * n)[:, None]
+    ry.ravel()[order.ravel()] = rank_at.ravel()
     s = np.full((n_a, cols.size), np.nan)
     whole = np.flatnonzero(mc == n)
-    if whole.size:  # einsum, not BLAS: a threaded BLAS takes far longer to start its threads
-        s[:, whole] = np.einsum("ki,ji->kj", np.ascontiguousarray(factor_ranks.T), ry[whole])
-    part = np.flatnonzero((mc < n) & (mc > 2))  # (m ≤ 2: no correlation, NaN)
+    if whole.size:
+        s[:, whole] = _rank_sums(ry if whole.size == cols.size else ry[whole], factor_ranks)
+    part = partial[mc[partial] > 2]  # (m ≤ 2: no correlation, NaN)
     if part.size:
         fo = rank_order(factor_ranks) if factor_order is None else factor_order
-        mask = finite[:, cols[part]].T[:, fo]  # (options, draws in each factor's order, k)
+        mask = finite[cols[part]][:, fo]  # (options, draws in each factor's order, k)
         rx = np.cumsum(mask, axis=1, dtype=np.int32)  # 1 + rank within the finite draws
         s[:, part] = (mask * (rx - 1.0) * ry[part][:, fo]).sum(axis=1).T
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import itertools
 import os
 import platform
 import threading
@@ -151,14 +152,28 @@ def serving_draws(table: pd.DataFrame, spec: InferenceSpec, traffic: Traffic,
     arrays of draws × options, about CHUNK_EVALUATIONS of them at a time (each draw is
     independent of the others, so the chunks only bound the arrays' size: the figures are
     those of one pass)."""
-    levels = _utilisation_levels(table, spec, factors["utilisation"])
+    return serving_draw_sets(table, spec, traffic, [factors])[0]
+
+
+def serving_draw_sets(table: pd.DataFrame, spec: InferenceSpec, traffic: Traffic,
+                      sets: list[dict[str, np.ndarray]]) -> list[dict[str, np.ndarray]]:
+    """``serving_draws`` of several sets of factors (the Monte Carlo's draws and the
+    sensitivity's cases) in one pass: their draws end to end, each set reading the
+    performance at its own utilisation levels (``_utilisation_levels``), so each set's
+    figures are those it has alone."""
+    names = list(sets[0])
+    factors = {k: np.concatenate([np.asarray(f[k], dtype=float) for f in sets]) for k in names}
+    levels = _utilisation_levels(table, spec, [np.asarray(f["utilisation"], dtype=float)
+                                               for f in sets])
     n = len(factors["utilisation"])
     chunk = max(CHUNK_EVALUATIONS // max(len(table), 1), 1)
-    parts = in_parallel(lambda s: _serving_chunk(levels, spec, traffic, {
-        k: np.asarray(v, dtype=float)[s:s + chunk] for k, v in factors.items()}),
-        range(0, n, chunk))
-    return {k: (parts[0][k] if len(parts) == 1 else np.concatenate([p[k] for p in parts]))
-            for k in parts[0]}
+    parts = in_parallel(lambda s: _serving_chunk(
+        levels, spec, traffic, {k: v[s:s + chunk] for k, v in factors.items()},
+        levels.nearest[s:s + chunk]), range(0, n, chunk))
+    whole = {k: (parts[0][k] if len(parts) == 1 else np.concatenate([p[k] for p in parts]))
+             for k in parts[0]}
+    ends = np.cumsum([0] + [len(f["utilisation"]) for f in sets])
+    return [{k: v[a:b] for k, v in whole.items()} for a, b in itertools.pairwise(ends)]
 
 
 @dataclass(frozen=True)
@@ -167,7 +182,8 @@ class _Levels:
 
     table: pd.DataFrame
     columns: dict[str, np.ndarray]  # the options' own columns, shape (1, options)
-    levels: np.ndarray  # the utilisation factors, ascending
+    levels: np.ndarray  # the utilisation factors: each set's, ascending, end to end
+    nearest: np.ndarray  # each draw's level (an index into ``levels``), the sets end to end
     at_level: dict[str, np.ndarray]  # figures the utilisation moves, shape (levels, options)
     steps: dict[str, tuple[np.ndarray, np.ndarray]]
     ratio: tuple[np.ndarray, np.ndarray, np.ndarray]
@@ -176,17 +192,25 @@ class _Levels:
     key: tuple | None  # what the figures above follow from, less the site (``memo.draws``)
 
 
-def _utilisation_levels(table: pd.DataFrame, spec: InferenceSpec, f) -> _Levels:
+def _utilisation_levels(table: pd.DataFrame, spec: InferenceSpec,
+                        sets: list[np.ndarray]) -> _Levels:
     """Performance depends on a draw only through its utilisation factor: the replicas' step
     lines, load curves, times and unloaded figures are computed at UTILISATION_LEVELS levels
     of it (the baseline 1 among them; the factors themselves where there are no more of
     them), each draw takes its nearest level, and the draws read their level's figures (the
-    curves by row, not copied out per draw)."""
+    curves by row, not copied out per draw). ``sets``: the utilisation factors of each set
+    of draws; each set has its own levels (all computed in one pass) and its draws take the
+    nearest of those."""
     c = {k: v[None, :] for k, v in fleet_inputs(table).items()}
-    f = np.asarray(f, dtype=float)
-    levels = np.unique(np.append(f, 1.0))
-    if levels.size > UTILISATION_LEVELS + 1:
-        levels = np.unique(np.append(np.linspace(f.min(), f.max(), UTILISATION_LEVELS), 1.0))
+    own, nearest, offset = [], [], 0
+    for f in sets:
+        lv_f = np.unique(np.append(f, 1.0))
+        if lv_f.size > UTILISATION_LEVELS + 1:
+            lv_f = np.unique(np.append(np.linspace(f.min(), f.max(), UTILISATION_LEVELS), 1.0))
+        own.append(lv_f)
+        nearest.append(np.abs(f[:, None] - lv_f[None, :]).argmin(axis=1) + offset)
+        offset += lv_f.size
+    levels = np.concatenate(own)
     lv = {**c, "utilisation": np.minimum(c["utilisation"] * levels[:, None], 1.0),
           "bandwidth_utilisation": np.minimum(c["bandwidth_utilisation"] * levels[:, None],
                                               1.0)}
@@ -208,16 +232,15 @@ def _utilisation_levels(table: pd.DataFrame, spec: InferenceSpec, f) -> _Levels:
     at_level, steps, ratio, curves = memo.draws(key, performance)
     replicas, capacity, rate = (table[k].to_numpy(dtype=float)[None, :] for k in (
         "fleet_replicas", "fleet_capacity_requests_per_s", "fleet_peak_requests_per_s"))
-    return _Levels(table, c, levels, at_level, steps, ratio, curves,
-                   (replicas, capacity / replicas, rate), key)
+    return _Levels(table, c, levels, np.concatenate(nearest), at_level, steps, ratio,
+                   curves, (replicas, capacity / replicas, rate), key)
 
 
 def _serving_chunk(lv: _Levels, spec: InferenceSpec, traffic: Traffic,
-                   factors: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """``serving_draws`` for one chunk of draws."""
+                   factors: dict[str, np.ndarray], nearest: np.ndarray) -> dict[str, np.ndarray]:
+    """``serving_draws`` for one chunk of draws (``nearest``: each one's level)."""
     levels = lv.levels
     n_opt = len(lv.table)
-    nearest = np.abs(factors["utilisation"][:, None] - levels[None, :]).argmin(axis=1)
     rows = nearest[:, None] * n_opt + np.arange(n_opt)[None, :]
     curves = batching.RowCurves(*lv.curves, rows)
     fx = {k: v[:, None] for k, v in factors.items()}
@@ -402,11 +425,12 @@ def plan_uncertainty(spec: UncertaintySpec | None, inference_spec: InferenceSpec
         if not len(rows):
             continue
         ids = rows["hardware_id"].tolist()
-        if phase == "serving":
-            mc = serving_draws(rows, inference_spec, traffic, factors)
-            oat = serving_draws(rows, inference_spec, traffic, oat_factors)
+        if phase == "serving":  # the draws and the sensitivity's cases in one pass
+            mc, oat = serving_draw_sets(rows, inference_spec, traffic, [factors, oat_factors])
         else:
-            mc, oat = training_draws(rows, factors), training_draws(rows, oat_factors)
+            both = training_draws(rows, {k: np.concatenate([factors[k], oat_factors[k]])
+                                         for k in factors})
+            mc, oat = ({k: v[:n] for k, v in both.items()}, {k: v[n:] for k, v in both.items()})
         s, t = _section_tables(phase, ids, rows, metrics, mc, oat, factor_ranks,
                                factor_order, ranges, sources)
         summary.append(s)
