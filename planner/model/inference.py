@@ -211,9 +211,10 @@ def _reasons(g: pd.DataFrame, c: dict, lay: dict, llm: np.ndarray) -> np.ndarray
          "no published power figure"], default="")
 
 
-def evaluate_inference(grid: pd.DataFrame) -> pd.DataFrame:
-    """Vectorised layout, latency, throughput, communication and per-request energy, carbon
-    and cost of one replica at its full concurrency (the KV cache's or the engine's limit)."""
+def replica_physics(grid: pd.DataFrame) -> dict:
+    """The site-independent part of ``evaluate_inference``: layout, concurrency, step times,
+    power, joules per request and communication of one replica (reads no site or price
+    column, so ``serving_memo`` keeps it across a site change)."""
     g = grid
     c = _columns(g, STEP_INPUTS)
     llm = g["is_llm"].to_numpy(dtype=bool)
@@ -234,32 +235,29 @@ def evaluate_inference(grid: pd.DataFrame) -> pd.DataFrame:
         host_j = devices * host_power_w(c, power) * slot_s / cap
         comm = parallel.communication_parts_s(c, cap * (1.0 + c["prompt_tokens"] / out_tok))
         device_hours_per_1k = devices * slot_s / cap * 1000.0 / SECONDS_PER_HOUR
+    return {"lay": lay, "reason": reason, "times": times, "llm": llm, "out_tok": out_tok,
+            "power": power, "requests_per_s": requests_per_s, "device_j": device_j,
+            "host_j": host_j, "comm": comm, "device_hours_per_1k": device_hours_per_1k,
+            "network_rtt_s": c["network_rtt_s"], "experts": c["experts"]}
+
+
+def request_footprint(grid: pd.DataFrame, p: Mapping) -> tuple[dict[str, np.ndarray],
+                                                                 np.ndarray]:
+    """The site-dependent part of ``evaluate_inference`` from its ``replica_physics`` ``p``:
+    per-request energy, carbon, water and cost (not yet masked to the feasible rows), and
+    the rows' reasons with a non-finite result refused."""
+    device_j, host_j, llm = p["device_j"], p["host_j"], p["llm"]
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         # 1,000 requests of E joules each: a "power" of E watts for 1000/3600 hours, charged
         # for the replica's device-hours of those requests; the host share is its joules.
-        rates = Rates.from_frame(g).with_values(host_power_fraction=host_j / device_j)
+        rates = Rates.from_frame(grid).with_values(host_power_fraction=host_j / device_j)
         fp = footprint(1000.0 / SECONDS_PER_HOUR, device_j, rates,
-                       charged_device_hours=device_hours_per_1k)
-        comm_s = sum(comm.values())
-        per_token = np.where(llm, out_tok, np.nan)
-        results = {
-            **lay,
-            "ttft_s": times["ttft_s"],
-            "prefill_s": times["prefill_s"],
-            "tpot_s": times["tpot_s"],
-            "batch_time_s": slot_s,
-            "latency_s": slot_s + c["network_rtt_s"],
-            "requests_per_s_per_replica": requests_per_s,
-            "tokens_per_s_per_replica": np.where(llm, requests_per_s * out_tok, np.nan),
-            "device_power_w": power,
-            "device_energy_j_per_request": device_j,
-            "energy_j_per_request": (device_j + host_j) * c["pue"],
-            "device_energy_j_per_output_token": device_j / per_token,
-            "energy_j_per_output_token": (device_j + host_j) * c["pue"] / per_token,
-            "communication_s_per_step": np.where(llm, comm_s, 0.0),
-            "tensor_parallel_s_per_step": np.where(llm, comm["tensor_parallel_s"], 0.0),
-            "expert_parallel_s_per_step": np.where(llm, comm["expert_parallel_s"], 0.0),
-            "pipeline_parallel_s_per_step": np.where(llm, comm["pipeline_parallel_s"], 0.0),
-            "communication_share": np.where(llm, comm_s / times["tpot_s"], 0.0),
+                       charged_device_hours=p["device_hours_per_1k"])
+        per_token = np.where(llm, p["out_tok"], np.nan)
+        pue = grid["pue"].to_numpy(dtype=float)
+        cols = {
+            "energy_j_per_request": (device_j + host_j) * pue,
+            "energy_j_per_output_token": (device_j + host_j) * pue / per_token,
             "energy_kwh_per_1k_requests": fp.energy_kwh,
             "co2e_kg_per_1k_requests": fp.co2e_kg,
             "embodied_co2e_kg_per_1k_requests": fp.embodied_co2e_kg,
@@ -271,14 +269,64 @@ def evaluate_inference(grid: pd.DataFrame) -> pd.DataFrame:
             "co2e_kg_per_1m_tokens": fp.co2e_kg / per_token * 1000.0,
             "cost_usd_per_1m_tokens": fp.cost_usd / per_token * 1000.0,
         }
-    reason = refuse_non_finite(reason, (devices, slot_s, requests_per_s, device_j, fp.energy_kwh),
-                               (fp.co2e_kg, fp.embodied_co2e_kg, fp.cost_usd))
+    reason = refuse_non_finite(
+        p["reason"], (p["lay"]["devices_per_replica"], p["times"]["batch_time_s"],
+                      p["requests_per_s"], device_j, fp.energy_kwh),
+        (fp.co2e_kg, fp.embodied_co2e_kg, fp.cost_usd))
+    return cols, reason
+
+
+def inference_frame(grid: pd.DataFrame, p: Mapping, fp: Mapping[str, np.ndarray],
+                    reason: np.ndarray) -> pd.DataFrame:
+    """``grid`` with ``evaluate_inference``'s columns, from its two parts."""
+    lay, times, llm, comm = p["lay"], p["times"], p["llm"], p["comm"]
+    slot_s, out_tok, device_j = times["batch_time_s"], p["out_tok"], p["device_j"]
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        comm_s = sum(comm.values())
+        per_token = np.where(llm, out_tok, np.nan)
+        results = {
+            **lay,
+            "ttft_s": times["ttft_s"],
+            "prefill_s": times["prefill_s"],
+            "tpot_s": times["tpot_s"],
+            "batch_time_s": slot_s,
+            "latency_s": slot_s + p["network_rtt_s"],
+            "requests_per_s_per_replica": p["requests_per_s"],
+            "tokens_per_s_per_replica": np.where(llm, p["requests_per_s"] * out_tok, np.nan),
+            "device_power_w": p["power"],
+            "device_energy_j_per_request": device_j,
+            "energy_j_per_request": fp["energy_j_per_request"],
+            "device_energy_j_per_output_token": device_j / per_token,
+            "energy_j_per_output_token": fp["energy_j_per_output_token"],
+            "communication_s_per_step": np.where(llm, comm_s, 0.0),
+            "tensor_parallel_s_per_step": np.where(llm, comm["tensor_parallel_s"], 0.0),
+            "expert_parallel_s_per_step": np.where(llm, comm["expert_parallel_s"], 0.0),
+            "pipeline_parallel_s_per_step": np.where(llm, comm["pipeline_parallel_s"], 0.0),
+            "communication_share": np.where(llm, comm_s / times["tpot_s"], 0.0),
+            **{name: fp[name] for name in FOOTPRINT_RESULTS[2:]},
+        }
     feasible = reason == ""
     computed = {"feasible": feasible, "infeasible_reason": reason,
                 "layout": np.where(feasible, parallel.layout_text(
-                    lay["tensor_parallel"], lay["pipeline_parallel"], c["experts"]), "-"),
+                    lay["tensor_parallel"], lay["pipeline_parallel"], p["experts"]), "-"),
                 **{name: np.where(feasible, values, np.nan) for name, values in results.items()}}
-    return with_columns(g, computed)
+    return with_columns(grid, computed)
+
+
+# ``request_footprint``'s columns, in their order (the first two sit among the physics).
+FOOTPRINT_RESULTS = ("energy_j_per_request", "energy_j_per_output_token",
+                     "energy_kwh_per_1k_requests", "co2e_kg_per_1k_requests",
+                     "embodied_co2e_kg_per_1k_requests", "cost_usd_per_1k_requests",
+                     "market_co2e_kg_per_1k_requests", "water_l_per_1k_requests",
+                     "water_l_per_1m_tokens", "energy_kwh_per_1m_tokens",
+                     "co2e_kg_per_1m_tokens", "cost_usd_per_1m_tokens")
+
+
+def evaluate_inference(grid: pd.DataFrame) -> pd.DataFrame:
+    """Vectorised layout, latency, throughput, communication and per-request energy, carbon
+    and cost of one replica at its full concurrency (the KV cache's or the engine's limit)."""
+    p = replica_physics(grid)
+    return inference_frame(grid, p, *request_footprint(grid, p))
 
 
 def inference_grid(planner: PlanningData, scenario: Scenario, site: ResolvedSite,

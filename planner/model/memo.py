@@ -115,6 +115,8 @@ LAYOUTS = Memo()
 FLEETS = Memo(32)  # a levers table's sizing is ~7,000 rows × 25 columns
 # The Monte Carlo's performance and fleet sizing per chunk of draws (``uncertainty``)
 DRAWS = Memo(32)
+# The serving table's chosen rows and every row's physics, per site-free grid (``serving_memo``)
+SERVING = Memo(24)
 _STATE = {"enabled": True}
 
 

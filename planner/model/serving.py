@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from planner.errors import ScenarioError
-from planner.model import batching, energy, fleet, memo, parallel, queueing
+from planner.model import batching, energy, fleet, memo, parallel, queueing, serving_memo
 from planner.model.context import PlanningData
 from planner.model.fleet import (
     FLEET_INPUTS,
@@ -229,10 +229,10 @@ def size_fleet(perf: pd.DataFrame, traffic: Traffic, spec: InferenceSpec) -> pd.
     })
 
 
-def choose_batch(sized: pd.DataFrame, keys: tuple[str, ...] = ("hardware_id",)) -> pd.DataFrame:
-    """Per option: the batch and tensor-parallel size needing the fewest devices (ties: the
-    least device energy per request, then the largest batch), else the one closest to the
-    target."""
+def choose_rows(sized: pd.DataFrame, keys: tuple[str, ...] = ("hardware_id",)) -> np.ndarray:
+    """Per option, the position of the batch and tensor-parallel size needing the fewest
+    devices (ties: the least device energy per request, then the largest batch), else of the
+    one closest to the target."""
     meets = sized["fleet_meets_target"].to_numpy(dtype=bool)
     ratio = sized["fleet_target_ratio"].astype(float).fillna(np.inf).to_numpy()
     joules = sized["device_energy_j_per_request"].astype(float).fillna(np.inf).to_numpy()
@@ -248,7 +248,12 @@ def choose_batch(sized: pd.DataFrame, keys: tuple[str, ...] = ("hardware_id",)) 
                         sized["fleet_devices"].to_numpy(dtype=float), ~meets, group))
     first = np.ones(order.size, dtype=bool)
     first[1:] = group[order][1:] != group[order][:-1]
-    return sized.iloc[order[first]].sort_index().reset_index(drop=True)
+    return order[first]
+
+
+def choose_batch(sized: pd.DataFrame, keys: tuple[str, ...] = ("hardware_id",)) -> pd.DataFrame:
+    """Per option: the row of ``choose_rows``, in the table's order."""
+    return sized.iloc[choose_rows(sized, keys)].sort_index().reset_index(drop=True)
 
 
 def hourly_replicas(spec: InferenceSpec, c: Mapping[str, np.ndarray], units, hourly, *,
@@ -413,10 +418,25 @@ def annual_footprint(chosen: pd.DataFrame, traffic: Traffic, spec: InferenceSpec
 
 def evaluate_serving(grid: pd.DataFrame, spec: InferenceSpec, traffic: Traffic,
                      keys: tuple[str, ...] = ("hardware_id",)) -> pd.DataFrame:
-    """Evaluate, size, choose the batch and add the year, for a hardware × batch grid."""
-    # the fleet sizing, kept per site-free grid
+    """Evaluate, size, choose the batch and add the year, for a hardware × batch grid (the
+    chosen rows' site-independent figures kept per site-free grid: ``serving_memo``)."""
+    chosen = serving_memo.chosen_rows(grid, spec, traffic, keys, fresh=chosen_rows,
+                                      sizing=size_fleet, choose=choose_rows)
+    return with_year(chosen, spec, traffic)
+
+
+def chosen_rows(grid: pd.DataFrame, spec: InferenceSpec, traffic: Traffic,
+                keys: tuple[str, ...] = ("hardware_id",)) -> pd.DataFrame:
+    """The grid evaluated and sized (the fleet sizing kept per site-free grid), then each
+    option's chosen row."""
     sized = memo.size_fleet(evaluate_inference(grid), traffic, spec, size_fleet)
-    out = annual_footprint(choose_batch(sized, keys), traffic, spec)
+    return choose_batch(sized, keys)
+
+
+def with_year(chosen: pd.DataFrame, spec: InferenceSpec, traffic: Traffic) -> pd.DataFrame:
+    """The chosen rows with their year of service, and a row that misses the target or has a
+    non-finite result refused."""
+    out = annual_footprint(chosen, traffic, spec)
     miss = ~out["fleet_meets_target"].to_numpy(dtype=bool)
     reason = np.where(miss, out["fleet_reason"], out["infeasible_reason"]).astype(object)
     reason = refuse_non_finite(reason, (out["fleet_devices"], out["annual_energy_kwh"]),

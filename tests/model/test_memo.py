@@ -56,16 +56,17 @@ def _assert_same_plan(a, b) -> None:
 
 @pytest.mark.parametrize(("site", "pricing"), CHANGES)
 def test_a_kept_phase_at_a_new_site_is_the_fresh_plan(planner, site, pricing):
-    memo.LAYOUTS.clear()
-    memo.FLEETS.clear()
+    for kept_memo in (memo.LAYOUTS, memo.FLEETS, memo.SERVING):
+        kept_memo.clear()
     planner.plan(SCENARIO)  # fills the memos at the first site
-    hits = memo.LAYOUTS.hits, memo.FLEETS.hits
+    hits = memo.LAYOUTS.hits, memo.SERVING.hits
     kept = planner.plan(_at(site, pricing))
-    assert memo.LAYOUTS.hits > hits[0] and memo.FLEETS.hits > hits[1]  # the memos were used
-    memo.LAYOUTS.clear()
-    memo.FLEETS.clear()
+    # the memos were used (the kept serving rows, which also hold the fleet sizing)
+    assert memo.LAYOUTS.hits > hits[0] and memo.SERVING.hits > hits[1]
+    for kept_memo in (memo.LAYOUTS, memo.FLEETS, memo.SERVING):
+        kept_memo.clear()
     fresh = planner.plan(_at(site, pricing))
-    assert memo.LAYOUTS.hits == memo.FLEETS.hits == 0
+    assert memo.LAYOUTS.hits == memo.FLEETS.hits == memo.SERVING.hits == 0
     _assert_same_plan(kept, fresh)
     # and the footprint did follow the change (the comparison is not vacuous)
     base = planner.plan(SCENARIO)
@@ -151,13 +152,13 @@ def test_the_memo_hands_out_copies(planner):
 
 
 def test_a_changed_model_is_a_miss(planner):
-    memo.LAYOUTS.clear()
-    memo.FLEETS.clear()
+    for kept_memo in (memo.LAYOUTS, memo.FLEETS, memo.SERVING):
+        kept_memo.clear()
     planner.plan(SCENARIO)
     other = {**SCENARIO, "training": {**SCENARIO["training"], "days": 60},
              "inference": {**SCENARIO["inference"], "requests_per_s_peak": 500}}
     planner.plan(other)
-    assert memo.LAYOUTS.hits == 0 and memo.FLEETS.hits == 0
+    assert memo.LAYOUTS.hits == 0 and memo.FLEETS.hits == 0 and memo.SERVING.hits == 0
 
 
 # Site changes that keep the cloud region and which inputs are given (so each figure's

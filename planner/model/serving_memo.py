@@ -1,0 +1,94 @@
+"""The serving table kept per site-free grid, so a site or price change (PUE, grid, water,
+electricity, cloud region) recomputes only the footprint of the chosen rows.
+
+``serving.evaluate_serving`` evaluates every hardware × batch × tensor-parallel row
+(``inference.replica_physics``: layout, step times, power, joules; none reads where the work
+runs), sizes the fleets (``serving.size_fleet``), keeps each option's best row
+(``serving.choose_rows``) and adds its year of service. Only the per-request footprint
+(``inference.request_footprint``) and the year read the site. So, per site-free digest of the
+grid (``memo.site_free_digest``), traffic, inference section and option keys, this module
+keeps the physics of every row, their reasons and the chosen rows; at a new site it
+recomputes the per-request footprint of every row and, if no row's reason changed (a
+non-finite footprint refuses a row, which could change the choice), gives the kept chosen
+rows with this site's footprint columns, then the year as always. Otherwise, or with the
+memos off (``memo.disabled()``), everything is computed afresh.
+``tests/model/test_serving_memo.py`` checks the kept path against a fresh one.
+
+Pure: no streamlit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from planner.model import memo
+from planner.model.inference import inference_frame, replica_physics, request_footprint
+
+
+def _positional(frame: pd.DataFrame) -> bool:
+    """An index 0..n-1, so a row's label is its position (``choose_batch`` sorts by label)."""
+    index = frame.index
+    return isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1
+
+
+def _rechosen(kept: tuple, grid: pd.DataFrame) -> pd.DataFrame | None:
+    """The kept chosen rows with ``grid``'s site columns and per-request footprint, or None
+    where a row's reason differs from the kept one."""
+    physics, kept_reason, rows, static, site, order = kept
+    footprint, reason = request_footprint(grid, physics)
+    if not np.array_equal(reason, kept_reason):
+        return None
+    feasible = (reason == "")[rows]
+    new = pd.DataFrame({name: np.where(feasible, values[rows], np.nan)
+                        for name, values in footprint.items()})
+    # one join, then the columns in the order the fresh table has them
+    out = pd.concat([static, grid.iloc[rows, site].reset_index(drop=True), new], axis=1)
+    return out.iloc[:, order]
+
+
+def _kept(physics: dict, reason: np.ndarray, rows: np.ndarray, grid: pd.DataFrame,
+          chosen: pd.DataFrame, footprint: list[str]) -> tuple:
+    """What ``_rechosen`` needs: the chosen rows without the columns a site changes, the
+    positions of the grid's site columns and the column order."""
+    site = [i for i, c in enumerate(grid.columns) if memo.is_footprint(str(c))]
+    replaced = [str(grid.columns[i]) for i in site] + footprint
+    static = chosen.drop(columns=replaced)
+    joined = [*static.columns, *replaced]
+    position = {c: i for i, c in enumerate(joined)}
+    order = [position[c] for c in chosen.columns]
+    if len(joined) != len(set(joined)) or len(order) != len(joined):
+        return physics, reason, rows, None, None, None
+    return physics, reason, rows, static, site, order
+
+
+def chosen_rows(grid: pd.DataFrame, spec, traffic, keys: tuple[str, ...], *,
+                fresh: Callable, sizing: Callable, choose: Callable) -> pd.DataFrame:
+    """``fresh(grid, spec, traffic, keys)`` (``serving.chosen_rows``: each option's chosen
+    row, evaluated and sized), kept per site-free grid (see above). ``sizing`` and ``choose``
+    are ``serving.size_fleet`` and ``serving.choose_rows``: passed in, so this module imports
+    no serving module (``serving`` imports it)."""
+    if not memo.enabled() or not _positional(grid):
+        return fresh(grid, spec, traffic, keys)
+    key = (memo.site_free_digest(grid), repr(traffic), spec.model_dump_json(), tuple(keys))
+    made = None
+
+    def compute() -> tuple:
+        nonlocal made
+        physics = replica_physics(grid)
+        footprint, reason = request_footprint(grid, physics)
+        perf = inference_frame(grid, physics, footprint, reason)
+        sized = memo.size_fleet(perf, traffic, spec, sizing)
+        rows = np.sort(choose(sized, keys))  # choose_batch's order (by label)
+        made = sized.iloc[rows].reset_index(drop=True)
+        return _kept(physics, reason, rows, grid, made, list(footprint))
+
+    kept = memo.SERVING.get_or_compute(key, compute)
+    chosen = made
+    if chosen is None and kept[3] is not None:
+        chosen = _rechosen(kept, grid)
+    if chosen is None:  # a row's feasibility moved with the site: computed afresh
+        chosen = fresh(grid, spec, traffic, keys)
+    return chosen
