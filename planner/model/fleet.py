@@ -377,14 +377,14 @@ def sized_units(c: Mapping[str, np.ndarray], spec: InferenceSpec, rate_per_s, ba
             "fixed_edge": fixed_edge}
 
 
-def _take(v, shape, index):
-    """Elements ``index`` (a tuple of index arrays into ``shape``) of arrays that broadcast
-    to ``shape`` (a dict or (intercept, slope) pairs of them alike), without broadcasting
-    them out first."""
+def _take(v, shape, index, flat=None):
+    """Elements ``index`` (a tuple of index arrays into ``shape``; ``flat``: the same as
+    indices into the flattened shape, where known) of arrays that broadcast to ``shape`` (a
+    dict or (intercept, slope) pairs of them alike), without broadcasting them out first."""
     if isinstance(v, Mapping):
-        return {k: _take(x, shape, index) for k, x in v.items()}
+        return {k: _take(x, shape, index, flat) for k, x in v.items()}
     if isinstance(v, tuple):
-        return tuple(_take(x, shape, index) for x in v)
+        return tuple(_take(x, shape, index, flat) for x in v)
     a = np.asarray(v)
     if a.ndim == 0:
         return v
@@ -394,6 +394,8 @@ def _take(v, shape, index):
         lane = a[tuple(slice(None) if w else 0 for w in wide)]
         return (np.broadcast_to(lane, index[0].shape) if not any(wide)
                 else lane.take(index[wide.index(True)]))
+    if flat is not None and a.shape == tuple(shape) and a.flags.c_contiguous:
+        return a.ravel().take(flat)  # (a 1-d take: a third of the time of a[index])
     return a[tuple(i if w else np.zeros_like(i) for i, w in zip(index, wide, strict=True))]
 
 
@@ -407,9 +409,9 @@ def _figure_inputs(c):
     return {k: c[k] for k in FIGURE_INPUTS}
 
 
-def _take_lines(lines, shape, index):
+def _take_lines(lines, shape, index, flat=None):
     if isinstance(lines, batching.RowCurves):
-        return lines._replace(rows=_take(lines.rows, shape, index))
+        return lines._replace(rows=_take(lines.rows, shape, index, flat))
     k = lines[0].shape[-1]
     return tuple(np.broadcast_to(x, (*shape, k))[index] for x in lines)
 
@@ -429,22 +431,25 @@ def _resized(c, lines, steps, rate_per_s, base, spec: InferenceSpec, k):
     shape = np.shape(units)
     fig = {key: np.array(np.broadcast_to(v, shape), dtype=float) for key, v in
            figures(c, lines, units, rate_per_s, k, steps, p95_only=True).items()}
-    ok = targets_met(fig, goal, 1.0 - spec.headroom)
+    ok = np.ascontiguousarray(targets_met(fig, goal, 1.0 - spec.headroom))
     out = np.where(ok, units, np.nan)
     for grow in (1.25, 2.0):
-        index = np.nonzero(~ok & np.isfinite(units))
-        if not index[0].size:
+        # (flat indices: a 2-d nonzero and 2-d fancy indexing take several times longer)
+        flat = np.flatnonzero(~ok & np.isfinite(units))
+        if not flat.size:
             break
-        trial = np.ceil(units[index] * grow)
-        sub = figures(_take(_figure_inputs(c), shape, index), _take_lines(lines, shape, index),
-                      trial,
-                      _take(rate_per_s, shape, index), k, _take(steps, shape, index),
+        index = np.unravel_index(flat, shape)
+        trial = np.ceil(units.ravel()[flat] * grow)
+        sub = figures(_take(_figure_inputs(c), shape, index, flat),
+                      _take_lines(lines, shape, index, flat), trial,
+                      _take(rate_per_s, shape, index, flat), k, _take(steps, shape, index, flat),
                       p95_only=True)
         hit = targets_met(sub, goal, 1.0 - spec.headroom)
         for key, v in sub.items():
-            fig[key][index] = np.where(hit, v, fig[key][index])
-        out[index] = np.where(hit, trial, np.nan)
-        ok[index] = hit
+            f = fig[key].reshape(-1)
+            f[flat] = np.where(hit, v, f[flat])
+        out.reshape(-1)[flat] = np.where(hit, trial, np.nan)
+        ok.reshape(-1)[flat] = hit
     for key in fig:
         fig[key][~ok] = np.nan
     return out, fig

@@ -19,13 +19,8 @@ factor and the result over the Monte Carlo draws is given beside it.
 
 from __future__ import annotations
 
-import ctypes
 import functools
 import itertools
-import os
-import platform
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,7 +28,8 @@ import pandas as pd
 
 from planner.errors import ScenarioError
 from planner.model import batching, fleet, memo
-from planner.model.draw_statistics import draw_statistics, rank_order, ranks
+from planner.model.draw_statistics import rank_order, ranks
+from planner.model.draw_threads import in_parallel, keep_freed_memory, started, workers
 from planner.model.footprint import RATE_COLUMNS, Rates, footprint
 from planner.model.inference import replica_times_s
 from planner.model.levers import LeverDefaults, load_lever_defaults
@@ -49,6 +45,7 @@ from planner.model.serving import (
     year_of_service,
 )
 from planner.model.training import TrainingMode
+from planner.model.uncertainty_tables import frame, section_tables
 
 UTILISATION_LEVELS = 33
 SERVING_METRICS = ("annual_cost_usd", "annual_energy_kwh", "annual_total_co2e_kg",
@@ -58,51 +55,6 @@ TRAINING_METRICS = ("cost_usd", "energy_kwh", "total_co2e_kg", "water_l")
 SITE_FACTORS = ("pue", "price", "carbon_intensity")
 
 Ranges = dict[str, tuple[float, float, float]]
-# glibc's mallopt(3) parameters: blocks up to 32 MiB from the heap, not mapped one by one;
-# the heap's free top given back to the system only beyond 128 MiB.
-M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
-MMAP_THRESHOLD_BYTES, TRIM_THRESHOLD_BYTES = 32 << 20, 128 << 20
-
-
-@functools.cache
-def _threads() -> ThreadPoolExecutor | None:
-    """Threads for independent chunks of work (None on one core): numpy lets go of the
-    interpreter lock inside its array operations and sorts, so the chunks run side by side."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    workers = min(cores or 1, MAX_THREADS)
-    return ThreadPoolExecutor(workers, thread_name_prefix=THREAD_PREFIX) if workers > 1 else None
-
-
-def in_parallel(work, items) -> list:
-    """``[work(item) for item in items]``, on the threads where there are several cores and
-    items (each item's work is independent: the result is the same, in the same order)."""
-    items = list(items)
-    pool = _threads()
-    inside = threading.current_thread().name.startswith(THREAD_PREFIX)  # no nested waits
-    if pool is None or len(items) < 2 or inside:
-        return [work(item) for item in items]
-    return list(pool.map(work, items))
-
-
-@functools.cache
-def keep_freed_memory() -> bool:
-    """Let the process reuse the memory the Monte Carlo frees (with glibc's malloc; True if
-    set). By default glibc maps each block over 128 KiB on its own and unmaps it when freed
-    (raising that threshold only as far as the blocks already freed) and gives the heap's top
-    back once 128 KiB of it is free, so every short-lived (draws × options) array was faulted
-    in page by page anew: about half of the Monte Carlo's time was the kernel's (80,000 page
-    faults a run of 10,000 draws over every data-centre profile). Other C libraries: nothing
-    is changed."""
-    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
-        return False
-    try:
-        mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
-        return False
-    return bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
-                and mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD_BYTES))
-
-
 def resolve_ranges(spec: UncertaintySpec | None, defaults: LeverDefaults) -> Ranges:
     """(low, mode, high) factors per assumption: the scenario's, else the sourced defaults."""
     out = {}
@@ -141,8 +93,6 @@ def _columns(table: pd.DataFrame, names) -> dict[str, np.ndarray]:
 # percentiles and ranks then up to about 0.3 GB and 2–3 s of CPU: 10⁶ draws of one option).
 CHUNK_EVALUATIONS = 72_000
 MAX_EVALUATIONS = 1_000_000
-MAX_THREADS = 4
-THREAD_PREFIX = "monte-carlo"
 
 
 def serving_draws(table: pd.DataFrame, spec: InferenceSpec, traffic: Traffic,
@@ -166,7 +116,10 @@ def serving_draw_sets(table: pd.DataFrame, spec: InferenceSpec, traffic: Traffic
     levels = _utilisation_levels(table, spec, [np.asarray(f["utilisation"], dtype=float)
                                                for f in sets])
     n = len(factors["utilisation"])
-    chunk = max(CHUNK_EVALUATIONS // max(len(table), 1), 1)
+    # chunks of at most CHUNK_EVALUATIONS, as many as a multiple of the threads (even shares)
+    threads = workers()
+    count = -(-n * max(len(table), 1) // CHUNK_EVALUATIONS)
+    chunk = max(-(-n // (-(-count // threads) * threads)), 1)
     parts = in_parallel(lambda s: _serving_chunk(
         levels, spec, traffic, {k: v[s:s + chunk] for k, v in factors.items()},
         levels.nearest[s:s + chunk]), range(0, n, chunk))
@@ -325,65 +278,6 @@ def training_draws(table: pd.DataFrame, factors: dict[str, np.ndarray]) -> dict[
             "meets_target": np.isfinite(device_hours)}
 
 
-def _section_tables(phase: str, ids: list[str], baseline: pd.DataFrame, metrics,
-                    mc: dict[str, np.ndarray], oat: dict[str, np.ndarray],
-                    factor_ranks: np.ndarray, factor_order: np.ndarray, ranges: Ranges,
-                    sources: dict[str, str]) -> tuple[dict, dict]:
-    """The summary and sensitivity columns of one phase (metric by metric, option by
-    option; the sensitivity's assumptions in ranking order), as arrays."""
-    names = list(UNCERTAIN_NAMES)
-    n_opt, n_a, n_m = len(ids), len(names), len(metrics)
-    stats = in_parallel(lambda metric: draw_statistics(mc[metric], factor_ranks, factor_order),
-                        metrics)
-    pct = np.concatenate([p for p, _, _ in stats], axis=1)  # (3, metrics · options)
-    base = np.concatenate([baseline[metric].to_numpy(dtype=float) for metric in metrics])
-    summary = {
-        "phase": np.full(n_m * n_opt, phase, dtype=object),
-        "hardware_id": np.tile(np.asarray(ids, dtype=object), n_m),
-        "metric": np.repeat(np.asarray(metrics, dtype=object), n_opt),
-        "baseline": base, "p10": pct[0], "p50": pct[1], "p90": pct[2],
-        "mean": np.concatenate([mean for _, mean, _ in stats]),
-        "draws": np.full(n_m * n_opt, mc[metrics[0]].shape[0]),
-        "draws_meeting_target_share": np.tile(mc["meets_target"].mean(axis=0), n_m),
-        "note": np.where(np.isnan(base), "no baseline figure: see the plan's basis and reason "
-                         "columns", "").astype(object),
-    }
-    # (metric, option, assumption) in that order: (metrics · options, assumptions) arrays
-    lo = np.concatenate([oat[metric][0::2].T for metric in metrics])
-    hi = np.concatenate([oat[metric][1::2].T for metric in metrics])
-    rho = np.concatenate([r.T for _, _, r in stats])
-    rho[:, [ranges[n][2] <= ranges[n][0] for n in names]] = np.nan  # a factor with no range
-    with np.errstate(all="ignore"):
-        swing = np.abs(hi - lo) / np.abs(base)[:, None]
-    # An assumption whose low or high end breaks the target moves the result most of all.
-    breaks = np.isfinite(base)[:, None] & (np.isnan(lo) | np.isnan(hi))
-    key = np.where(breaks, np.inf, np.nan_to_num(swing, nan=-1.0))
-    by_rank = np.argsort(-key, axis=1, kind="stable")  # largest first; ties: list order
-    note = np.where(breaks, np.where(np.isnan(lo), "the target is missed at the low factor",
-                                     "the target is missed at the high factor"), "")
-    # rows by option then metric (a stable sort of their names), assumptions by rank
-    row = np.lexsort((np.unique(summary["metric"], return_inverse=True)[1],
-                      np.unique(summary["hardware_id"], return_inverse=True)[1]))
-    by_rank = by_rank[row]
-    take = lambda a: np.take_along_axis(a[row], by_rank, axis=1).ravel()  # noqa: E731
-    of = lambda values: np.asarray(values, dtype=object)[by_rank].ravel()  # noqa: E731
-    rows = n_m * n_opt
-    sens = {
-        "phase": np.full(rows * n_a, phase, dtype=object),
-        "hardware_id": np.repeat(summary["hardware_id"][row], n_a),
-        "metric": np.repeat(summary["metric"][row], n_a),
-        "assumption": of(names),
-        "rank": np.tile(np.arange(1.0, n_a + 1.0), rows),
-        "low_factor": np.array([ranges[n][0] for n in names])[by_rank].ravel(),
-        "high_factor": np.array([ranges[n][2] for n in names])[by_rank].ravel(),
-        "result_at_low": take(lo), "result_at_high": take(hi),
-        "swing_fraction": take(swing), "spearman_rho": take(rho),
-        "source": of([sources[n] for n in names]),
-        "note": take(note).astype(object),
-    }
-    return summary, sens
-
-
 @dataclass(frozen=True)
 class UncertaintyResult:
     """Percentiles, sensitivity ranking, and the raw draws (metric → draws × options)."""
@@ -414,33 +308,42 @@ def plan_uncertainty(spec: UncertaintySpec | None, inference_spec: InferenceSpec
     sources = {name: d.cite(d.uncertainty[name].source) for name in UNCERTAIN_NAMES}
     factor_ranks = ranks(np.column_stack([factors[name] for name in UNCERTAIN_NAMES]))
     factor_order = rank_order(factor_ranks)
-    summary, sensitivity, raw, options = [], [], {}, {}
     traffic = resolve_traffic(inference_spec) if inference_spec is not None else None
-    phases = []
-    if inference is not None and traffic is not None:
-        phases.append(("serving", feasible["serving"], SERVING_METRICS))
-    if training is not None:
-        phases.append(("training", feasible["training"], TRAINING_METRICS))
-    for phase, rows, metrics in phases:
-        if not len(rows):
-            continue
-        ids = rows["hardware_id"].tolist()
-        if phase == "serving":  # the draws and the sensitivity's cases in one pass
+
+    def phase_tables(phase: str, rows: pd.DataFrame, metrics) -> tuple:
+        """A phase's draws (and the sensitivity's cases, in the same pass) and tables."""
+        if phase == "serving":
             mc, oat = serving_draw_sets(rows, inference_spec, traffic, [factors, oat_factors])
         else:
             both = training_draws(rows, {k: np.concatenate([factors[k], oat_factors[k]])
                                          for k in factors})
             mc, oat = ({k: v[:n] for k, v in both.items()}, {k: v[n:] for k, v in both.items()})
-        s, t = _section_tables(phase, ids, rows, metrics, mc, oat, factor_ranks,
-                               factor_order, ranges, sources)
+        ids = rows["hardware_id"].tolist()
+        s, t = section_tables(phase, ids, rows, metrics, mc, oat, factor_ranks, factor_order,
+                              ranges, sources)
+        return s, t, {f"{phase}.{k}": v for k, v in mc.items() if k != "meets_target"}, ids
+
+    phases = []
+    if inference is not None and traffic is not None and len(feasible["serving"]):
+        phases.append(("serving", feasible["serving"], SERVING_METRICS))
+    if training is not None and len(feasible["training"]):
+        phases.append(("training", feasible["training"], TRAINING_METRICS))
+    # the training phase (small) on a thread from the start, the serving phase's chunks and
+    # statistics on the threads meanwhile: the cores share the work of both
+    later = {phase: started(functools.partial(phase_tables, phase, rows, metrics))
+             for phase, rows, metrics in phases[1:]}
+    done = {phase: phase_tables(phase, rows, metrics) for phase, rows, metrics in phases[:1]}
+    done.update({phase: result() for phase, result in later.items()})
+    summary, sensitivity, raw, options = [], [], {}, {}
+    for phase, _, _ in phases:
+        s, t, r, ids = done[phase]
         summary.append(s)
         sensitivity.append(t)
-        raw.update({f"{phase}.{k}": v for k, v in mc.items() if k != "meets_target"})
+        raw.update(r)
         options[phase] = ids
     # one frame of each, built once (the sensitivity by phase, option, metric and rank)
-    summary_frame = _frame(summary, SUMMARY_COLUMNS)
-    sens_frame = _frame(sensitivity, SENSITIVITY_COLUMNS)
-    return UncertaintyResult(summary_frame, sens_frame, raw, factors, options)
+    return UncertaintyResult(frame(summary, SUMMARY_COLUMNS),
+                             frame(sensitivity, SENSITIVITY_COLUMNS), raw, factors, options)
 
 
 def _check_size(draws: int, options: dict[str, int]) -> None:
@@ -454,10 +357,3 @@ def _check_size(draws: int, options: dict[str, int]) -> None:
         f"uncertainty.draws (Monte Carlo draws): {draws:,} draws × {total:,} options "
         f"({which}) is {draws * total:,} evaluations, more than the {MAX_EVALUATIONS:,} a "
         f"Monte Carlo runs; use at most {MAX_EVALUATIONS // total:,} draws, or fewer devices")
-
-
-def _frame(blocks: list[dict[str, np.ndarray]], columns: list[str]) -> pd.DataFrame:
-    """One DataFrame of the blocks' columns, end to end."""
-    if not blocks:
-        return pd.DataFrame(columns=columns)
-    return pd.DataFrame({c: np.concatenate([b[c] for b in blocks]) for c in columns})
