@@ -3,6 +3,7 @@ scenario. Streamlit caching lives here so page scripts stay free of it."""
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import os
@@ -29,6 +30,33 @@ def measurements_dir() -> Path:
 def get_planner() -> Planner:
     """The hardware catalogue and default assumptions, loaded once per server process."""
     return Planner.load()
+
+
+def _fresh(value):
+    """A kept result as a caller may change it without changing the kept one: each table a
+    shallow copy (pandas copies on write what a caller then writes; the scenario and site are
+    frozen). ``st.cache_data`` pickled every result in and out instead: 2-8 ms a plan, up to
+    ~25 ms of a rerun on a page that reads several."""
+    if isinstance(value, pd.DataFrame):
+        return value.copy(deep=False)
+    if isinstance(value, PlanResult):
+        return PlanResult(value.scenario, value.site, _fresh(value.training),
+                          _fresh(value.inference),
+                          {k: _fresh(v) for k, v in value.extras.items()})
+    if isinstance(value, tuple):
+        return tuple(_fresh(v) for v in value)
+    return value
+
+
+def kept(function):
+    """``function`` cached per process like ``st.cache_data`` (same keys and bounds), with
+    the result kept as an object (``st.cache_resource``) and handed out through ``_fresh``."""
+    @functools.wraps(function)
+    def fresh(*args, **kwargs):
+        return _fresh(function(*args, **kwargs))
+
+    fresh.clear = function.clear
+    return fresh
 
 
 @st.cache_data(show_spinner=False)
@@ -66,7 +94,8 @@ def planner_for(calibration_key: str = "") -> Planner:
     return calibrated_planner(calibration_key) if calibration_key else get_planner()
 
 
-@st.cache_data(show_spinner=False, max_entries=256)
+@kept
+@st.cache_resource(show_spinner=False, max_entries=256)
 def plan(scenario_key: str, calibration_key: str = "") -> PlanResult:
     """``Planner.plan`` of a scenario, keyed by its JSON text (see ``state.plan_key``).
 
@@ -79,7 +108,8 @@ def plan(scenario_key: str, calibration_key: str = "") -> PlanResult:
         json.loads(scenario_key), phase_plan=lambda part: plan(plan_key(part), calibration_key))
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@kept
+@st.cache_resource(show_spinner=False, max_entries=64)
 def levers(scenario_key: str, calibration_key: str = "") -> pd.DataFrame:
     """The levers table of a serving scenario with levers: what ``Planner.plan`` puts in
     ``extras["levers"]``, without planning the scenario's own serving table as well (the
@@ -136,7 +166,8 @@ def calibration_tables(signature: str, uploads: tuple[tuple[str, str], ...]
             prediction_table(records, profiles))
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@kept
+@st.cache_resource(show_spinner=False, max_entries=64)
 def training_sweep(scenario_key: str, devices: tuple[int, ...],
                    calibration_key: str = "") -> pd.DataFrame:
     """A training scenario evaluated at several fixed device counts, in one vectorised pass
@@ -148,7 +179,8 @@ def training_sweep(scenario_key: str, devices: tuple[int, ...],
                           precisions=(scenario.training.precision,), devices=devices)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@kept
+@st.cache_resource(show_spinner=False, max_entries=64)
 def uncertainty(scenario_key: str, phase: str, hardware_ids: tuple[str, ...],
                 draws: int, seed: int, calibration_key: str = "",
                 ) -> tuple[pd.DataFrame, pd.DataFrame]:

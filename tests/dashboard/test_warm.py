@@ -34,8 +34,10 @@ def _plans_in_first_run(monkeypatch) -> int:
 
 def test_after_the_warm_up_the_first_view_plans_nothing(monkeypatch):
     st.cache_data.clear()
+    st.cache_resource.clear()  # the plans (loaders.kept)
     assert _plans_in_first_run(monkeypatch) > 0  # a cold cache plans the default view
     st.cache_data.clear()
+    st.cache_resource.clear()  # the plans (loaders.kept)
     took = warm_up()
     assert set(took) == {"imports_s", "catalogue_s", "plans_s", "first_chart_s"}
     # Compare's headline figures and tables come from the warmed plans; the rest of the view
