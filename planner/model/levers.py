@@ -333,6 +333,45 @@ def variant_grid(planner: PlanningData, scenario: Scenario, v: Variant,
     })
 
 
+def variants_grid(planner: PlanningData, scenario: Scenario, variants: list[Variant],
+                  with_traffic: bool) -> pd.DataFrame:
+    """Every variant's ``variant_grid``, one after another (``pd.concat`` of them, index
+    0..n-1), built with one join of the overrides instead of one per variant."""
+    build = serving_grid if with_traffic else inference_grid
+    grids = [memo.site_grid(build, planner, scenario, v.site, v.spec) for v in variants]
+    if any(list(g.columns) != list(grids[0].columns) for g in grids[1:]):
+        return pd.concat([variant_grid(planner, scenario, v, with_traffic) for v in variants],
+                         ignore_index=True)
+    grid = pd.concat(grids, ignore_index=True)
+    sizes = [len(g) for g in grids]
+
+    def per_row(values: list) -> np.ndarray:
+        return np.repeat(np.array(values, dtype=object if isinstance(values[0], str)
+                                  else None), sizes)
+
+    scale = per_row([v.flops_scale for v in variants])
+    weight = grid["weight_bytes"].to_numpy(dtype=float)
+    override = per_row([v.weight_bytes is not None for v in variants]).astype(bool)
+    weight = np.where(override, per_row([np.nan if v.weight_bytes is None else v.weight_bytes
+                                         for v in variants]), weight)
+    columns = {
+        "prefill_flops_per_request": grid["prefill_flops_per_request"].to_numpy() * scale,
+        "decode_flops_per_token": grid["decode_flops_per_token"].to_numpy() * scale,
+        "lever": per_row([v.lever for v in variants]),
+        "setting": per_row([v.setting for v in variants]),
+        "source": per_row([v.source for v in variants]),
+        "note": per_row(["; ".join(v.notes) for v in variants]),
+        "distil_flops": per_row([v.distil_flops for v in variants]),
+    }
+    # the first variant's column order, which pd.concat keeps: an overridden column of the
+    # first moves to the end (with_columns), of a later one stays where it is
+    if variants[0].weight_bytes is not None:
+        return with_columns(grid, {"weight_bytes": weight, **columns})
+    if override.any():
+        grid["weight_bytes"] = weight
+    return with_columns(grid, columns)
+
+
 def one_off_distillation(rows: pd.DataFrame, defaults: Defaults) -> dict[str, np.ndarray]:
     """Energy, CO2e and cost of the distillation run on each row's device (data centre only):
     device-hours = FLOPs / (bf16 peak × training utilisation), as ``training`` plans a run."""
@@ -356,8 +395,7 @@ def plan_levers(planner: PlanningData, scenario: Scenario, site: ResolvedSite | 
     variants = lever_variants(planner, scenario, site, defaults)
     spec = scenario.inference
     traffic = resolve_traffic(spec)
-    grid = pd.concat([variant_grid(planner, scenario, v, traffic is not None) for v in variants],
-                     ignore_index=True)
+    grid = variants_grid(planner, scenario, variants, traffic is not None)
     if traffic is not None:
         t = evaluate_serving(grid, spec, traffic, keys=("lever", "hardware_id"))
         metrics = {

@@ -175,3 +175,26 @@ def test_every_default_effect_is_sourced():
     assert d.distillation.params_fraction.value == 0.6
     for q in d.quantisation.values():
         assert q.source in d.sources
+
+
+@pytest.mark.parametrize("with_traffic", [True, False])
+def test_the_variants_grid_is_the_variant_grids_one_after_another(planner, with_traffic):
+    """``variants_grid`` (one join of the overrides) is ``pd.concat`` of ``variant_grid``
+    per variant: values, dtypes and column order."""
+    import pandas as pd
+
+    from planner.model.levers import lever_variants, variant_grid, variants_grid
+
+    traffic = {"requests_per_s_avg": 50, "latency_p95_s": 8} if with_traffic else {}
+    scenario = parse_scenario({
+        "inference": {"model": "llama-3-8b", "hardware": [H100, "nvidia-a100-sxm-40gb"],
+                      **traffic},
+        "site": SITE, "levers": {"distillation": {"student": "llama-3.2-1b"},
+                                 "quantisation": {"precision": "int4"}, "batch_size": 16,
+                                 "site": {"country": "FRA", "pue": 1.1}}})
+    variants = lever_variants(planner, scenario, planner.resolve_site(scenario))
+    assert any(v.weight_bytes is not None for v in variants)  # an overridden column too
+    expected = pd.concat([variant_grid(planner, scenario, v, with_traffic) for v in variants],
+                         ignore_index=True)
+    pd.testing.assert_frame_equal(variants_grid(planner, scenario, variants, with_traffic),
+                                  expected, check_exact=True)
