@@ -31,34 +31,39 @@ def compare_edge_cloud(inference: pd.DataFrame | None) -> pd.DataFrame | None:
     placement = inference["placement"]
     if not ((placement == "edge").any() and (placement != "edge").any()):
         return None
-    t = inference
-    out = pd.DataFrame({
-        "hardware_id": t["hardware_id"], "name": t["name"], "kind": t["kind"],
-        "placement": placement, "feasible": t["feasible"],
-        "infeasible_reason": t["infeasible_reason"], "devices": t["fleet_devices"],
-        "batch_size": t["batch_size"], "network_rtt_s": t["network_rtt_s"],
-        "latency_s": t["fleet_latency_p95_s"], "ttft_s": t["fleet_ttft_p95_s"],
-        "energy_j_per_request": t["energy_j_per_request"],
-        "energy_kwh": t["annual_energy_kwh"], "co2e_kg": t["annual_co2e_kg"],
-        "embodied_co2e_kg": t["annual_embodied_co2e_kg"],
-        "total_co2e_kg": t["annual_total_co2e_kg"], "cost_usd": t["annual_cost_usd"],
-        "energy_kwh_per_1k_requests": t["fleet_energy_kwh_per_1k_requests"],
-        "total_co2e_kg_per_1k_requests": t["fleet_total_co2e_kg_per_1k_requests"],
-        "cost_usd_per_1k_requests": t["fleet_cost_usd_per_1k_requests"],
-        "pue": t["pue"], "cost_basis": t["annual_cost_basis"],
-    })
-    dc = out[(out["placement"] != "edge") & out["feasible"] & out["total_co2e_kg"].notna()]
-    if dc.empty:
-        out["best_datacenter_id"] = "none meets the target"
+    # each output column is the table's column of the same or another name (one take)
+    names = {"hardware_id": "hardware_id", "name": "name", "kind": "kind",
+             "placement": "placement", "feasible": "feasible",
+             "infeasible_reason": "infeasible_reason", "devices": "fleet_devices",
+             "batch_size": "batch_size", "network_rtt_s": "network_rtt_s",
+             "latency_s": "fleet_latency_p95_s", "ttft_s": "fleet_ttft_p95_s",
+             "energy_j_per_request": "energy_j_per_request", "energy_kwh": "annual_energy_kwh",
+             "co2e_kg": "annual_co2e_kg", "embodied_co2e_kg": "annual_embodied_co2e_kg",
+             "total_co2e_kg": "annual_total_co2e_kg", "cost_usd": "annual_cost_usd",
+             "energy_kwh_per_1k_requests": "fleet_energy_kwh_per_1k_requests",
+             "total_co2e_kg_per_1k_requests": "fleet_total_co2e_kg_per_1k_requests",
+             "cost_usd_per_1k_requests": "fleet_cost_usd_per_1k_requests",
+             "pue": "pue", "cost_basis": "annual_cost_basis"}
+    out = inference[list(names.values())].set_axis(list(names), axis=1)
+    total = out["total_co2e_kg"].to_numpy(dtype=float)
+    dc = np.flatnonzero((placement != "edge").to_numpy(dtype=bool)
+                        & out["feasible"].to_numpy(dtype=bool) & ~np.isnan(total))
+    ratios = {}
+    if not dc.size:
+        best_id = "none meets the target"
         for col in ("energy", "co2e", "cost"):
-            out[f"{col}_vs_best_datacenter"] = np.nan
-        return out[EDGE_VS_CLOUD_COLUMNS].reset_index(drop=True)
-    best = dc.loc[dc["total_co2e_kg"].idxmin()]
-    out["best_datacenter_id"] = best["hardware_id"]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out["energy_vs_best_datacenter"] = out["energy_kwh"] / best["energy_kwh"]
-        out["co2e_vs_best_datacenter"] = out["total_co2e_kg"] / best["total_co2e_kg"]
-        out["cost_vs_best_datacenter"] = out["cost_usd"] / best["cost_usd"]
+            ratios[f"{col}_vs_best_datacenter"] = np.nan
+    else:
+        best = dc[np.argmin(total[dc])]  # the first of the lowest (as idxmin)
+        best_id = out["hardware_id"].iloc[best]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            for col, column in (("energy", "energy_kwh"), ("co2e", "total_co2e_kg"),
+                                ("cost", "cost_usd")):
+                values = out[column].to_numpy(dtype=float)
+                ratios[f"{col}_vs_best_datacenter"] = values / values[best]
+    out["best_datacenter_id"] = best_id
+    for name, values in ratios.items():
+        out[name] = values
     return out[EDGE_VS_CLOUD_COLUMNS].reset_index(drop=True)
 
 
