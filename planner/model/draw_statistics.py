@@ -127,14 +127,17 @@ def draw_statistics(values: np.ndarray, factor_ranks: np.ndarray,
     pct = np.full((len(PERCENTILES), n_opt), np.nan)
     rho = np.full((n_a, n_opt), np.nan)
     lanes = np.array(values.T, order="C")  # each option's draws as one contiguous lane
-    finite = np.isfinite(lanes)
-    m = np.count_nonzero(finite, axis=1)
-    partial = np.flatnonzero((m < n) & (m > 0))
-    with np.errstate(invalid="ignore", divide="ignore"):
+    m = np.full(n_opt, n)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         total = lanes.sum(axis=1)
-        if partial.size:
-            total[partial] = np.where(finite[partial], lanes[partial], 0.0).sum(axis=1)
+        # a lane with a missing or infinite draw has a sum that is not finite: only those
+        # lanes are searched for them
+        odd = np.flatnonzero(~np.isfinite(total))
+        finite_odd = np.isfinite(lanes[odd])
+        m[odd] = np.count_nonzero(finite_odd, axis=1)
+        total[odd] = np.where(finite_odd, lanes[odd], 0.0).sum(axis=1)
         mean = np.where(m > 0, total / m, np.nan)
+    partial = np.flatnonzero((m < n) & (m > 0))
     cols = np.flatnonzero(m > 0)
     if not cols.size:
         return pct, mean, rho
@@ -180,10 +183,13 @@ def draw_statistics(values: np.ndarray, factor_ranks: np.ndarray,
         s[:, whole] = _rank_sums(ry if whole.size == cols.size else ry[whole], factor_ranks)
     part = partial[mc[partial] > 2]  # (m ≤ 2: no correlation, NaN)
     if part.size:
-        fo = rank_order(factor_ranks) if factor_order is None else factor_order
-        mask = finite[cols[part]][:, fo]  # (options, draws in each factor's order, k)
-        rx = np.cumsum(mask, axis=1, dtype=np.int32)  # 1 + rank within the finite draws
-        s[:, part] = (mask * (rx - 1.0) * ry[part][:, fo]).sum(axis=1).T
+        fo = (rank_order(factor_ranks) if factor_order is None else factor_order).T
+        finite = finite_odd[np.searchsorted(odd, cols[part])]  # (options, draws)
+        # each draw's rank among the finite ones in each factor's order (options, k, draws),
+        # by a running count; a missing draw's own rank is 0, so it adds nothing
+        rx = np.cumsum(finite[:, fo], axis=-1, dtype=np.int32)
+        rx -= 1
+        s[:, part] = (rx * np.where(finite, ry[part], 0.0)[:, fo]).sum(axis=-1).T
     with np.errstate(invalid="ignore", divide="ignore"):
         r = (s - mf * mu * mu) / (mf * np.sqrt(var_x * var_y))
         rho[:, cols] = np.where((mc > 2) & (var_y > 0), r, np.nan)
