@@ -211,6 +211,43 @@ def test_chunks_of_draws_give_the_figures_of_one_pass(planned, monkeypatch):
         np.testing.assert_array_equal(chunked[k], v)
 
 
+def test_sets_of_draws_in_one_pass_give_the_figures_of_each_alone(planned):
+    """The Monte Carlo's draws and the sensitivity's cases run in one pass, each set at its
+    own utilisation levels: the figures each set has alone, exactly."""
+    from planner.model.uncertainty import one_at_a_time_factors, serving_draw_sets
+
+    spec = planned.scenario.inference
+    rows = planned.inference[planned.inference["feasible"]].reset_index(drop=True)
+    ranges = {n: (0.7, 1.0, 1.6) for n in UNCERTAIN_NAMES}
+    sets = [draw_factors(ranges, 700, seed=2), one_at_a_time_factors(ranges)]
+    together = serving_draw_sets(rows, spec, resolve_traffic(spec), sets)
+    for factors, got in zip(sets, together, strict=True):
+        alone = serving_draws(rows, spec, resolve_traffic(spec), factors)
+        for k, v in alone.items():
+            np.testing.assert_array_equal(got[k], v)
+
+
+def test_statistics_in_blocks_of_options_equal_those_of_the_whole():
+    """The statistics run on the threads in blocks of options: each option's figures are
+    those of the whole table, exactly (rank sums are whole and half numbers)."""
+    from planner.model.draw_statistics import draw_statistics, rank_order, ranks
+    from planner.model.uncertainty_tables import statistics
+
+    rng = np.random.default_rng(4)
+    v = rng.lognormal(size=(2000, 7))
+    v[:, 1] = np.round(v[:, 1] * 3)  # ties
+    v[:300, 2] = np.nan  # some draws missing
+    v[:, 3] = np.nan  # every draw missing
+    fr = ranks(rng.random((2000, 3)))
+    whole = draw_statistics(v, fr)
+    for got, expected in zip(statistics({"m": v}, ["m"], fr, rank_order(fr))[0], whole,
+                             strict=True):
+        np.testing.assert_array_equal(got, expected)
+    for a, b in ((0, 3), (3, 7)):
+        for got, expected in zip(draw_statistics(v[:, a:b], fr), whole, strict=True):
+            np.testing.assert_array_equal(got, expected[..., a:b])
+
+
 def test_a_seed_reproduces_and_another_agrees_within_sampling_error(planned):
     """Same seed, same figures; another seed's draws fall below this seed's P10, P50 and P90
     in those shares (within 4 standard errors, sqrt(q(1 − q)/n)), and this seed's mean is
