@@ -120,11 +120,17 @@ def serving_draw_sets(table: pd.DataFrame, spec: InferenceSpec, traffic: Traffic
     threads = workers()
     count = -(-n * max(len(table), 1) // CHUNK_EVALUATIONS)
     chunk = max(-(-n // (-(-count // threads) * threads)), 1)
+    # the draws taken in order of their level (and put back in their own order at the end),
+    # so a chunk reads each level's figures for a run of draws (``_serving_chunk``)
+    by_level = np.argsort(levels.nearest, kind="stable")
+    factors = {k: v[by_level] for k, v in factors.items()}
+    nearest = levels.nearest[by_level]
     parts = in_parallel(lambda s: _serving_chunk(
         levels, spec, traffic, {k: v[s:s + chunk] for k, v in factors.items()},
-        levels.nearest[s:s + chunk]), range(0, n, chunk))
-    whole = {k: (parts[0][k] if len(parts) == 1 else np.concatenate([p[k] for p in parts]))
-             for k in parts[0]}
+        nearest[s:s + chunk]), range(0, n, chunk))
+    back = np.empty_like(by_level)
+    back[by_level] = np.arange(n)
+    whole = {k: np.concatenate([p[k] for p in parts]).take(back, axis=0) for k in parts[0]}
     ends = np.cumsum([0] + [len(f["utilisation"]) for f in sets])
     return [{k: v[a:b] for k, v in whole.items()} for a, b in itertools.pairwise(ends)]
 
@@ -197,6 +203,9 @@ def _serving_chunk(lv: _Levels, spec: InferenceSpec, traffic: Traffic,
     rows = nearest[:, None] * n_opt + np.arange(n_opt)[None, :]
     curves = batching.RowCurves(*lv.curves, rows)
     fx = {k: v[:, None] for k, v in factors.items()}
+    first = int(nearest.min()) if nearest.size else 0
+    runs = (np.bincount(nearest - first) if nearest.size and np.all(nearest[1:] >= nearest[:-1])
+            else None)  # draws in order of their level: how many at each
 
     def per_draw(v):
         v = np.broadcast_to(v, (len(levels), n_opt))
@@ -205,6 +214,8 @@ def _serving_chunk(lv: _Levels, spec: InferenceSpec, traffic: Traffic,
             same |= np.isnan(v) & np.isnan(v[:1])
         if same.all():
             return v[:1]  # the same at every level (a figure the utilisation does not move)
+        if runs is not None:  # each level's row repeated for its run of draws
+            return np.repeat(v[first:first + runs.size], runs, axis=0)
         return np.take(v.ravel(), rows)
 
     c = dict(lv.columns)
