@@ -109,6 +109,27 @@ def _rank_sums(ranks_y: np.ndarray, factor_ranks: np.ndarray) -> np.ndarray:
     return s.T
 
 
+def _partial_rank_sums(finite: np.ndarray, ranks_y: np.ndarray, factor_ranks: np.ndarray,
+                       factor_order: np.ndarray) -> np.ndarray:
+    """``_rank_sums`` over each option's finite draws alone (options × draws; ``finite``
+    which draws are), each factor ranked among those draws (assumptions × options).
+
+    A finite draw's rank among the finite ones is its rank among all draws less the missing
+    draws ranked below it, so the sum is Σ rank·rank_y over the finite draws less, for each
+    missing draw, the sum of rank_y over the draws ranked above it in the factor: the whole
+    sum less a running sum in the factor's order. Exact, as ``_rank_sums``."""
+    ry = np.where(finite, ranks_y, 0.0)  # a missing draw adds nothing
+    total = _rank_sums(ry, factor_ranks)
+    twice = (2.0 * ry).astype(np.int64)  # whole numbers: integer running sums are quicker
+    running = np.cumsum(np.take(twice, np.ascontiguousarray(factor_order.T), axis=1), axis=-1)
+    at = factor_ranks.astype(np.intp)  # (running[o, k, r]: over draws of rank ≤ r in k)
+    k = np.arange(factor_ranks.shape[1])
+    for j in range(len(ry)):
+        missing = at[~finite[j]]  # (missing draws, k): their ranks in each factor
+        total[:, j] -= (len(missing) * twice[j].sum() - running[j][k, missing].sum(axis=0)) / 2.0
+    return total
+
+
 def draw_statistics(values: np.ndarray, factor_ranks: np.ndarray,
                     factor_order: np.ndarray | None = None
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -183,13 +204,9 @@ def draw_statistics(values: np.ndarray, factor_ranks: np.ndarray,
         s[:, whole] = _rank_sums(ry if whole.size == cols.size else ry[whole], factor_ranks)
     part = partial[mc[partial] > 2]  # (m ≤ 2: no correlation, NaN)
     if part.size:
-        fo = (rank_order(factor_ranks) if factor_order is None else factor_order).T
-        finite = finite_odd[np.searchsorted(odd, cols[part])]  # (options, draws)
-        # each draw's rank among the finite ones in each factor's order (options, k, draws),
-        # by a running count; a missing draw's own rank is 0, so it adds nothing
-        rx = np.cumsum(finite[:, fo], axis=-1, dtype=np.int32)
-        rx -= 1
-        s[:, part] = (rx * np.where(finite, ry[part], 0.0)[:, fo]).sum(axis=-1).T
+        s[:, part] = _partial_rank_sums(
+            finite_odd[np.searchsorted(odd, cols[part])], ry[part], factor_ranks,
+            rank_order(factor_ranks) if factor_order is None else factor_order)
     with np.errstate(invalid="ignore", divide="ignore"):
         r = (s - mf * mu * mu) / (mf * np.sqrt(var_x * var_y))
         rho[:, cols] = np.where((mc > 2) & (var_y > 0), r, np.nan)
