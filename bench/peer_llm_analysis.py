@@ -34,10 +34,15 @@ GPUS = {"nvidia-a100-sxm-80gb": "a100-sxm-80gb", "nvidia-h100-sxm": "h100-sxm-80
         "nvidia-a100-sxm-40gb": "a100-sxm-40gb"}
 RECOMPUTE = {"none": 0, "selective": 1, "full": 2}  # llm-analysis's ActivationRecomputation
 FLOPS_EFFICIENCY = 0.5
+# FP8 cases: its 8-bit weights and activations (the GEMMs at its 8-bit peak, 1979 TFLOP/s on
+# an H100), 16-bit embeddings; every other case 16-bit throughout.
+DTYPES = {"fp8": "w8a8e16"}
 
 
 def _layout(row) -> tuple[int, int]:
     text = row.published_layout if isinstance(row.published_layout, str) else ""
+    if not re.search(r"tp\d+", text) and isinstance(row.parallelism, str):
+        text = row.parallelism  # e.g. the NeMo tables' "TP 4, PP 8": the parsed layout
     tp = re.search(r"tp(\d+)", text)
     pp = re.search(r"pp(\d+)", text)
     return (int(tp.group(1)) if tp else (1 if row.experts > 1 else 8),
@@ -74,7 +79,8 @@ def peer_device_hours(row, folder: Path) -> tuple[float, str]:
     try:
         with contextlib.redirect_stdout(io.StringIO()):
             out = train(model_name=str(path), gpu_name=GPUS[row.hardware],
-                        dtype_name="w16a16e16", total_num_gpus=devices, tp_size=tp,
+                        dtype_name=DTYPES.get(row.precision, "w16a16e16"),
+                        total_num_gpus=devices, tp_size=tp,
                         pp_size=pp, ep_size=1, seq_len=int(row.sequence_tokens),
                         global_batch_size=sequences, batch_size_per_gpu=1,
                         total_num_tokens=float(row.tokens),
@@ -84,7 +90,7 @@ def peer_device_hours(row, folder: Path) -> tuple[float, str]:
         return float("nan"), f"llm-analysis refused: {str(exc)[:80]}"
     hours = int(row.devices) * out["total_training_latency"] / 3600.0
     note = (f"tp{tp} pp{pp} dp{dp} recompute={_recompute(row)}, flops_efficiency "
-            f"{FLOPS_EFFICIENCY}")
+            f"{FLOPS_EFFICIENCY}, {DTYPES.get(row.precision, 'w16a16e16')}")
     if row.kind == "throughput":
         note += "; no restarts (steady state)"
     return hours, note

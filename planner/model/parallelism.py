@@ -26,7 +26,7 @@ user's split: ``first_stage_layers`` / ``last_stage_layers`` and the rest shared
 Megatron-LM's ``--decoder-first/last-pipeline-num-layers`` set it; DeepSeek-V3 runs 61 layers
 on 16 stages, DeepSeek-AI 2024, arXiv:2412.19437, section 3.2; BLOOM 70 on 12, BigScience
 2022, arXiv:2211.05100, section 3.4). Its layers set the pipeline's pace and its memory; the
-other stages wait for it. Interleaved chunks (v > 1) still divide the layers evenly.
+other stages wait for it. Interleaved chunks (v > 1, at least one layer each) may be uneven too.
 """
 
 from __future__ import annotations
@@ -59,8 +59,8 @@ def candidates(layers=None, heads=None, experts=None, max_tp=None,
 
     Given the layer, head and expert counts (and the largest node) of the runs searched,
     choices that divide none of them are left out before any arithmetic. ``fixed``: fields
-    the user gave (tp, pp, zero, rc, ep; checked by the caller), searched over no other
-    value; a given pipeline is not interleaved (v = 1).
+    the user gave (tp, pp, v, zero, rc, ep; checked by the caller), searched over no other
+    value; a given pipeline is not interleaved (v = 1) unless its chunks are given.
     """
     def dividing(choices, counts):
         if counts is None:
@@ -79,12 +79,13 @@ def candidates(layers=None, heads=None, experts=None, max_tp=None,
             "rc": tuple(range(len(RECOMPUTE))), "ep": eps}
     for name, value in (fixed or {}).items():
         axes[name] = (int(value),)
-    if fixed and "pp" in fixed:
-        axes["v"] = (1,)
+    if fixed and "pp" in fixed and "v" not in fixed:
+        axes["v"] = (1,)  # a given pipeline is plain 1F1B unless its chunks are given too
     grid = np.array(list(itertools.product(*axes.values())), dtype=np.int64)
     keep = ~((grid[:, 2] > 1) & (grid[:, 1] == 1))  # interleaving needs pipeline stages
-    if layers is not None:  # interleaved chunks must divide some layer count too
-        keep &= np.array([v == 1 or any(int(n) % (p * v) == 0 for n in layers)
+    if layers is not None and not (fixed and "v" in fixed):
+        # at least one layer per chunk (uneven chunks: the busiest stage sets the pace)
+        keep &= np.array([v == 1 or any(p * v <= int(n) for n in layers)
                           for p, v in grid[:, 1:3]])
     grid = grid[keep]
     return {name: grid[:, i] for i, name in enumerate(("tp", "pp", "v", "zero", "rc", "ep"))}
@@ -108,7 +109,7 @@ def data_parallel(devices, tp, pp, max_replicas=np.inf):
 def stage_layers(r: dict, lay: dict):
     """Layers of the busiest pipeline stage: the user's split (``r["stage_layers"]``) or the
     most even one, ceil(L / pp) (L / pp where pp divides L; interleaved layouts, v > 1, are
-    valid only where pp·v divides L, so v does not change it and is left out of the shape)."""
+    may be uneven too, so v does not change it and is left out of the shape)."""
     even = np.ceil(r["layers"] / lay["pp"])
     given = r.get("stage_layers")
     return even if given is None else np.where(np.isnan(given), even, given)
@@ -173,11 +174,15 @@ def valid(r: dict, lay: dict, dp, micro_batches) -> np.ndarray:
     # Not in place: each test broadcasts over only the layout axes it depends on
     # (``layout_search`` passes one axis per layout field).
     ok = (tp <= r["node"]) & (tp <= r["devices"]) & (np.mod(r["heads"], tp) == 0)
-    ok = ok & ((np.mod(r["layers"], pp * v) == 0) | ((v == 1) & (pp <= r["layers"])))
+    # At least one layer per chunk; chunks may be uneven (Megatron-Core's pipeline layouts, as
+    # Megatron-Bridge runs DeepSeek-V3's 61 layers on 8 stages of 4 chunks): the busiest
+    # stage's ceil(L/pp) layers set the pace. Interleaving runs the micro-batches in groups
+    # of pp (Megatron-LM's interleaved schedule): m a multiple of pp.
+    ok = ok & (pp * v <= r["layers"])
     ok = ok & (dp >= 1)
     ok = ok & (np.mod(r["experts"], ep) == 0) & (np.mod(dp, ep) == 0)
     ok = ok & (micro_batches >= 1)
-    return ok & ((v == 1) | (micro_batches >= pp))
+    return ok & ((v == 1) | ((micro_batches >= pp) & (np.mod(micro_batches, pp) == 0)))
 
 
 def fits(r: dict, memory_bytes) -> np.ndarray:

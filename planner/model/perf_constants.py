@@ -67,6 +67,7 @@ class PerformanceConstants(StrictModel):
     kernel_efficiency: KernelEfficiency
     generations: dict[str, list[str]]
     matrix_half_size: Constant
+    fp8_matmul_efficiency: Constant
     elementwise_bytes: Constant
     network_efficiency: Constant
     intra_node_bandwidth_gb_per_s: Constant
@@ -97,6 +98,7 @@ class PerformanceConstants(StrictModel):
     def step_constants(self, **overrides: float) -> dict[str, float]:
         """The constants ``step_time.layout_times`` reads, optionally overridden (fitting)."""
         k = {"matrix_half_size": self.matrix_half_size.value,
+             "fp8_matmul_efficiency": self.fp8_matmul_efficiency.value,
              "elementwise_bytes": self.elementwise_bytes.value,
              "network_efficiency": self.network_efficiency.value}
         k.update(overrides)

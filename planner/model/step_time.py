@@ -5,23 +5,26 @@ Per device, over the whole run (all arrays (R, K): runs × layouts):
   a whole step's kernels reach (``kernel_efficiency``, fitted per generation) × a matrix-size
   factor h/tp ÷ (h/tp + m0) (small sharded matrices run below peak; Narayanan et al. 2021,
   arXiv:2104.04473, Figure 7 shows throughput falling with smaller per-GPU hidden sizes), FP8
-  running the linear layers at the FP8 peak and attention at bf16 (NVIDIA Transformer Engine
-  keeps attention in 16-bit), plus the memory-bound element-wise work (norms, activations,
-  dropout, optimizer), c_e bytes per token, layer and hidden unit over memory bandwidth, and
-  for unfused attention kernels the score matrices too (5·a·T beside 34·h stored bytes,
-  Korthikanti et al. 2022, Table 2); fused kernels (FlashAttention) skip masked blocks and
-  recompute the scores in the backward pass;
+  running the linear layers at the FP8 peak × ``fp8_matmul_efficiency`` (fitted) and attention
+  at bf16 (NVIDIA Transformer Engine keeps attention in 16-bit), plus the memory-bound
+  element-wise work (norms, activations, dropout, optimizer), c_e bytes per token, layer and
+  hidden unit over memory bandwidth, and for unfused attention kernels the score matrices
+  too (5·a·T beside 34·h stored bytes, Korthikanti et al. 2022, Table 2); fused kernels
+  (FlashAttention) skip masked blocks and recompute the scores in the backward pass;
 - tensor parallelism: 4 all-reduces of the layer activations per layer and token (6 with full
   recomputation) on the intra-node link, not hidden (Shoeybi et al. 2019, arXiv:1909.08053,
   Figure 4; Narayanan et al. 2021, section 3.2);
-- pipeline: activations sent forward and gradients back at each stage boundary (× v chunks);
-  the 1F1B bubble (pp − 1)/(v·m) of the per-step work (Narayanan et al. 2021, section 2.2);
+- pipeline: activations sent forward and gradients back at each stage boundary (× v chunks,
+  ÷ tp: each tensor-parallel rank sends its share; Narayanan et al. 2021, section 4.1);
+  the 1F1B bubble (pp − 1)/(v·m) of the per-step work (Narayanan et al. 2021, section 2.2;
+  v > 1, the interleaved schedule, runs micro-batches in groups of pp: m a multiple of pp);
 - data parallelism: gradient reduce-scatter + parameter all-gather, 2Ψ per step (1.5× with
   ZeRO-3; Rajbhandari et al. 2020, arXiv:1910.02054, section 7), over the inter-node bandwidth
   once the job spans nodes; overlapped with the backward pass of the step's last micro-batch;
 - expert parallelism: dispatch and combine all-to-alls in the forward and backward pass
   (4 per MoE layer) of top-k token copies (Lepikhin et al. 2020, GShard, arXiv:2006.16668),
-  hidden behind compute up to the compute time (DeepSeek-V3's DualPipe schedule).
+  hidden behind compute up to the compute time only under DeepSeek-V3's DualPipe schedule
+  (DeepSeek-AI 2024, arXiv:2412.19437, section 3.2.1); a 1F1B schedule waits for them.
 Ring collectives move 2(g − 1)/g of the buffer per device (all-reduce), (g − 1)/g for each of
 reduce-scatter / all-gather / all-to-all (Thakur et al. 2005, Optimization of Collective
 Communication Operations in MPICH). Links run at a share of their peak (``network_efficiency``).
@@ -75,7 +78,11 @@ def layout_times(r: dict, lay: dict, dp, micro_batches, k: dict,
     size = sharded / (sharded + k["matrix_half_size"])
     kernel = k["kernel_efficiency"] if "kernel_efficiency" in k else r["kernel_efficiency"]
     eff = r["matmul_efficiency"] * kernel * size
-    matmul = tokens / used * (f_lin * lin_factor / r["peak_linear"]
+    # FP8 linear layers reach a smaller share of the FP8 peak than BF16 ones of theirs
+    # (per-tensor or blockwise scaling, casts, FP32 accumulation; ``fp8_matmul_efficiency``).
+    peak_linear = np.where(r["fp8"] > 0, r["peak_linear"] * k.get("fp8_matmul_efficiency", 1.0),
+                           r["peak_linear"])
+    matmul = tokens / used * (f_lin * lin_factor / peak_linear
                               + f_attn * attn_factor / r["peak_bf16"]) / eff
     # Unfused attention also moves its score matrices: 5·a·T bytes stored per token and layer
     # beside the 34·h of the rest (Korthikanti et al. 2022, Table 2), read and written alike.
@@ -92,7 +99,11 @@ def layout_times(r: dict, lay: dict, dp, micro_batches, k: dict,
     tensor = np.where(tp > 1, n_allreduce * 2.0 * (tp - 1) / tp * BYTES_BF16 * h
                       * per_replica_tokens * stage_layers / intra, 0.0)
     pp_link = np.where(tp * pp > r["node"], inter, intra)
-    pipeline = np.where(pp > 1, 2.0 * BYTES_BF16 * h * per_replica_tokens * v / pp_link, 0.0)
+    # Each tensor-parallel rank sends its 1/tp share of the boundary activations (sequence-
+    # parallel activations are already split; Narayanan et al. 2021, section 4.1, scatter/
+    # gather optimisation), once per chunk of an interleaved schedule.
+    pipeline = np.where(pp > 1, 2.0 * BYTES_BF16 * h * per_replica_tokens * v / tp / pp_link,
+                        0.0)
 
     steps = tokens / r["batch_tokens"]
     dense = (r["params"] - r["expert_params"]) * uneven / (tp * pp)
@@ -125,7 +136,8 @@ def layout_times(r: dict, lay: dict, dp, micro_batches, k: dict,
 
     # DeepSeek-V3's DualPipe overlaps the all-to-alls with the computation of another
     # micro-batch (DeepSeek-AI 2024, arXiv:2412.19437, section 3.2.1): up to the compute time.
-    expert = np.maximum(expert - compute, 0.0)
+    # Under 1F1B (plain or interleaved) the experts wait for their tokens: nothing is hidden.
+    expert = np.where(dualpipe > 0, np.maximum(expert - compute, 0.0), expert)
     # DualPipe's bubble, (pp/2 − 1)(F&B + B − 3W) (DeepSeek-V3, Table 2), vanishes with equal
     # forward, input-gradient and weight-gradient times: none is charged.
     one_f_one_b = 1.0 - dualpipe

@@ -123,7 +123,8 @@ def given_layout(spec: TrainingSpec, w: dict) -> dict:
     par = spec.parallelism
     if par is None:
         return {**{f"given_{k}": np.nan for k in ("tp", "pp", "dp", "ep", "zero", "rc",
-                                                    "stage_layers")}, "given_dualpipe": 0.0}
+                                                    "stage_layers", "v")},
+                "given_dualpipe": 0.0}
     if not w["has_architecture"]:
         raise ScenarioError("training.parallelism: needs a transformer (a preset with an "
                             "architecture, or params and tokens)")
@@ -145,6 +146,12 @@ def given_layout(spec: TrainingSpec, w: dict) -> dict:
     if par.schedule == "dualpipe" and (pp is None or pp < 2 or pp % 2):
         raise ScenarioError("training.parallelism.schedule: dualpipe needs an even pp of 2 or "
                             f"more stages (DeepSeek-V3, section 3.2.1); got pp {pp}")
+    v = par.virtual_stages
+    if v is not None and v > 1 and (pp is None or pp < 2 or pp * v > layers
+                                     or par.schedule == "dualpipe"):
+        raise ScenarioError(f"training.parallelism.virtual_stages: {v} chunks per stage need a "
+                            "given pp of 2 or more with pp × virtual_stages at most the "
+                            f"{layers} layers, and the 1F1B schedule")
     if spec.devices is not None and tp is not None and tp > spec.devices:
         raise ScenarioError(f"training.parallelism.tp: {tp} is more than the {spec.devices} "
                             "devices")
@@ -162,7 +169,7 @@ def given_layout(spec: TrainingSpec, w: dict) -> dict:
             "given_ep": col(ep if ep is not None or experts > 1 else 1),
             "given_zero": col(par.zero_stage),
             "given_rc": col(RECOMPUTE.index(par.recompute) if par.recompute else None),
-            "given_stage_layers": col(busiest),
+            "given_stage_layers": col(busiest), "given_v": col(par.virtual_stages),
             "given_dualpipe": 1.0 if par.schedule == "dualpipe" else 0.0}
 
 

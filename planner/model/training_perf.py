@@ -70,7 +70,7 @@ def _given_layouts(g: pd.DataFrame) -> dict | None:
     """The candidates a scenario's ``training.parallelism`` leaves (every row shares it): the
     fields it gives fixed, the others searched; None when it gives none."""
     names = {"tp": "given_tp", "pp": "given_pp", "zero": "given_zero", "rc": "given_rc",
-             "ep": "given_ep"}
+             "ep": "given_ep", "v": "given_v"}
     if "given_tp" not in g or g[[*names.values(), "given_dp"]].isna().all().all():
         return None
     first = g.iloc[0]

@@ -42,6 +42,10 @@ class ParallelismSpec(StrictModel):
         "other stages share the rest evenly; Megatron-LM's --decoder-first-pipeline-num-layers)")
     last_stage_layers: int | None = Field(
         default=None, ge=1, le=10_000, description="Layers on the last pipeline stage")
+    virtual_stages: int | None = Field(
+        default=None, ge=1, le=128, description="Model chunks per pipeline stage: the "
+        "interleaved 1F1B schedule divides the bubble by it (Narayanan et al. 2021, section "
+        "2.2; Megatron-LM's --num-virtual-stages-per-pipeline-rank, NeMo's VP); 1: plain 1F1B")
     dp: int | None = Field(default=None, ge=1, le=10_000_000, description="Data-parallel ranks")
     ep: int | None = Field(default=None, ge=1, le=100_000, description="Expert-parallel ranks "
                            "(a divisor of the experts and of dp)")

@@ -78,12 +78,14 @@ def test_zero_stages_shard_what_the_paper_says():
 
 
 def test_candidates_only_divide_the_layers_and_heads():
-    # Interleaved chunks divide the layers; plain stages divide them or are a power of two up
-    # to the layers (uneven stages, as DeepSeek-V3's 61 layers on 16 stages).
+    # Plain stages divide the layers or are a power of two up to the layers (uneven stages, as
+    # DeepSeek-V3's 61 layers on 16 stages); interleaved chunks hold at least a layer each
+    # and may be uneven (Megatron-Core's pipeline layouts; changed 2026-12, issue 9).
     lay = parallelism.candidates(layers=[80], heads=[64], experts=[1], max_tp=8)
     assert set(np.unique(lay["tp"])) <= {1, 2, 4, 8}
     for p, v in zip(lay["pp"], lay["v"], strict=True):
-        assert 80 % (p * v) == 0 or (v == 1 and p in parallelism.UNEVEN_PP_CHOICES and p <= 80)
+        assert 80 % p == 0 or p in parallelism.UNEVEN_PP_CHOICES
+        assert p * v <= 80
     assert set(np.unique(lay["ep"])) == {1}
     assert 16 in parallelism.candidates(layers=[61], heads=[128], experts=[1], max_tp=8)["pp"]
 
@@ -101,7 +103,9 @@ def test_uneven_stages_pace_the_pipeline_by_the_busiest_stage():
     given = dict(r, stage_layers=np.array([[5.0]]))
     assert parallelism.stage_layers(given, _lay(pp=16)) == 5
     assert parallelism.valid(r, _lay(pp=16), 32.0, 32.0).all()
-    assert not parallelism.valid(r, _lay(pp=16, v=2), 32.0, 32.0).all()
+    # Uneven chunks are valid (changed 2026-12, issue 9), more chunks than layers are not.
+    assert parallelism.valid(r, _lay(pp=16, v=2), 32.0, 32.0).all()
+    assert not parallelism.valid(r, _lay(pp=16, v=4), 32.0, 32.0).all()
 
 
 def _row(**over):

@@ -39,6 +39,7 @@ DATA = Path(__file__).parent / "data"
 CASES_PATH = DATA / "published_training_runs.csv"
 PEER_PATH = DATA / "peer_llm_analysis.csv"
 KE_GRID = np.round(np.arange(0.30, 1.0001, 0.02), 2)
+FP8_GRID = np.round(np.arange(0.50, 1.6001, 0.02), 2)
 NAIVE_MFU = 0.40
 NOMINAL_TOKENS = 1e12  # throughput cases: device-hours of this many tokens
 
@@ -53,11 +54,12 @@ def _int(v) -> int | None:
 
 
 def parallelism(text) -> dict | None:
-    """``tp8 pp64 dp6 zero1 recompute=full`` (``first5 last5``: an uneven split's end stages)
-    as a ``training.parallelism`` block."""
+    """``tp8 pp64 dp6 zero1 recompute=full`` (``first5 last5``: an uneven split's end stages;
+    ``vp6``: interleaved chunks per stage) as a ``training.parallelism`` block."""
     if not isinstance(text, str) or not text.strip():
         return None
-    names = {"tp": "tp", "pp": "pp", "dp": "dp", "ep": "ep", "zero": "zero_stage",
+    names = {"tp": "tp", "pp": "pp", "vp": "virtual_stages", "dp": "dp", "ep": "ep",
+             "zero": "zero_stage",
              "first": "first_stage_layers", "last": "last_stage_layers"}
     out: dict = {}
     for word in text.split():
@@ -124,11 +126,15 @@ def evaluate(g: pd.DataFrame, constants: dict | None = None) -> pd.DataFrame:
 
 
 def published_device_hours(g: pd.DataFrame) -> np.ndarray:
-    """Published device-hours; for throughput cases, those of the tokens at the published MFU."""
+    """Published device-hours; for throughput cases, those of the tokens at the published
+    tokens per second per device or, where only that is published, at the published MFU."""
     c = cases().set_index("case").loc[g["case"]]
     ref = g["mfu_reference_flops_per_s"].to_numpy(float)
     at_mfu = g["total_flops"].to_numpy(float) / (ref * c["published_mfu"].to_numpy(float))
-    return np.where(c["kind"].to_numpy() == "throughput", at_mfu / 3600.0,
+    rate = c["published_tokens_per_s_per_device"].to_numpy(float)
+    at_rate = c["tokens"].to_numpy(float) / rate
+    throughput = np.where(np.isfinite(rate), at_rate, at_mfu)
+    return np.where(c["kind"].to_numpy() == "throughput", throughput / 3600.0,
                     c["published_device_hours"].to_numpy(float))
 
 
@@ -148,6 +154,25 @@ def log_errors(planner: Planner, g: pd.DataFrame | None = None):
     rows = [np.log(evaluate(g, {**base, "kernel_efficiency": ke})["device_hours"]
                    .to_numpy(float) / published) for ke in KE_GRID]
     return np.array(rows), g
+
+
+def fp8_rows(g: pd.DataFrame) -> np.ndarray:
+    """Cases planned at FP8 (the only ones ``fp8_matmul_efficiency`` acts on)."""
+    return (g["precision_used"] == "fp8").to_numpy()
+
+
+def fp8_log_errors(g: pd.DataFrame, ke: dict[str, float] | None = None) -> np.ndarray:
+    """log(predicted/published) of every FP8 case at every ``fp8_matmul_efficiency`` of the
+    grid (NaN elsewhere), at the shipped kernel efficiencies or at ``ke`` (one per case)."""
+    use = fp8_rows(g)
+    sub = g[use]
+    published = published_device_hours(g)[use]
+    base = load_performance().step_constants()
+    out = np.full((len(FP8_GRID), len(g)), np.nan)
+    for j, value in enumerate(FP8_GRID):
+        out[j, use] = np.log(evaluate(sub, {**base, "fp8_matmul_efficiency": value})
+                             ["device_hours"].to_numpy(float) / published)
+    return out
 
 
 def generations(g: pd.DataFrame) -> np.ndarray:
@@ -175,14 +200,27 @@ def validation_table(planner: Planner | None = None) -> tuple[pd.DataFrame, dict
         use = c["case"].isin(k.fitted_on).to_numpy()
         if use.any():
             refit[name] = float(KE_GRID[fit_index(errors, use)])
+    fp8 = fp8_rows(g)
+    fp8_errors = fp8_log_errors(g)
+    fp8_fit = c["case"].isin(constants.fp8_matmul_efficiency.fitted_on).to_numpy()
+    refit_fp8 = float(FP8_GRID[fit_index(fp8_errors, fp8_fit)]) if fp8_fit.any() else None
     out = evaluate(g)
+    published = published_device_hours(g)
     loo = np.empty(len(c))
     for i in range(len(c)):
         others = np.ones(len(c), dtype=bool)
         others[i] = False
         same = others & (gen == gen[i])
-        loo[i] = np.exp(errors[fit_index(errors, same if same.any() else others), i]) - 1
-    published = published_device_hours(g)
+        ke_index = fit_index(errors, same if same.any() else others)
+        loo[i] = np.exp(errors[ke_index, i]) - 1
+        if fp8[i]:
+            # Both constants refitted without the case: its generation's kernel efficiency
+            # (above) and the FP8 efficiency on the other FP8 cases; the case planned at both.
+            value = FP8_GRID[fit_index(fp8_errors, others & fp8)]
+            k = {**load_performance().step_constants(), "fp8_matmul_efficiency": value,
+                 "kernel_efficiency": KE_GRID[ke_index]}
+            one = evaluate(g.iloc[[i]], k)["device_hours"].to_numpy(float)[0]
+            loo[i] = one / published[i] - 1
     table = pd.DataFrame({
         "case": c["case"], "kind": c["kind"], "hardware": c["hardware"], "generation": gen,
         "devices": c["devices"], "role": np.where(fitted, "fitted", "held-out"),
@@ -210,6 +248,8 @@ def validation_table(planner: Planner | None = None) -> tuple[pd.DataFrame, dict
     summary = {
         "kernel_efficiency_shipped": shipped,
         "kernel_efficiency_refit": refit,
+        "fp8_matmul_efficiency_shipped": constants.fp8_matmul_efficiency.value,
+        "fp8_matmul_efficiency_refit": refit_fp8,
         "fitted_reports": sorted(fitted_reports),
         "loo_median_abs_err": float(table["loo_err"].abs().median()),
         "loo_within_25pct": float((table["loo_err"].abs() <= 0.25).mean()),
