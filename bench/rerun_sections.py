@@ -64,7 +64,10 @@ SECTIONS += [f"planner.dashboard.figures:{n}" for n in (
 
 def _wrap(spec: str, totals: dict[str, list[float]]) -> None:
     module_name, attr = spec.split(":")
-    module = importlib.import_module(module_name)
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError:  # a module this checkout does not have
+        return
     owner, name = module, attr
     if "." in attr:
         cls, name = attr.split(".")

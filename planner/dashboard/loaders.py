@@ -59,7 +59,8 @@ def kept(function):
     return fresh
 
 
-@st.cache_data(show_spinner=False)
+@kept
+@st.cache_resource(show_spinner=False)
 def region_table() -> pd.DataFrame:
     """Every selectable site (cloud regions, then countries) with intensity, year, source."""
     rows = region_choices()
