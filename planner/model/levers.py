@@ -422,35 +422,57 @@ def plan_levers(planner: PlanningData, scenario: Scenario, site: ResolvedSite | 
             "annual_water_l": np.nan,
             "annual_cost_usd": np.nan,
         }
-    out = t[["lever", "setting", "hardware_id", "name", "placement", "feasible",
-             "infeasible_reason", "precision_used", "batch_size", "ttft_s", "prefill_s", "tpot_s",
-             "source", "note"]].copy()
-    for name, values in metrics.items():
-        out[name] = values
-    out = out.assign(**one_off_distillation(t, planner.defaults))
-    reason = refuse_non_finite(out["infeasible_reason"].to_numpy(dtype=object), (),
-                               (out["one_off_cost_usd"], out["one_off_co2e_kg"]))
-    out["infeasible_reason"], out["feasible"] = reason, out["feasible"] & (reason == "")
+    return _levers_table(t, metrics, one_off_distillation(t, planner.defaults),
+                         {v.lever: i for i, v in enumerate(variants)})
+
+
+def _levers_table(t: pd.DataFrame, metrics: dict, one_off: dict[str, np.ndarray],
+                  order: dict[str, int]) -> pd.DataFrame:
+    """The levers table from the evaluated variants ``t`` (one row per lever × hardware):
+    ``metrics`` and the one-off distillation, the ratios to the same hardware's baseline row
+    and the payback, in lever order; built as arrays and joined once (a column set at a time
+    cost more than the arithmetic)."""
+    n = len(t)
+    values = {name: (v.to_numpy() if isinstance(v, pd.Series) else np.full(n, v))
+              for name, v in metrics.items()}
+    reason = refuse_non_finite(t["infeasible_reason"].to_numpy(dtype=object), (),
+                               (one_off["one_off_cost_usd"], one_off["one_off_co2e_kg"]))
     distilled = t["distil_flops"].to_numpy(dtype=float) > 0
-    out["note"] = np.where(distilled & (t["placement"] == "edge").to_numpy(),
-                           out["note"] + "; the one-off distillation runs in a data centre: "
-                           "see the data-centre rows", out["note"])
-    base = out[out["lever"] == "baseline"].set_index("hardware_id")
-    joined = base.reindex(out["hardware_id"])
+    edge = (t["placement"] == "edge").to_numpy()
+    note = t["note"].to_numpy(dtype=object)
+    note = np.where(distilled & edge, note + "; the one-off distillation runs in a data "
+                    "centre: see the data-centre rows", note)
+    # each row's baseline: the baseline row of the same hardware (NaN where none)
+    first = {h: i for i, (h, lever) in enumerate(zip(t["hardware_id"].tolist(),
+                                                     t["lever"].tolist(), strict=True))
+             if lever == "baseline"}
+    at = np.array([first.get(h, -1) for h in t["hardware_id"].tolist()], dtype=int)
+
+    def baseline(column: np.ndarray) -> np.ndarray:
+        return np.where(at >= 0, np.asarray(column, dtype=float)[at], np.nan) if n else column
+
     ratio_of = {"latency_vs_baseline": "latency_s", "energy_vs_baseline":
                 "energy_kwh_per_1k_requests", "co2e_vs_baseline": "co2e_kg_per_1k_requests",
                 "water_vs_baseline": "water_l_per_1k_requests",
                 "cost_vs_baseline": "cost_usd_per_1k_requests"}
+    ratios = {}
     with np.errstate(divide="ignore", invalid="ignore"):
         for name, col in ratio_of.items():
-            out[name] = out[col].to_numpy(dtype=float) / joined[col].to_numpy(dtype=float)
-        saving = (joined["annual_cost_usd"].to_numpy(dtype=float)
-                  - out["annual_cost_usd"].to_numpy(dtype=float))
-        payback = out["one_off_cost_usd"].to_numpy(dtype=float) / saving * 12.0
-    out["payback_months"] = np.where(distilled & (saving > 0), payback, np.nan)
-    out["note"] = np.where(distilled & ~(saving > 0) & (out["placement"] != "edge").to_numpy(),
-                           out["note"] + "; no annual saving to pay the distillation back",
-                           out["note"])
-    order = {v.lever: i for i, v in enumerate(variants)}
-    out = out.assign(_o=out["lever"].map(order)).sort_values(["_o"], kind="stable")
-    return out[LEVER_COLUMNS].reset_index(drop=True)
+            ratios[name] = (np.asarray(values[col], dtype=float)
+                            / baseline(values[col]))
+        cost = np.asarray(values["annual_cost_usd"], dtype=float)
+        saving = baseline(cost) - cost
+        payback = one_off["one_off_cost_usd"] / saving * 12.0
+    note = np.where(distilled & ~(saving > 0) & ~edge,
+                    note + "; no annual saving to pay the distillation back", note)
+    computed = pd.DataFrame({
+        "feasible": t["feasible"] & (reason == ""), "infeasible_reason": reason,
+        **values, **one_off, **ratios,
+        "payback_months": np.where(distilled & (saving > 0), payback, np.nan), "note": note,
+    }, index=t.index)
+    taken = t[["lever", "setting", "hardware_id", "name", "placement", "precision_used",
+               "batch_size", "ttft_s", "prefill_s", "tpot_s", "source"]]
+    rank = np.array([order.get(lever, len(order)) for lever in t["lever"].tolist()])
+    rows = np.argsort(rank, kind="stable")  # lever order, each lever's rows as they were
+    out = pd.concat([taken, computed], axis=1)
+    return out.iloc[rows][LEVER_COLUMNS].reset_index(drop=True)
