@@ -26,12 +26,13 @@ P95_TAIL = queueing.DEFAULT_TAIL_PROBABILITY
 MAX_DOUBLINGS = 30
 
 
-def service_lines(c: Mapping[str, np.ndarray]):
+def service_lines(c: Mapping[str, np.ndarray], steps=None):
     """Every row's load curve (``batching.load_curve``): the batching model's slot time for
-    language models, the constant batch time for generic models."""
+    language models, the constant batch time for generic models. ``steps``:
+    ``batching.step_lines(c)`` where already computed."""
     llm = np.asarray(c["is_llm"], dtype=bool)[..., None]
     wide = {k: (np.asarray(v)[..., None] if np.ndim(v) else v) for k, v in c.items()}
-    lines = batching.expand_lines(batching.step_lines(c))
+    lines = batching.expand_lines(batching.step_lines(c) if steps is None else steps)
 
     def slot_s(n):
         t = batching.times_at(wide, n, lines=lines)["slot_s"]

@@ -134,15 +134,16 @@ def _generic_times_s(c: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     return {"ttft_s": t, "tpot_s": np.full(np.shape(t), np.nan), "batch_time_s": t}
 
 
-def replica_times_s(c: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+def replica_times_s(c: Mapping[str, np.ndarray], lines=None) -> dict[str, np.ndarray]:
     """TTFT, TPOT and slot time of one replica at its full concurrency, for arrays of any
     broadcast shape: the plan and the Monte Carlo use it. A language model's replica runs
     continuous batching (``batching.times_at`` at ``replica_concurrency``); a generic model's
-    serves ``batch_size`` requests per roofline step. The layout is taken as given."""
+    serves ``batch_size`` requests per roofline step. The layout is taken as given.
+    ``lines``: ``batching.step_lines(c)`` where already computed."""
     llm = np.asarray(c["is_llm"], dtype=bool)
     generic = _generic_times_s(c)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        t = batching.times_at(c, np.maximum(c["replica_concurrency"], 1.0))
+        t = batching.times_at(c, np.maximum(c["replica_concurrency"], 1.0), lines=lines)
     return {"ttft_s": np.where(llm, t["ttft_s"], generic["ttft_s"]),
             "prefill_s": np.where(llm, t["prefill_s"], generic["ttft_s"]),
             "tpot_s": np.where(llm, t["tpot_s"], np.nan),

@@ -167,7 +167,7 @@ def _utilisation_levels(table: pd.DataFrame, spec: InferenceSpec,
         if lv_f.size > UTILISATION_LEVELS + 1:
             lv_f = np.unique(np.append(np.linspace(f.min(), f.max(), UTILISATION_LEVELS), 1.0))
         own.append(lv_f)
-        nearest.append(np.abs(f[:, None] - lv_f[None, :]).argmin(axis=1) + offset)
+        nearest.append(_nearest(f, lv_f) + offset)
         offset += lv_f.size
     levels = np.concatenate(own)
     lv = {**c, "utilisation": np.minimum(c["utilisation"] * levels[:, None], 1.0),
@@ -177,11 +177,11 @@ def _utilisation_levels(table: pd.DataFrame, spec: InferenceSpec,
           for k, v in lv.items()}
 
     def performance():  # reads no site column: kept per the rest (``memo.draws``)
-        times = replica_times_s(lv)
+        steps = batching.step_lines(lv)  # (the times do not enter the step lines)
+        times = replica_times_s(lv, lines=steps)
         lv.update(times)
-        steps = batching.step_lines(lv)
         ratio = fleet.target_ratio(spec, lv, steps)
-        n_k, rate_k = fleet.service_lines(lv)
+        n_k, rate_k = fleet.service_lines(lv, steps)
         curves = (n_k.reshape(-1, n_k.shape[-1]), rate_k.reshape(-1, rate_k.shape[-1]))
         at_level = {name: lv[name] for name in ("utilisation", "bandwidth_utilisation", *times)}
         return at_level, steps, ratio, curves
@@ -193,6 +193,16 @@ def _utilisation_levels(table: pd.DataFrame, spec: InferenceSpec,
         "fleet_replicas", "fleet_capacity_requests_per_s", "fleet_peak_requests_per_s"))
     return _Levels(table, c, levels, np.concatenate(nearest), at_level, steps, ratio,
                    curves, (replicas, capacity / replicas, rate), key)
+
+
+def _nearest(f: np.ndarray, levels: np.ndarray) -> np.ndarray:
+    """Each factor's nearest level (``levels`` ascending; midway: the lower one, as
+    ``np.abs(f − levels).argmin()`` takes it), by bisection."""
+    above = np.clip(np.searchsorted(levels, f), 1, max(levels.size - 1, 1))
+    if levels.size == 1:
+        return np.zeros(f.shape, dtype=np.intp)
+    below = above - 1
+    return np.where(f - levels[below] <= levels[above] - f, below, above)
 
 
 def _serving_chunk(lv: _Levels, spec: InferenceSpec, traffic: Traffic,
