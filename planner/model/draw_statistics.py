@@ -83,16 +83,20 @@ def _sort_keys(key: np.ndarray) -> np.ndarray:
     return key
 
 
-def _mid_ranks(prefix: np.ndarray, m: np.ndarray) -> np.ndarray:
+def _mid_ranks(prefix: np.ndarray, m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Rank of each sorted position (rows × n) with ties sharing their mean rank (the first
-    ``m`` of each row are its finite draws; the rest keep their position)."""
+    ``m`` of each row are its finite draws; the rest keep their position), and each row's
+    sum of the squared ranks of its finite draws (exact: whole or half numbers, by group)."""
     rows, n = prefix.shape
     start = np.ones((rows, n), dtype=bool)  # a position that starts its group of ties
     start[:, 1:] = (prefix[:, 1:] != prefix[:, :-1]) | (np.arange(1, n) >= m[:, None])
     first = np.flatnonzero(start.ravel())
     size = np.diff(first, append=rows * n)
-    at = first % n  # the group's first rank
-    return np.repeat(at + (size - 1) / 2.0, size).reshape(rows, n)
+    row, at = np.divmod(first, n)  # the group's row and first rank
+    mid = at + (size - 1) / 2.0
+    kept = at < m[row]  # (the missing draws: groups of one past the finite ones)
+    squares = np.bincount(row[kept], weights=(size * mid * mid)[kept], minlength=rows)
+    return np.repeat(mid, size).reshape(rows, n), squares
 
 
 def _rank_sums(ranks_y: np.ndarray, factor_ranks: np.ndarray) -> np.ndarray:
@@ -178,7 +182,7 @@ def draw_statistics(values: np.ndarray, factor_ranks: np.ndarray,
     if partial.size:  # (the missing draws, all NaN, tie with each other)
         tie[partial] &= np.arange(1, n) < mc[partial, None]
     tied = np.flatnonzero(tie.any(axis=1))
-    prefix = key[tied] >> bits
+    prefix = (key if tied.size == len(key) else key[tied]) >> bits
     order = np.bitwise_and(key, low, out=key)  # each sorted position's draw
     at = np.arange(cols.size)
     for i, q in enumerate(PERCENTILES):
@@ -189,12 +193,14 @@ def draw_statistics(values: np.ndarray, factor_ranks: np.ndarray,
         pct[i, cols] = a + (b - a) * (pos - lo)
     rank_at = np.broadcast_to(np.arange(n, dtype=float), order.shape)
     if tied.size:
-        rank_at = rank_at.copy()
-        rank_at[tied] = _mid_ranks(prefix, mc[tied])
-        finite_part = np.arange(n) < mc[tied, None]
+        mid, squares = _mid_ranks(prefix, mc[tied])
+        if tied.size == len(key):
+            rank_at = mid
+        else:
+            rank_at = rank_at.copy()
+            rank_at[tied] = mid
         var_y = var_y.copy()
-        var_y[tied] = (np.where(finite_part, rank_at[tied], 0.0) ** 2).sum(axis=1) / mf[tied] \
-            - mu[tied] ** 2
+        var_y[tied] = squares / mf[tied] - mu[tied] ** 2
     ry = np.empty(order.shape)  # each draw's rank in its option's result
     order += (at * n)[:, None]
     ry.ravel()[order.ravel()] = rank_at.ravel()
