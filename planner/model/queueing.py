@@ -101,17 +101,20 @@ def waits_s(servers, arrival_rate_per_s, service_rate_per_s,
     return {"wait_probability": pw, "mean_s": mean, "quantiles_s": tuple(quantiles)}
 
 
-def erlang_c_bound(servers, offered_load_erlangs):
+def erlang_c_bound(servers, offered_load_erlangs, half_log_2pi_servers=None):
     """An upper bound of C(c, a), cheap beside Erlang C itself (no incomplete gamma), where
     c ≥ a + 1; inf elsewhere. C = B / (1 − ρ(1 − B)) ≤ B / (1 − ρ); B = P[X = c] / P[X ≤ c]
     ≤ 2·P[X = c] for X ~ Poisson(a), whose median is below a + 1/3 (Choi 1994, Proc. AMS
     121(1)); ln P[X = c] ≤ c·ln ρ + c − a − ½·ln(2πc) by Stirling's lower bound of c!
-    (Robbins 1955, Amer. Math. Monthly 62(1))."""
+    (Robbins 1955, Amer. Math. Monthly 62(1)). ``half_log_2pi_servers``: ½·ln(2πc) where
+    already computed."""
     c = np.asarray(servers, dtype=float)
     a = np.asarray(offered_load_erlangs, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         rho = a / c
-        log_pmf = c * np.log(rho) + c - a - 0.5 * np.log(2.0 * np.pi * c)
+        half = (0.5 * np.log(2.0 * np.pi * c) if half_log_2pi_servers is None
+                else half_log_2pi_servers)
+        log_pmf = c * np.log(rho) + c - a - half
         bound = 2.0 * np.exp(log_pmf) / (1.0 - rho)
     return np.where(c >= a + 1.0, bound, np.inf)
 
@@ -132,7 +135,10 @@ def wait_quantiles_s(servers, arrival_rate_per_s, service_rate_per_s,
         x = 1.0 - lam / (mu * c)
         need = ~((c * x * x >= 2.0 * (np.log(4.0 / limit) - 1.0 + 1.0 / x)) & (c * x >= 1.0))
         if need.any():
-            need[need] = ~(erlang_c_bound(c[need], lam[need] / mu[need]) <= limit)
+            few = np.asarray(servers, dtype=float)  # (per row, not per element: its log once)
+            half = (np.broadcast_to(0.5 * np.log(2.0 * np.pi * few), c.shape)[need]
+                    if 8 * few.size <= c.size else None)
+            need[need] = ~(erlang_c_bound(c[need], lam[need] / mu[need], half) <= limit)
     out = [np.zeros(c.shape) for _ in tail_probabilities]
     if need.any():
         w = waits_s(c[need], lam[need], mu[need], tail_probabilities, variability_factor)
