@@ -6,7 +6,8 @@
    under ``streamlit.testing.v1.AppTest``; every rerun sets the PUE to a value not seen
    before in this process (by any page: the plan cache is process-wide), so the plan is
    recomputed (no cache hit; what does not depend on the site, the layout search, fleet
-   sizing and grids of ``planner/model/memo.py``, is reused, as for a user changing the PUE:
+   sizing, grids and chosen serving rows of ``planner/model/memo.py``, is reused, as for a
+   user changing the PUE:
    ``bench/rerun_memos.py`` times the same reruns without it), and times ``AppTest.run()``, an upper
    bound of the script's own time (it adds AppTest's polling and element parsing).
 2. First page load (target ≤ 3 s): a real ``streamlit run serve.py`` (the README's command:
