@@ -25,6 +25,18 @@ Per device, over the whole run (all arrays (R, K): runs × layouts):
   (4 per MoE layer) of top-k token copies (Lepikhin et al. 2020, GShard, arXiv:2006.16668),
   hidden behind compute up to the compute time only under DeepSeek-V3's DualPipe schedule
   (DeepSeek-AI 2024, arXiv:2412.19437, section 3.2.1); a 1F1B schedule waits for them.
+- mixture-of-experts layers (all layers of an MoE model, as for its all-to-alls): the router's
+  logits matmul, 6·h·E FLOPs per token (forward 2, backward 4) at the bf16 peak, and memory-
+  bound work at the device's memory bandwidth: the token permutation before the experts and
+  the unpermutation after them, each reading and writing the k routed copies of a token
+  (k·h bf16 values), forward and backward, twice each when the tokens cross expert-parallel
+  ranks to a rank holding several experts (Megatron-Core's MoEAlltoAllTokenDispatcher:
+  permutation 1 before the all-to-all, permutation 2 sorting the received chunks by local
+  expert after it; the combine undoes both), and the router's fp32 logits and scores (E per
+  token, written and read forward and backward). Grouped expert GEMMs are charged at the
+  dense rate: DeepGEMM's measured H800 table gives grouped GEMMs of 4,096-8,192 tokens per
+  expert the rate of a dense GEMM of the same N and K (1,288-1,297 vs 1,304 TFLOPS at N 4096,
+  K 7168; 1,093-1,099 vs 1,025 at N 7168, K 2048).
 Ring collectives move 2(g − 1)/g of the buffer per device (all-reduce), (g − 1)/g for each of
 reduce-scatter / all-gather / all-to-all (Thakur et al. 2005, Optimization of Collective
 Communication Operations in MPICH). Links run at a share of their peak (``network_efficiency``).
@@ -48,6 +60,27 @@ DUALPIPE_COMPUTE_SHARE = 112.0 / 132.0
 RECOMPUTE_FULL, RECOMPUTE_SELECTIVE = 2, 1
 CAUSAL_SHARE = 0.5  # of the score blocks a fused kernel computes under a causal mask
 SCORE_BYTES, ACTIVATION_BYTES = 5.0, 34.0  # stored bytes per token and layer: 5·a·T, 34·h
+BYTES_FP32 = 4.0
+# Per MoE layer and token: permute + unpermute, each read and written, forward and backward.
+PERMUTE_PASSES = 2.0 * 2.0 * 2.0
+ROUTER_PASSES = 8.0  # fp32 logits and scores: written and read, forward and backward
+ROUTER_FLOPS_PER_WEIGHT = 6.0  # the h × E router matmul: forward 2, backward 4 per weight
+
+
+def moe_layer_work(r: dict, ep) -> tuple[np.ndarray, np.ndarray]:
+    """(router FLOPs, memory-bound bytes) per token and MoE layer; 0 for dense models.
+
+    The bytes: the permutation and unpermutation of the k routed copies (twice each when
+    the tokens go to other expert-parallel ranks holding several experts each) and the
+    router's fp32 logits and scores (NVIDIA Megatron-LM, megatron/core/transformer/moe/
+    token_dispatcher.py, MoEAlltoAllTokenDispatcher, 2025).
+    """
+    moe = r["experts"] > 1
+    sorts = np.where((ep > 1) & (r["experts"] / ep > 1), 2.0, 1.0)
+    permute = PERMUTE_PASSES * sorts * BYTES_BF16 * r["experts_per_token"] * r["hidden"]
+    router = ROUTER_PASSES * BYTES_FP32 * r["experts"]
+    flops = ROUTER_FLOPS_PER_WEIGHT * r["hidden"] * r["experts"]
+    return np.where(moe, flops, 0.0), np.where(moe, permute + router, 0.0)
 
 
 def layout_times(r: dict, lay: dict, dp, micro_batches, k: dict,
@@ -84,13 +117,19 @@ def layout_times(r: dict, lay: dict, dp, micro_batches, k: dict,
                            r["peak_linear"])
     matmul = tokens / used * (f_lin * lin_factor / peak_linear
                               + f_attn * attn_factor / r["peak_bf16"]) / eff
+    # Mixture-of-experts layers: the router's matmul and the token (un)permutations (exactly 0
+    # for dense models, whose times are unchanged).
+    router_flops, moe_bytes = moe_layer_work(r, ep)
+    moe_work = tokens * layers / used * lin_factor * (router_flops / (r["peak_bf16"] * eff)
+                                                      + moe_bytes / r["memory_bandwidth"])
     # Unfused attention also moves its score matrices: 5·a·T bytes stored per token and layer
     # beside the 34·h of the rest (Korthikanti et al. 2022, Table 2), read and written alike.
     scores = unfused * SCORE_BYTES * r["heads"] * r["seq"] / ACTIVATION_BYTES * attn_unfused
     elementwise = (k["elementwise_bytes"] * tokens * layers * (h * lin_factor + scores) / used
                    / r["memory_bandwidth"])
     dualpipe = r.get("dualpipe", 0.0)
-    compute = (matmul + elementwise) * uneven / (1.0 - dualpipe * (1.0 - DUALPIPE_COMPUTE_SHARE))
+    compute = ((matmul + elementwise + moe_work) * uneven
+               / (1.0 - dualpipe * (1.0 - DUALPIPE_COMPUTE_SHARE)))
 
     per_replica_tokens = tokens / dp
     intra = r["intra_bw"] * k["network_efficiency"]

@@ -171,6 +171,28 @@ def test_unfused_attention_computes_every_score_and_moves_the_score_matrices():
     assert unfused > fused
 
 
+def test_moe_layers_add_the_router_and_the_token_permutations():
+    # Added 2026-12 (issue 9): per token and MoE layer, the router's 6·h·E FLOPs at the bf16
+    # peak and, at the memory bandwidth, the permutation and unpermutation of the k copies
+    # (read and written, forward and backward; twice with experts on other ranks, each rank
+    # holding several: Megatron-Core's permutation 1 and 2) and the router's fp32 scores.
+    moe = dict(experts=128.0, experts_per_token=8.0, params=3.05e10, active_params=3.3e9,
+               expert_params=2.8e10, layers=48.0, hidden=2048.0, heads=32.0,
+               attention_flops_per_token=12 * 48 * 32 * 128 * 4096.0, devices=1.0, node=1.0)
+    dense = dict(moe, experts=1.0, experts_per_token=1.0, expert_params=0.0)
+    for ep, sorts in ((1, 1.0), (8, 2.0)):
+        lay = _lay(tp=1, pp=1, rc=0, ep=ep)
+        t = step_time.layout_times(_row(**moe), lay, 8.0, 64.0, K)
+        base = step_time.layout_times(_row(**dense), lay, 8.0, 64.0, K)
+        eff = 0.8 * 0.6 * (2048 / (2048 + 128))
+        per_token = (6 * 2048 * 128 / (989e12 * eff)
+                     + (8 * sorts * 2 * 8 * 2048 + 8 * 4 * 128) / 3.35e12)
+        assert t["compute_s"] - base["compute_s"] == pytest.approx(1e12 * 48 / 8 * per_token)
+    # Dense models do no MoE work: their compute is unchanged.
+    router, moved = step_time.moe_layer_work(_row(), _lay()["ep"])
+    assert router.item() == 0 and moved.item() == 0
+
+
 def test_faster_interconnect_less_exposed_communication():
     slow = step_time.layout_times(_row(intra_bw=50e9), _lay(), 16.0, 64.0, K)
     fast = step_time.layout_times(_row(intra_bw=450e9), _lay(), 16.0, 64.0, K)
