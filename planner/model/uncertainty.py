@@ -331,14 +331,17 @@ def plan_uncertainty(spec: UncertaintySpec | None, inference_spec: InferenceSpec
     factor_order = rank_order(factor_ranks)
     traffic = resolve_traffic(inference_spec) if inference_spec is not None else None
 
-    def phase_tables(phase: str, rows: pd.DataFrame, metrics) -> tuple:
-        """A phase's draws (and the sensitivity's cases, in the same pass) and tables."""
+    def phase_draws(phase: str, rows: pd.DataFrame) -> tuple[dict, dict]:
+        """A phase's draws and the sensitivity's cases (in the same pass)."""
         if phase == "serving":
             mc, oat = serving_draw_sets(rows, inference_spec, traffic, [factors, oat_factors])
-        else:
-            both = training_draws(rows, {k: np.concatenate([factors[k], oat_factors[k]])
-                                         for k in factors})
-            mc, oat = ({k: v[:n] for k, v in both.items()}, {k: v[n:] for k, v in both.items()})
+            return mc, oat
+        both = training_draws(rows, {k: np.concatenate([factors[k], oat_factors[k]])
+                                     for k in factors})
+        return {k: v[:n] for k, v in both.items()}, {k: v[n:] for k, v in both.items()}
+
+    def phase_tables(phase: str, rows: pd.DataFrame, metrics, drawn: tuple) -> tuple:
+        mc, oat = drawn
         ids = rows["hardware_id"].tolist()
         s, t = section_tables(phase, ids, rows, metrics, mc, oat, factor_ranks, factor_order,
                               ranges, sources)
@@ -349,11 +352,18 @@ def plan_uncertainty(spec: UncertaintySpec | None, inference_spec: InferenceSpec
         phases.append(("serving", feasible["serving"], SERVING_METRICS))
     if training is not None and len(feasible["training"]):
         phases.append(("training", feasible["training"], TRAINING_METRICS))
-    # the training phase (small) on a thread from the start, the serving phase's chunks and
-    # statistics on the threads meanwhile: the cores share the work of both
-    later = {phase: started(functools.partial(phase_tables, phase, rows, metrics))
-             for phase, rows, metrics in phases[1:]}
-    done = {phase: phase_tables(phase, rows, metrics) for phase, rows, metrics in phases[:1]}
+    # On the threads: the training draws (small) beside the serving levels, then the serving
+    # chunks; then the training tables, queued before the serving statistics, so the cores
+    # share the work of both phases.
+    first, rest = phases[:1], phases[1:]
+    drawn_later = {phase: started(functools.partial(phase_draws, phase, rows))
+                   for phase, rows, _ in rest}
+    drawn = {phase: phase_draws(phase, rows) for phase, rows, _ in first}
+    later = {phase: started(functools.partial(phase_tables, phase, rows, metrics,
+                                              drawn_later[phase]()))
+             for phase, rows, metrics in rest}
+    done = {phase: phase_tables(phase, rows, metrics, drawn[phase])
+            for phase, rows, metrics in first}
     done.update({phase: result() for phase, result in later.items()})
     summary, sensitivity, raw, options = [], [], {}, {}
     for phase, _, _ in phases:
