@@ -17,7 +17,19 @@ import plotly.graph_objects as go
 import plotly.io as pio
 
 FONT = "Inter, Segoe UI, Helvetica, Arial, sans-serif"
-_TEMPLATE = pio.templates["plotly_white"].to_plotly_json()
+
+
+class _SharedTemplate(dict):
+    """The figures' one template, never copied: ``Figure.to_dict`` (which ``st.plotly_chart``
+    calls) deep-copies the layout, and copying this ~550-node dict was a third of a small
+    chart's cost (~0.5 ms). No figure changes it in place (none is modified after
+    ``figure`` builds it), and it serialises as the plain dict it holds."""
+
+    def __deepcopy__(self, memo: dict) -> _SharedTemplate:
+        return self
+
+
+_TEMPLATE = _SharedTemplate(pio.templates["plotly_white"].to_plotly_json())
 MODEBAR_PX = 30  # height of Plotly's tool bar strip at the top of a chart
 LEGEND_BELOW = {"orientation": "h", "yanchor": "top", "y": -0.22, "x": 0.0, "xanchor": "left",
                 "traceorder": "normal"}
