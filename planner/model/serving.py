@@ -360,6 +360,13 @@ def year_inputs(frame: pd.DataFrame) -> dict[str, np.ndarray]:
 
 def annual_footprint(chosen: pd.DataFrame, traffic: Traffic, spec: InferenceSpec) -> pd.DataFrame:
     """A year of service for each sized row: device-hours, energy, carbon, cost, per 1k/1M."""
+    return with_columns(chosen, annual_columns(chosen, traffic, spec))
+
+
+def annual_columns(chosen: pd.DataFrame, traffic: Traffic,
+                   spec: InferenceSpec) -> dict[str, np.ndarray]:
+    """The columns ``annual_footprint`` adds (NaN, and no cost basis, where the fleet misses
+    the target)."""
     f = lambda col: chosen[col].to_numpy(dtype=float)  # noqa: E731
     hourly = np.asarray(traffic.hourly_requests_per_s, dtype=float)
     c = year_inputs(chosen)
@@ -410,10 +417,10 @@ def annual_footprint(chosen: pd.DataFrame, traffic: Traffic, spec: InferenceSpec
             "fleet_total_co2e_kg_per_1m_tokens": y["total_co2e_kg"] / tokens * 1e6,
             "fleet_cost_usd_per_1m_tokens": y["cost_usd"] / tokens * 1e6,
         }
-    return with_columns(chosen, {
+    return {
         **{name: np.where(met, values, np.nan) for name, values in cols.items()},
         "annual_cost_basis": np.where(met, basis, ""),
-    })
+    }
 
 
 def evaluate_serving(grid: pd.DataFrame, spec: InferenceSpec, traffic: Traffic,
@@ -435,14 +442,17 @@ def chosen_rows(grid: pd.DataFrame, spec: InferenceSpec, traffic: Traffic,
 
 def with_year(chosen: pd.DataFrame, spec: InferenceSpec, traffic: Traffic) -> pd.DataFrame:
     """The chosen rows with their year of service, and a row that misses the target or has a
-    non-finite result refused."""
-    out = annual_footprint(chosen, traffic, spec)
-    miss = ~out["fleet_meets_target"].to_numpy(dtype=bool)
-    reason = np.where(miss, out["fleet_reason"], out["infeasible_reason"]).astype(object)
-    reason = refuse_non_finite(reason, (out["fleet_devices"], out["annual_energy_kwh"]),
-                               (out["annual_cost_usd"], out["annual_total_co2e_kg"]))
-    return with_columns(out, {
-        "feasible": out["feasible"].to_numpy(dtype=bool) & (reason == ""),
+    non-finite result refused (the year's columns and these two joined in one step: the
+    table ``annual_footprint`` would give, with both replaced)."""
+    year = annual_columns(chosen, traffic, spec)
+    miss = ~chosen["fleet_meets_target"].to_numpy(dtype=bool)
+    reason = np.where(miss, chosen["fleet_reason"], chosen["infeasible_reason"]).astype(object)
+    reason = refuse_non_finite(reason, (chosen["fleet_devices"], year["annual_energy_kwh"]),
+                               (year["annual_cost_usd"], year["annual_total_co2e_kg"]))
+    replaced = [c for c in year if c in chosen.columns]  # as annual_footprint replaces them
+    return with_columns(chosen.drop(columns=replaced) if replaced else chosen, {
+        **year,
+        "feasible": chosen["feasible"].to_numpy(dtype=bool) & (reason == ""),
         "infeasible_reason": reason,
     })
 
