@@ -117,6 +117,8 @@ FLEETS = Memo(32)  # a levers table's sizing is ~7,000 rows × 25 columns
 DRAWS = Memo(32)
 # The serving table's chosen rows and every row's physics, per site-free grid (``serving_memo``)
 SERVING = Memo(24)
+# Their year's site-free part (``serving.year_physics``), under the same key
+YEARS = Memo(24)
 _STATE = {"enabled": True}
 
 

@@ -23,7 +23,7 @@ row each):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -295,8 +295,16 @@ def year_of_service(c: Mapping[str, np.ndarray], units, units_h, hourly,
     Embodied carbon: a data-centre fleet is reserved all year; a user's device is charged
     only while it serves (allocation by use time, as Green Algorithms does).
     """
+    return year_footprint(c, units, year_physics(c, units_h, hourly, hours_per_column,
+                                                 lines, steps))
+
+
+def year_physics(c: Mapping[str, np.ndarray], units_h, hourly, hours_per_column: float = 1.0,
+                 lines=None, steps=None) -> dict[str, np.ndarray]:
+    """The part of ``year_of_service`` that reads neither the site nor the prices: requests,
+    tokens, device-hours, busy device-hours, the mean device power and the host share
+    (``serving_memo`` keeps it per site-free grid)."""
     x = {k: np.asarray(v)[..., None] if np.ndim(v) else v for k, v in c.items()}
-    edge = np.asarray(c["edge"], dtype=bool)
     llm = np.asarray(x["is_llm"], dtype=bool)
     units_h = np.asarray(units_h, dtype=float)
     hourly = np.asarray(hourly, dtype=float)
@@ -330,6 +338,19 @@ def year_of_service(c: Mapping[str, np.ndarray], units, units_h, hourly,
         mean_power = device_kwh * W_PER_KW / device_hours
         host = np.asarray(c["host_power_w_per_device"], float)
         host_share = np.where(np.isnan(host), c["host_power_fraction"], host / mean_power)
+    requests = np.sum(hourly, axis=-1) * SECONDS_PER_HOUR * days
+    tokens = np.where(c["is_llm"], requests * c["output_tokens"], np.nan)
+    return {"requests": requests, "tokens": tokens, "device_hours": device_hours,
+            "busy_hours": busy_hours, "mean_power_w": mean_power, "host_share": host_share}
+
+
+def year_footprint(c: Mapping[str, np.ndarray], units,
+                   physics: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """``year_of_service`` from its ``year_physics``: energy, carbon, water and cost at the
+    rows' site and prices."""
+    edge = np.asarray(c["edge"], dtype=bool)
+    device_hours, busy_hours = physics["device_hours"], physics["busy_hours"]
+    mean_power, host_share = physics["mean_power_w"], physics["host_share"]
     # A data-centre fleet is owned all year at its peak size; a user's device is charged the
     # busy-time share of its embodied CO2e and of its purchase (none published: electricity).
     fp = footprint(
@@ -342,10 +363,9 @@ def year_of_service(c: Mapping[str, np.ndarray], units, units_h, hourly,
         embodied_device_hours=np.where(edge, busy_hours, device_hours),
         owned_device_hours=np.where(edge, busy_hours,
                                     units * c["devices_per_replica"] * HOURS_PER_YEAR))
-    requests = np.sum(hourly, axis=-1) * SECONDS_PER_HOUR * days
-    tokens = np.where(c["is_llm"], requests * c["output_tokens"], np.nan)
     return {
-        "requests": requests, "tokens": tokens, "device_hours": device_hours,
+        "requests": physics["requests"], "tokens": physics["tokens"],
+        "device_hours": device_hours,
         "busy_hours": busy_hours, **fp.columns(),
     }
 
@@ -363,16 +383,23 @@ def annual_footprint(chosen: pd.DataFrame, traffic: Traffic, spec: InferenceSpec
     return with_columns(chosen, annual_columns(chosen, traffic, spec))
 
 
-def annual_columns(chosen: pd.DataFrame, traffic: Traffic,
-                   spec: InferenceSpec) -> dict[str, np.ndarray]:
-    """The columns ``annual_footprint`` adds (NaN, and no cost basis, where the fleet misses
-    the target)."""
-    f = lambda col: chosen[col].to_numpy(dtype=float)  # noqa: E731
+def annual_physics(chosen: pd.DataFrame, traffic: Traffic, spec: InferenceSpec,
+                   c: Mapping[str, np.ndarray] | None = None) -> dict[str, np.ndarray]:
+    """The sized rows' ``year_physics`` (their hourly fleet from ``hourly_replicas``)."""
+    c = year_inputs(chosen) if c is None else c
     hourly = np.asarray(traffic.hourly_requests_per_s, dtype=float)
+    units = chosen["fleet_replicas"].to_numpy(dtype=float)
+    return year_physics(c, hourly_replicas(spec, c, units, hourly), hourly)
+
+
+def annual_columns(chosen: pd.DataFrame, traffic: Traffic, spec: InferenceSpec,
+                   physics: Callable | None = None) -> dict[str, np.ndarray]:
+    """The columns ``annual_footprint`` adds (NaN, and no cost basis, where the fleet misses
+    the target). ``physics(c)``, where given, gives the rows' ``annual_physics`` (kept)."""
     c = year_inputs(chosen)
-    units = f("fleet_replicas")
-    units_h = hourly_replicas(spec, c, units, hourly)
-    y = year_of_service(c, units, units_h, hourly)
+    units = chosen["fleet_replicas"].to_numpy(dtype=float)
+    y = year_footprint(c, units, annual_physics(chosen, traffic, spec, c) if physics is None
+                       else physics(c))
     edge, purchase = c["edge"], c["purchase_price_usd"]
     basis = np.where(
         edge, np.where(np.isnan(purchase), "device owners: electricity only (no purchase price)",
@@ -427,9 +454,10 @@ def evaluate_serving(grid: pd.DataFrame, spec: InferenceSpec, traffic: Traffic,
                      keys: tuple[str, ...] = ("hardware_id",)) -> pd.DataFrame:
     """Evaluate, size, choose the batch and add the year, for a hardware × batch grid (the
     chosen rows' site-independent figures kept per site-free grid: ``serving_memo``)."""
-    chosen = serving_memo.chosen_rows(grid, spec, traffic, keys, fresh=chosen_rows,
-                                      sizing=size_fleet, choose=choose_rows)
-    return with_year(chosen, spec, traffic)
+    chosen, physics = serving_memo.chosen_rows_and_physics(
+        grid, spec, traffic, keys, fresh=chosen_rows, sizing=size_fleet, choose=choose_rows,
+        physics=lambda rows, c: annual_physics(rows, traffic, spec, c))
+    return with_year(chosen, spec, traffic, physics)
 
 
 def chosen_rows(grid: pd.DataFrame, spec: InferenceSpec, traffic: Traffic,
@@ -440,11 +468,13 @@ def chosen_rows(grid: pd.DataFrame, spec: InferenceSpec, traffic: Traffic,
     return choose_batch(sized, keys)
 
 
-def with_year(chosen: pd.DataFrame, spec: InferenceSpec, traffic: Traffic) -> pd.DataFrame:
+def with_year(chosen: pd.DataFrame, spec: InferenceSpec, traffic: Traffic,
+              physics: Callable | None = None) -> pd.DataFrame:
     """The chosen rows with their year of service, and a row that misses the target or has a
     non-finite result refused (the year's columns and these two joined in one step: the
-    table ``annual_footprint`` would give, with both replaced)."""
-    year = annual_columns(chosen, traffic, spec)
+    table ``annual_footprint`` would give, with both replaced). ``physics``: as for
+    ``annual_columns``."""
+    year = annual_columns(chosen, traffic, spec, physics)
     miss = ~chosen["fleet_meets_target"].to_numpy(dtype=bool)
     reason = np.where(miss, chosen["fleet_reason"], chosen["infeasible_reason"]).astype(object)
     reason = refuse_non_finite(reason, (chosen["fleet_devices"], year["annual_energy_kwh"]),

@@ -10,8 +10,9 @@ grid (``memo.site_free_digest``), traffic, inference section and option keys, th
 keeps the physics of every row, their reasons and the chosen rows; at a new site it
 recomputes the per-request footprint of every row and, if no row's reason changed (a
 non-finite footprint refuses a row, which could change the choice), gives the kept chosen
-rows with this site's footprint columns, then the year as always. Otherwise, or with the
-memos off (``memo.disabled()``), everything is computed afresh.
+rows with this site's footprint columns, then the year from the kept site-free part of it
+(``serving.year_physics``: requests, device-hours, mean power, host share) and this site's
+rates. Otherwise, or with the memos off (``memo.disabled()``), everything is computed afresh.
 ``tests/model/test_serving_memo.py`` checks the kept path against a fresh one.
 
 Pure: no streamlit.
@@ -70,8 +71,26 @@ def chosen_rows(grid: pd.DataFrame, spec, traffic, keys: tuple[str, ...], *,
     row, evaluated and sized), kept per site-free grid (see above). ``sizing`` and ``choose``
     are ``serving.size_fleet`` and ``serving.choose_rows``: passed in, so this module imports
     no serving module (``serving`` imports it)."""
+    return _chosen(grid, spec, traffic, keys, fresh, sizing, choose)[0]
+
+
+def chosen_rows_and_physics(grid: pd.DataFrame, spec, traffic, keys: tuple[str, ...], *,
+                            fresh: Callable, sizing: Callable, choose: Callable,
+                            physics: Callable) -> tuple[pd.DataFrame, Callable | None]:
+    """``chosen_rows`` and, where those rows are the kept ones (their site-free columns the
+    kept rows'), a function of the rows' year inputs ``c`` giving ``physics(rows, c)``
+    (``serving.annual_physics``: neither reads the site) kept under the same key; else None
+    (computed afresh)."""
+    chosen, key = _chosen(grid, spec, traffic, keys, fresh, sizing, choose)
+    if key is None:
+        return chosen, None
+    return chosen, lambda c: memo.YEARS.get_or_compute(key, lambda: physics(chosen, c))
+
+
+def _chosen(grid, spec, traffic, keys, fresh, sizing, choose):
+    """(the chosen rows, their memo key), the key None where they were computed afresh."""
     if not memo.enabled() or not _positional(grid):
-        return fresh(grid, spec, traffic, keys)
+        return fresh(grid, spec, traffic, keys), None
     key = (memo.site_free_digest(grid), repr(traffic), spec.model_dump_json(), tuple(keys))
     made = None
 
@@ -90,5 +109,5 @@ def chosen_rows(grid: pd.DataFrame, spec, traffic, keys: tuple[str, ...], *,
     if chosen is None and kept[3] is not None:
         chosen = _rechosen(kept, grid)
     if chosen is None:  # a row's feasibility moved with the site: computed afresh
-        chosen = fresh(grid, spec, traffic, keys)
-    return chosen
+        return fresh(grid, spec, traffic, keys), None
+    return chosen, key

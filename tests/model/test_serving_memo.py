@@ -41,7 +41,7 @@ def _scenario(site: dict, pricing: dict, **extra) -> dict:
 
 
 def _clear() -> None:
-    for kept in (memo.LAYOUTS, memo.FLEETS, memo.SERVING, memo.GRIDS):
+    for kept in (memo.LAYOUTS, memo.FLEETS, memo.SERVING, memo.YEARS, memo.GRIDS):
         kept.clear()
 
 
@@ -58,9 +58,10 @@ def test_kept_rows_at_a_new_site_are_the_fresh_table(planner, site, pricing, lev
     extra = {"levers": levers} if levers else {}
     _clear()
     planner.plan(_scenario(FIRST, {}, **extra))  # keeps the rows at the first site
-    hits = memo.SERVING.hits
+    hits, years = memo.SERVING.hits, memo.YEARS.hits
     kept = planner.plan(_scenario(site, pricing, **extra))
     assert memo.SERVING.hits > hits  # the kept rows were used
+    assert memo.YEARS.hits > years  # and their year's site-free part
     with memo.disabled():
         fresh = planner.plan(_scenario(site, pricing, **extra))
     _assert_same(kept, fresh)
