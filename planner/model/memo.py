@@ -117,7 +117,7 @@ FLEETS = Memo(32)  # a levers table's sizing is ~7,000 rows × 25 columns
 DRAWS = Memo(32)
 # The serving table's chosen rows and every row's physics, per site-free grid (``serving_memo``)
 SERVING = Memo(24)
-# Their year's site-free part (``serving.year_physics``), under the same key
+# Their year's site-free part (``service_year.year_physics``), under the same key
 YEARS = Memo(24)
 _STATE = {"enabled": True}
 
@@ -221,37 +221,42 @@ def _site_key(site) -> str:
                       if f.name not in SITE_FIELDS))
 
 
-def _resite(grid: pd.DataFrame, site) -> pd.DataFrame:
-    """A copy of a kept grid with this site's ``assumptions.site_columns``."""
+def _resite(grid: pd.DataFrame, site) -> tuple[pd.DataFrame, bool]:
+    """A copy of a kept grid with this site's ``assumptions.site_columns``, and whether only
+    site-dependent columns (``is_footprint``) the grid already had were set (then its
+    ``site_free_digest`` is the kept grid's)."""
     from planner.model.assumptions import site_columns
     from planner.model.frames import _plain
 
     out = grid.copy(deep=False)  # copy on write: setting a column leaves the kept grid as is
     edge = (out["placement"] == "edge").to_numpy()
     n = len(out)
-    for name, values in site_columns(edge, site).items():
+    columns = site_columns(edge, site)
+    for name, values in columns.items():
         plain = _plain(values, n, out.index)
         out[name] = plain if isinstance(plain, pd.Series) else np.array(plain)
-    return out
+    names = set(map(str, grid.columns))
+    return out, all(is_footprint(str(c)) and str(c) in names for c in columns)
 
 
 def _kept(key: Hashable, inputs: tuple, build: Callable[[], pd.DataFrame]):
-    """(grid, True) when a grid of ``key`` was kept for these very ``inputs`` (the objects
-    whose ids the key holds), else (a freshly built grid, False)."""
+    """(grid, digest holder) when a grid of ``key`` was kept for these very ``inputs`` (the
+    objects whose ids the key holds), else (a freshly built grid, None). The holder, a
+    one-item list kept with the grid, holds its ``site_free_digest`` once computed."""
     made = None
 
     def compute():
         nonlocal made
         made = build()
-        return (inputs, made)
+        return (inputs, made, [None])
 
-    kept_inputs, grid = GRIDS.get_or_compute(key, compute)
+    kept_inputs, grid, digest = GRIDS.get_or_compute(key, compute)
     if made is not None:
-        return made, False
+        return made, None
     if len(kept_inputs) != len(inputs) or any(a is not b for a, b in
                                               zip(kept_inputs, inputs, strict=True)):
-        return build(), False  # an id reused by a new object: not this grid
-    return grid, True
+        return build(), None  # an id reused by a new object: not this grid
+    return grid, digest
 
 
 def site_grid(build: Callable, planner, scenario, site, spec=None) -> pd.DataFrame:
@@ -261,13 +266,27 @@ def site_grid(build: Callable, planner, scenario, site, spec=None) -> pd.DataFra
     water or electricity price) the kept grid gets this site's ``assumptions.site_columns``,
     the function the grid itself was made with. A new cloud region or country is a new grid
     (its prices differ)."""
+    return site_grid_and_digest(build, planner, scenario, site, spec)[0]
+
+
+def site_grid_and_digest(build: Callable, planner, scenario, site,
+                         spec=None) -> tuple[pd.DataFrame, bytes | None]:
+    """``site_grid`` and, where it is a kept grid with this site's columns, its
+    ``site_free_digest`` (the kept grid's, computed once; None otherwise)."""
     if not _STATE["enabled"]:
-        return build(planner, scenario, site, spec)
+        return build(planner, scenario, site, spec), None
     key = (build.__module__, build.__qualname__, id(planner),
            scenario.model_dump_json(exclude={"site"}),
            spec.model_dump_json() if spec is not None else None, _site_key(site))
-    grid, kept = _kept(key, (planner,), lambda: build(planner, scenario, site, spec))
-    return _resite(grid, site) if kept else grid
+    grid, digest = _kept(key, (planner,), lambda: build(planner, scenario, site, spec))
+    if digest is None:
+        return grid, None
+    out, site_only = _resite(grid, site)
+    if not site_only:
+        return out, None
+    if digest[0] is None:
+        digest[0] = site_free_digest(grid)
+    return out, digest[0]
 
 
 def _boundary_prefix(pue: float) -> str:
@@ -291,13 +310,13 @@ def training_grid(make: Callable, scenario, profiles, catalogue, defaults, site,
         return make(scenario, profiles, catalogue, defaults, site, calibration)
 
     grid, kept = _kept(key, inputs, build)
-    if not kept:
+    if kept is None:
         return grid
     old = [_boundary_prefix(p) for p in grid["pue"].to_numpy(dtype=float)]
     text = grid["energy_boundary"].tolist()
     if not all(isinstance(t, str) and t.startswith(o) for t, o in zip(text, old, strict=True)):
         return build()
-    out = _resite(grid, site)
+    out = _resite(grid, site)[0]
     new = [_boundary_prefix(p) for p in out["pue"].to_numpy(dtype=float)]
     out["energy_boundary"] = pd.Series(
         [n + t[len(o):] for t, o, n in zip(text, old, new, strict=True)], index=out.index,

@@ -11,7 +11,7 @@ keeps the physics of every row, their reasons and the chosen rows; at a new site
 recomputes the per-request footprint of every row and, if no row's reason changed (a
 non-finite footprint refuses a row, which could change the choice), gives the kept chosen
 rows with this site's footprint columns, then the year from the kept site-free part of it
-(``serving.year_physics``: requests, device-hours, mean power, host share) and this site's
+(``service_year.year_physics``: requests, device-hours, mean power, host share) and this site's
 rates. Otherwise, or with the memos off (``memo.disabled()``), everything is computed afresh.
 ``tests/model/test_serving_memo.py`` checks the kept path against a fresh one.
 
@@ -76,22 +76,26 @@ def chosen_rows(grid: pd.DataFrame, spec, traffic, keys: tuple[str, ...], *,
 
 def chosen_rows_and_physics(grid: pd.DataFrame, spec, traffic, keys: tuple[str, ...], *,
                             fresh: Callable, sizing: Callable, choose: Callable,
-                            physics: Callable) -> tuple[pd.DataFrame, Callable | None]:
+                            physics: Callable,
+                            digest: bytes | None = None) -> tuple[pd.DataFrame, Callable | None]:
     """``chosen_rows`` and, where those rows are the kept ones (their site-free columns the
     kept rows'), a function of the rows' year inputs ``c`` giving ``physics(rows, c)``
     (``serving.annual_physics``: neither reads the site) kept under the same key; else None
-    (computed afresh)."""
-    chosen, key = _chosen(grid, spec, traffic, keys, fresh, sizing, choose)
+    (computed afresh). ``digest``: the grid's ``memo.site_free_digest`` where known
+    (``memo.site_grid_and_digest``)."""
+    chosen, key = _chosen(grid, spec, traffic, keys, fresh, sizing, choose, digest)
     if key is None:
         return chosen, None
     return chosen, lambda c: memo.YEARS.get_or_compute(key, lambda: physics(chosen, c))
 
 
-def _chosen(grid, spec, traffic, keys, fresh, sizing, choose):
+def _chosen(grid, spec, traffic, keys, fresh, sizing, choose, digest=None):
     """(the chosen rows, their memo key), the key None where they were computed afresh."""
     if not memo.enabled() or not _positional(grid):
         return fresh(grid, spec, traffic, keys), None
-    key = (memo.site_free_digest(grid), repr(traffic), spec.model_dump_json(), tuple(keys))
+    if digest is None:
+        digest = memo.site_free_digest(grid)
+    key = (digest, repr(traffic), spec.model_dump_json(), tuple(keys))
     made = None
 
     def compute() -> tuple:

@@ -119,3 +119,16 @@ def test_kept_rows_are_not_changed_by_a_caller(planner):
     assert memo.SERVING.hits == 1
     pd.testing.assert_frame_equal(again, expected, check_exact=True)
     assert np.all(again["fleet_devices"].fillna(0) != -1.0)
+
+
+@pytest.mark.parametrize(("site", "pricing"), CHANGES)
+def test_a_kept_grid_at_a_new_site_gives_its_own_digest(planner, site, pricing):
+    """``memo.site_grid_and_digest``'s digest (the kept grid's, computed once) is the
+    returned grid's own ``site_free_digest``, or None where not known."""
+    _clear()
+    for s in (FIRST, site):
+        parsed = parse_scenario(_scenario(s, pricing))
+        grid, digest = memo.site_grid_and_digest(
+            serving.serving_grid, planner, parsed, planner.resolve_site(parsed), parsed.inference)
+        assert digest is None or digest == memo.site_free_digest(grid)
+    assert (digest is not None) == (memo.GRIDS.hits > 0)  # a kept grid gives it
