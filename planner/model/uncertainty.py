@@ -29,7 +29,7 @@ import pandas as pd
 from planner.errors import ScenarioError
 from planner.model import batching, fleet, memo
 from planner.model.draw_statistics import rank_order, ranks
-from planner.model.draw_threads import in_parallel, keep_freed_memory, started, workers
+from planner.model.draw_threads import in_parallel, keep_freed_memory, serial, started, workers
 from planner.model.footprint import RATE_COLUMNS, Rates, footprint
 from planner.model.inference import replica_times_s
 from planner.model.levers import LeverDefaults, load_lever_defaults
@@ -93,6 +93,10 @@ def _columns(table: pd.DataFrame, names) -> dict[str, np.ndarray]:
 # percentiles and ranks then up to about 0.3 GB and 2–3 s of CPU: 10⁶ draws of one option).
 CHUNK_EVALUATIONS = 72_000
 MAX_EVALUATIONS = 1_000_000
+# Below this many draw × option evaluations the Monte Carlo runs on the caller's thread alone
+# (``draw_threads.serial``): handing a small one to the threads costs more than it gains
+# (measured on the 2-core machine, 2026-12-01; README, Speed).
+THREADS_FROM_EVALUATIONS = 100_000
 
 
 def serving_draws(table: pd.DataFrame, spec: InferenceSpec, traffic: Traffic,
@@ -321,60 +325,62 @@ def plan_uncertainty(spec: UncertaintySpec | None, inference_spec: InferenceSpec
                 for phase, table in (("serving", serving), ("training", training))
                 if table is not None}
     _check_size(n, {phase: len(rows) for phase, rows in feasible.items()})
-    keep_freed_memory()
-    d = defaults or load_lever_defaults()
-    ranges = resolve_ranges(spec, d)
-    factors = draw_factors(ranges, n, seed)
-    oat_factors = one_at_a_time_factors(ranges)
-    sources = {name: d.cite(d.uncertainty[name].source) for name in UNCERTAIN_NAMES}
-    factor_ranks = ranks(np.column_stack([factors[name] for name in UNCERTAIN_NAMES]))
-    factor_order = rank_order(factor_ranks)
-    traffic = resolve_traffic(inference_spec) if inference_spec is not None else None
+    evaluations = n * sum(len(rows) for rows in feasible.values())
+    with serial(evaluations < THREADS_FROM_EVALUATIONS):
+        keep_freed_memory()
+        d = defaults or load_lever_defaults()
+        ranges = resolve_ranges(spec, d)
+        factors = draw_factors(ranges, n, seed)
+        oat_factors = one_at_a_time_factors(ranges)
+        sources = {name: d.cite(d.uncertainty[name].source) for name in UNCERTAIN_NAMES}
+        factor_ranks = ranks(np.column_stack([factors[name] for name in UNCERTAIN_NAMES]))
+        factor_order = rank_order(factor_ranks)
+        traffic = resolve_traffic(inference_spec) if inference_spec is not None else None
 
-    def phase_draws(phase: str, rows: pd.DataFrame) -> tuple[dict, dict]:
-        """A phase's draws and the sensitivity's cases (in the same pass)."""
-        if phase == "serving":
-            mc, oat = serving_draw_sets(rows, inference_spec, traffic, [factors, oat_factors])
-            return mc, oat
-        both = training_draws(rows, {k: np.concatenate([factors[k], oat_factors[k]])
-                                     for k in factors})
-        return {k: v[:n] for k, v in both.items()}, {k: v[n:] for k, v in both.items()}
+        def phase_draws(phase: str, rows: pd.DataFrame) -> tuple[dict, dict]:
+            """A phase's draws and the sensitivity's cases (in the same pass)."""
+            if phase == "serving":
+                mc, oat = serving_draw_sets(rows, inference_spec, traffic, [factors, oat_factors])
+                return mc, oat
+            both = training_draws(rows, {k: np.concatenate([factors[k], oat_factors[k]])
+                                         for k in factors})
+            return {k: v[:n] for k, v in both.items()}, {k: v[n:] for k, v in both.items()}
 
-    def phase_tables(phase: str, rows: pd.DataFrame, metrics, drawn: tuple) -> tuple:
-        mc, oat = drawn
-        ids = rows["hardware_id"].tolist()
-        s, t = section_tables(phase, ids, rows, metrics, mc, oat, factor_ranks, factor_order,
-                              ranges, sources)
-        return s, t, {f"{phase}.{k}": v for k, v in mc.items() if k != "meets_target"}, ids
+        def phase_tables(phase: str, rows: pd.DataFrame, metrics, drawn: tuple) -> tuple:
+            mc, oat = drawn
+            ids = rows["hardware_id"].tolist()
+            s, t = section_tables(phase, ids, rows, metrics, mc, oat, factor_ranks, factor_order,
+                                  ranges, sources)
+            return s, t, {f"{phase}.{k}": v for k, v in mc.items() if k != "meets_target"}, ids
 
-    phases = []
-    if inference is not None and traffic is not None and len(feasible["serving"]):
-        phases.append(("serving", feasible["serving"], SERVING_METRICS))
-    if training is not None and len(feasible["training"]):
-        phases.append(("training", feasible["training"], TRAINING_METRICS))
-    # On the threads: the training draws (small) beside the serving levels, then the serving
-    # chunks; then the training tables, queued before the serving statistics, so the cores
-    # share the work of both phases.
-    first, rest = phases[:1], phases[1:]
-    drawn_later = {phase: started(functools.partial(phase_draws, phase, rows))
-                   for phase, rows, _ in rest}
-    drawn = {phase: phase_draws(phase, rows) for phase, rows, _ in first}
-    later = {phase: started(functools.partial(phase_tables, phase, rows, metrics,
-                                              drawn_later[phase]()))
-             for phase, rows, metrics in rest}
-    done = {phase: phase_tables(phase, rows, metrics, drawn[phase])
-            for phase, rows, metrics in first}
-    done.update({phase: result() for phase, result in later.items()})
-    summary, sensitivity, raw, options = [], [], {}, {}
-    for phase, _, _ in phases:
-        s, t, r, ids = done[phase]
-        summary.append(s)
-        sensitivity.append(t)
-        raw.update(r)
-        options[phase] = ids
-    # one frame of each, built once (the sensitivity by phase, option, metric and rank)
-    return UncertaintyResult(frame(summary, SUMMARY_COLUMNS),
-                             frame(sensitivity, SENSITIVITY_COLUMNS), raw, factors, options)
+        phases = []
+        if inference is not None and traffic is not None and len(feasible["serving"]):
+            phases.append(("serving", feasible["serving"], SERVING_METRICS))
+        if training is not None and len(feasible["training"]):
+            phases.append(("training", feasible["training"], TRAINING_METRICS))
+        # On the threads: the training draws (small) beside the serving levels, then the serving
+        # chunks; then the training tables, queued before the serving statistics, so the cores
+        # share the work of both phases.
+        first, rest = phases[:1], phases[1:]
+        drawn_later = {phase: started(functools.partial(phase_draws, phase, rows))
+                       for phase, rows, _ in rest}
+        drawn = {phase: phase_draws(phase, rows) for phase, rows, _ in first}
+        later = {phase: started(functools.partial(phase_tables, phase, rows, metrics,
+                                                  drawn_later[phase]()))
+                 for phase, rows, metrics in rest}
+        done = {phase: phase_tables(phase, rows, metrics, drawn[phase])
+                for phase, rows, metrics in first}
+        done.update({phase: result() for phase, result in later.items()})
+        summary, sensitivity, raw, options = [], [], {}, {}
+        for phase, _, _ in phases:
+            s, t, r, ids = done[phase]
+            summary.append(s)
+            sensitivity.append(t)
+            raw.update(r)
+            options[phase] = ids
+        # one frame of each, built once (the sensitivity by phase, option, metric and rank)
+        return UncertaintyResult(frame(summary, SUMMARY_COLUMNS),
+                                 frame(sensitivity, SENSITIVITY_COLUMNS), raw, factors, options)
 
 
 def _check_size(draws: int, options: dict[str, int]) -> None:
