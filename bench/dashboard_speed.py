@@ -63,21 +63,30 @@ def _page_paths() -> dict[str, str | None]:
     return out
 
 
+def open_page(title: str, path: str | None):
+    """An AppTest session of ``app.py`` on the page ``title`` (file ``path``; None: the
+    default view) at its default state, run once; on Compare scenarios with a kept copy of the
+    sidebar's scenario, so there are two to compare."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.run()
+    if path:
+        at.switch_page(path).run()
+    if title == "Compare scenarios":
+        at.button(key="sc_keep").click().run()
+    return at
+
+
 def bench_reruns(reruns: int) -> dict[str, dict[str, float]]:
     """Per page: first run in this process, and reruns after a PUE change (seconds)."""
-    from streamlit.testing.v1 import AppTest
 
     from planner.dashboard.state import LAST_RUN, LAST_RUN_CPU
 
     results = {}
     for index, (title, path) in enumerate(_page_paths().items()):
-        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
         t0 = time.perf_counter()
-        at.run()
-        if path:
-            at.switch_page(path).run()
-        if title == "Compare scenarios":  # two scenarios: the sidebar's and a kept copy
-            at.button(key="sc_keep").click().run()
+        at = open_page(title, path)
         first = time.perf_counter() - t0
         assert not at.exception, [e.value for e in at.exception]
         times, cpu, script, script_cpu = [], [], [], []

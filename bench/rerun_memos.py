@@ -27,8 +27,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 
 def bench(reruns: int) -> dict[str, dict[str, float]]:
-    from dashboard_speed import _page_paths
-    from streamlit.testing.v1 import AppTest
+    from dashboard_speed import _page_paths, open_page
 
     from planner.dashboard.state import LAST_RUN_CPU
     from planner.model import memo
@@ -36,12 +35,7 @@ def bench(reruns: int) -> dict[str, dict[str, float]]:
     out = {}
     pue = 1.2 + (time.time() % 1000) * 1e-5  # values no earlier run of this process planned
     for title, path in _page_paths().items():
-        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-        at.run()
-        if path:
-            at.switch_page(path).run()
-        if title == "Compare scenarios":
-            at.button(key="sc_keep").click().run()
+        at = open_page(title, path)
         cpu: dict[str, list[float]] = {"on": [], "off": []}
         for i in range(reruns + 1):
             for mode in ("on", "off"):

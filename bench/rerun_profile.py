@@ -31,8 +31,7 @@ def main() -> int:
     parser.add_argument("--sort", default="tottime", help="pstats sort key")
     args = parser.parse_args()
     os.chdir(ROOT)
-    from dashboard_speed import _page_paths
-    from streamlit.testing.v1 import AppTest
+    from dashboard_speed import _page_paths, open_page
     from streamlit.testing.v1.local_script_runner import LocalScriptRunner
 
     from planner.dashboard.state import LAST_RUN_CPU
@@ -54,12 +53,7 @@ def main() -> int:
     for title, path in _page_paths().items():
         if args.pages and not any(title.startswith(p) for p in args.pages):
             continue
-        at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
-        at.run()
-        if path:
-            at.switch_page(path).run()
-        if title == "Compare scenarios":
-            at.button(key="sc_keep").click().run()
+        at = open_page(title, path)
         pue += 0.001
         at.number_input(key="site_pue").set_value(round(pue, 6))
         at.run()  # the first change: from the default PUE to the user's
