@@ -324,8 +324,7 @@ def plan_uncertainty(spec: UncertaintySpec | None, inference_spec: InferenceSpec
     feasible = {phase: table[table["feasible"].astype(bool)].reset_index(drop=True)
                 for phase, table in (("serving", serving), ("training", training))
                 if table is not None}
-    _check_size(n, {phase: len(rows) for phase, rows in feasible.items()})
-    evaluations = n * sum(len(rows) for rows in feasible.values())
+    evaluations = _check_size(n, {phase: len(rows) for phase, rows in feasible.items()})
     with serial(evaluations < THREADS_FROM_EVALUATIONS):
         keep_freed_memory()
         d = defaults or load_lever_defaults()
@@ -383,12 +382,12 @@ def plan_uncertainty(spec: UncertaintySpec | None, inference_spec: InferenceSpec
                                  frame(sensitivity, SENSITIVITY_COLUMNS), raw, factors, options)
 
 
-def _check_size(draws: int, options: dict[str, int]) -> None:
-    """Refuse a Monte Carlo of more than MAX_EVALUATIONS draw × option evaluations (its time
-    and memory grow with them), naming the most draws these options allow."""
+def _check_size(draws: int, options: dict[str, int]) -> int:
+    """The draw × option evaluations of a Monte Carlo; refused beyond MAX_EVALUATIONS (its
+    time and memory grow with them), naming the most draws these options allow."""
     total = sum(options.values())
     if draws * total <= MAX_EVALUATIONS:
-        return
+        return draws * total
     which = " + ".join(f"{k} {v:,}" for k, v in options.items() if v)
     raise ScenarioError(
         f"uncertainty.draws (Monte Carlo draws): {draws:,} draws × {total:,} options "
