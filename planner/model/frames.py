@@ -32,18 +32,31 @@ def object_strings(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def with_columns(frame: pd.DataFrame, columns: Mapping[str, object]) -> pd.DataFrame:
-    """``frame`` with ``columns`` added or replaced, joined in one step.
+    """``frame`` with ``columns`` added or replaced (a replaced column moves to the end, as
+    after a drop and a concat), built in one step from the columns' arrays.
 
-    Setting columns one at a time re-lays pandas' block manager on every insert, which on
-    the planner's small grids costs more than the arithmetic; one concat does it once.
-    Scalars and lists broadcast to the frame's length.
+    Setting columns one at a time re-lays pandas' block manager on every insert, and a drop
+    plus a concat keeps every block of the frames joined (the grids had 60-90 blocks after a
+    few joins, which every later take, drop and join walked). Here the arrays go into one
+    block per dtype (``DataFrame._from_arrays``, which stacks the numpy columns, i.e. copies
+    them); extension arrays (pandas' ``str``) are copied, so the result shares nothing a
+    caller could change in place. Scalars and lists broadcast to the frame's length.
     """
     n = len(frame)
-    added = pd.DataFrame({name: _plain(v, n, frame.index) for name, v in columns.items()},
-                         index=frame.index)
-    replaced = [c for c in columns if c in frame.columns]
-    kept = frame.drop(columns=replaced) if replaced else frame  # drop copies even when empty
-    return pd.concat([kept, added], axis=1)
+    new = {name: _plain(v, n, frame.index) for name, v in columns.items()}
+    names = frame.columns
+    keep = [i for i, c in enumerate(names) if c not in new]
+    mgr = frame._mgr
+    arrays = [_owned(mgr.iget_values(i)) for i in keep]
+    arrays += [v.to_numpy() if isinstance(v, pd.Series) else v for v in new.values()]
+    labels = names.take(keep).append(pd.Index(list(new)))
+    return pd.DataFrame._from_arrays(arrays, columns=labels, index=frame.index,
+                                     verify_integrity=False)
+
+
+def _owned(values: object) -> object:
+    """A numpy column as it is (stacking copies it), an extension array copied."""
+    return values if isinstance(values, np.ndarray) else values.copy()
 
 
 NON_FINITE_REASON = ("a result is not a finite number: an input is outside any meaningful "
