@@ -33,10 +33,20 @@ Per device, over the whole run (all arrays (R, K): runs × layouts):
   ranks to a rank holding several experts (Megatron-Core's MoEAlltoAllTokenDispatcher:
   permutation 1 before the all-to-all, permutation 2 sorting the received chunks by local
   expert after it; the combine undoes both), and the router's fp32 logits and scores (E per
-  token, written and read forward and backward). Grouped expert GEMMs are charged at the
-  dense rate: DeepGEMM's measured H800 table gives grouped GEMMs of 4,096-8,192 tokens per
-  expert the rate of a dense GEMM of the same N and K (1,288-1,297 vs 1,304 TFLOPS at N 4096,
-  K 7168; 1,093-1,099 vs 1,025 at N 7168, K 2048).
+  token, written and read forward and backward).
+- routed expert GEMMs (``expert_gemm_seconds``, MoE rows only): each expert's two matrices
+  (gate+up h × 2f, down f × h; f the expert FFN width, expert parameters ÷ (3·h·L·E)) run
+  three GEMMs each (forward, input gradient, weight gradient) whose reduction dimension K is
+  h or f (÷ tp) or, for the weight gradient, the tokens an expert receives per micro-batch
+  (ep·T·k ÷ (tp·E)). A GEMM's rate falls with its K: DeepSeek-AI's DeepGEMM README (H800
+  SXM5, FP8 1×128/128×128 blockwise, commit before 55ab91f, 2025-03) measures 590 TFLOPS at
+  K 512, 990 at K 1536, 1,025-1,099 at K 2048, 1,288-1,304 at K 7168 and 1,358 at K 16384
+  (M ≥ 4,096, N ≥ 4,096; grouped GEMMs of 4,096-8,192 tokens per expert at the rate of dense
+  ones of the same N and K). FP8 expert GEMMs on Hopper run at that measured share of the
+  FP8 peak (interpolated in log K; the measurement replaces the achievable-matmul share, the
+  matrix-size factor and ``fp8_matmul_efficiency``) × ``kernel_efficiency``; elsewhere (BF16,
+  or devices without such a measurement) at the dense chain with the matrix-size factor of
+  each GEMM's own K instead of h/tp.
 Ring collectives move 2(g − 1)/g of the buffer per device (all-reduce), (g − 1)/g for each of
 reduce-scatter / all-gather / all-to-all (Thakur et al. 2005, Optimization of Collective
 Communication Operations in MPICH). Links run at a share of their peak (``network_efficiency``).
@@ -65,6 +75,14 @@ BYTES_FP32 = 4.0
 PERMUTE_PASSES = 2.0 * 2.0 * 2.0
 ROUTER_PASSES = 8.0  # fp32 logits and scores: written and read, forward and backward
 ROUTER_FLOPS_PER_WEIGHT = 6.0  # the h × E router matmul: forward 2, backward 4 per weight
+# DeepGEMM's measured FP8 GEMM rates on the H800 SXM5 by reduction size K (README, commit
+# 55ab91f's parent, 2025-03; rows with M and N ≥ 4,096; the mean where several share a K:
+# 1,025 dense and 1,099 / 1,093 grouped at K 2048, 1,304 dense and 1,297 / 1,288 grouped at
+# K 7168), and the H800's dense FP8 peak they are a share of (profiles/hardware).
+DEEPGEMM_K = np.array([512.0, 1536.0, 2048.0, 7168.0, 16384.0])
+DEEPGEMM_TFLOPS = np.array([590.0, 990.0, (1025.0 + 1099.0 + 1093.0) / 3.0,
+                            (1304.0 + 1297.0 + 1288.0) / 3.0, 1358.0])
+DEEPGEMM_PEAK_TFLOPS = 1979.0
 
 
 def moe_layer_work(r: dict, ep) -> tuple[np.ndarray, np.ndarray]:
@@ -81,6 +99,37 @@ def moe_layer_work(r: dict, ep) -> tuple[np.ndarray, np.ndarray]:
     router = ROUTER_PASSES * BYTES_FP32 * r["experts"]
     flops = ROUTER_FLOPS_PER_WEIGHT * r["hidden"] * r["experts"]
     return np.where(moe, flops, 0.0), np.where(moe, permute + router, 0.0)
+
+
+def fp8_k_share(k_dim):
+    """Share of the FP8 dense peak a Hopper GEMM of reduction size ``k_dim`` reaches."""
+    return np.interp(np.log(k_dim), np.log(DEEPGEMM_K), DEEPGEMM_TFLOPS) / DEEPGEMM_PEAK_TFLOPS
+
+
+def expert_gemm_seconds(r: dict, lay: dict, k: dict, kernel, peak_linear) -> np.ndarray:
+    """Seconds per token of the routed expert GEMMs (one pass: forward, input and weight
+    gradients, no recomputation), over all layers; exactly 0 for dense models.
+
+    ``kernel``: the row's kernel efficiency; ``peak_linear``: the linear layers' peak as the
+    dense chain takes it (× ``fp8_matmul_efficiency`` for FP8 rows).
+    """
+    moe = r["experts"] > 1
+    tp, ep = lay["tp"], lay["ep"]
+    experts = np.where(moe, r["experts"], 2.0)  # 2: any finite value; dense rows give 0
+    k_top, h = r["experts_per_token"], r["hidden"]
+    ffn = np.maximum(r["expert_params"] / (3.0 * h * r["layers"] * experts) / tp, 1.0)
+    tokens = np.maximum(ep * r["seq"] * k_top / (tp * experts), 1.0)  # per expert, micro-batch
+    flops = 6.0 * r["expert_params"] * k_top / experts
+    # (K, share of the expert FLOPs): gate+up (2/3) and down (1/3), each forward, input
+    # gradient and weight gradient (a third each).
+    gemms = ((h / tp, 2.0 / 9.0), (2.0 * ffn, 2.0 / 9.0), (tokens, 2.0 / 9.0),
+             (ffn, 1.0 / 9.0), (h / tp, 1.0 / 9.0), (tokens, 1.0 / 9.0))
+    half = k["matrix_half_size"]
+    dense_eff = r["matmul_efficiency"] * kernel
+    chain = sum(w / (peak_linear * dense_eff * kd / (kd + half)) for kd, w in gemms)
+    table = sum(w / (r["peak_linear"] * fp8_k_share(kd) * kernel) for kd, w in gemms)
+    measured = (r["fp8"] > 0) & (r.get("fp8_gemm_measured", 0.0) > 0)
+    return np.where(moe, flops * np.where(measured, table, chain), 0.0)
 
 
 def layout_times(r: dict, lay: dict, dp, micro_batches, k: dict,
@@ -115,8 +164,14 @@ def layout_times(r: dict, lay: dict, dp, micro_batches, k: dict,
     # (per-tensor or blockwise scaling, casts, FP32 accumulation; ``fp8_matmul_efficiency``).
     peak_linear = np.where(r["fp8"] > 0, r["peak_linear"] * k.get("fp8_matmul_efficiency", 1.0),
                            r["peak_linear"])
-    matmul = tokens / used * (f_lin * lin_factor / peak_linear
+    # Routed expert GEMMs apart (``expert_gemm_seconds``): their FLOPs leave the dense chain
+    # (x - 0 and + 0 are exact: dense rows' times are unchanged bit for bit).
+    expert_flops = np.where(r["experts"] > 1, 6.0 * r["expert_params"] * r["experts_per_token"]
+                            / np.maximum(r["experts"], 1.0), 0.0)
+    matmul = tokens / used * ((f_lin - expert_flops) * lin_factor / peak_linear
                               + f_attn * attn_factor / r["peak_bf16"]) / eff
+    matmul = matmul + tokens / used * lin_factor * expert_gemm_seconds(r, lay, k, kernel,
+                                                                       peak_linear)
     # Mixture-of-experts layers: the router's matmul and the token (un)permutations (exactly 0
     # for dense models, whose times are unchanged).
     router_flops, moe_bytes = moe_layer_work(r, ep)

@@ -255,6 +255,9 @@ def network_columns(rows: pd.DataFrame, defaults: Defaults,
             "matmul_efficiency": eff,
             "kernel_efficiency": constants.kernel_efficiency_of(rows["hardware_id"]),
             "kernel_generation": generation,
+            # DeepGEMM's FP8 GEMM rates were measured on a Hopper GPU (the H800): expert
+            # GEMMs of FP8 runs on Hopper use them (planner.model.step_time).
+            "fp8_gemm_measured": np.array([g == "hopper" for g in generation], dtype=float),
             "matmul_efficiency_basis": np.where(np.isfinite(measured), "measured (MAMF)",
                                                 "default")}
 

@@ -34,7 +34,7 @@ ROW_COLUMNS = {
     "node": "scale_up_devices", "matmul_efficiency": "matmul_efficiency",
     "kernel_efficiency": "kernel_efficiency", "unfused": "attention_unfused",
     "stage_layers": "given_stage_layers", "routed_nodes": "routed_nodes_per_token",
-    "dualpipe": "given_dualpipe",
+    "dualpipe": "given_dualpipe", "fp8_gemm_measured": "fp8_gemm_measured",
 }
 
 

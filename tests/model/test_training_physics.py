@@ -187,6 +187,13 @@ def test_moe_layers_add_the_router_and_the_token_permutations():
         eff = 0.8 * 0.6 * (2048 / (2048 + 128))
         per_token = (6 * 2048 * 128 / (989e12 * eff)
                      + (8 * sorts * 2 * 8 * 2048 + 8 * 4 * 128) / 3.35e12)
+        # The routed experts' FLOPs run at each GEMM's own K instead of h (added 2026-12):
+        # the expert FFN f = 2.8e10 / (3·2048·48·128), the tokens per expert ep·T·k/E.
+        f, m = 2.8e10 / (3 * 2048 * 48 * 128), ep * 4096 * 8 / 128
+        flops = 6 * 2.8e10 * 8 / 128
+        own = sum(w / (989e12 * 0.8 * 0.6 * kd / (kd + 128)) for kd, w in (
+            (2048, 2 / 9), (2 * f, 2 / 9), (m, 2 / 9), (f, 1 / 9), (2048, 1 / 9), (m, 1 / 9)))
+        per_token += (flops * own - flops / (989e12 * eff)) / 48
         assert t["compute_s"] - base["compute_s"] == pytest.approx(1e12 * 48 / 8 * per_token)
     # Dense models do no MoE work: their compute is unchanged.
     router, moved = step_time.moe_layer_work(_row(), _lay()["ep"])
@@ -312,3 +319,49 @@ def test_given_layout_is_used(planner):
                          "parallelism": {"tp": 8, "pp": 4, "dp": 2, "zero_stage": 1,
                                          "recompute": "full"}})
     assert row["layout"].startswith("tp8 pp4 dp2 zero1 recompute=full")
+
+
+def test_expert_gemms_run_at_their_own_reduction_size():
+    # Added 2026-12 (issue 9): FP8 expert GEMMs on Hopper at DeepGEMM's measured H800 rates
+    # by K (README table: 590 TFLOPS at K 512 ... 1,358 at K 16384), the rest at the dense
+    # chain with each GEMM's own K. Small expert FFNs (Qwen3-30B-A3B: 768) run slower than
+    # the dense matrix-size factor of h says.
+    assert step_time.fp8_k_share(np.array([512.0, 1536.0, 16384.0])) == pytest.approx(
+        np.array([590.0, 990.0, 1358.0]) / 1979.0)
+    assert step_time.fp8_k_share(np.array([100.0]))[0] == pytest.approx(590.0 / 1979.0)
+    moe = dict(experts=128.0, experts_per_token=8.0, params=3.05e10, active_params=3.3e9,
+               expert_params=2.9e10, layers=48.0, hidden=2048.0, heads=32.0, fp8=1.0,
+               peak_linear=1979e12, attention_flops_per_token=12 * 48 * 32 * 128 * 4096.0,
+               devices=16.0, node=8.0)
+    lay = _lay(tp=1, pp=1, rc=0, ep=8)
+    k = dict(K, fp8_matmul_efficiency=1.16)
+    table = step_time.expert_gemm_seconds(_row(**moe, fp8_gemm_measured=1.0), lay, k, 0.6,
+                                          1979e12 * 1.16)
+    chain = step_time.expert_gemm_seconds(_row(**moe), lay, k, 0.6, 1979e12 * 1.16)
+    f, m = 2.9e10 / (3 * 2048 * 48 * 128), 8 * 4096 * 8 / 128
+    share = {kd: step_time.fp8_k_share(np.array([kd]))[0] for kd in (2048, 2 * f, f, m)}
+    expected = 6 * 2.9e10 * 8 / 128 * sum(w / (1979e12 * share[kd] * 0.6) for kd, w in (
+        (2048, 2 / 9), (2 * f, 2 / 9), (m, 2 / 9), (f, 1 / 9), (2048, 1 / 9), (m, 1 / 9)))
+    assert table.item() == pytest.approx(expected)
+    assert table.item() > chain.item()  # the measured FP8 rates are below the fitted chain's
+
+
+def test_dense_rows_do_no_expert_gemm_work_and_keep_their_times_bit_for_bit():
+    # Dense models (experts <= 1): the expert GEMM term is exactly 0, and the compute time is
+    # the dense formula's, bit for bit (the MoE terms must not move a dense prediction).
+    for fp8, measured in ((0.0, 0.0), (1.0, 1.0)):
+        r = _row(fp8=fp8, fp8_gemm_measured=measured, peak_linear=989e12 * (1 + fp8))
+        lay = _lay(tp=8, pp=4, rc=1)
+        assert step_time.expert_gemm_seconds(r, lay, K, 0.6, 989e12).item() == 0.0
+        t = step_time.layout_times(r, lay, 16.0, 64.0, K)
+        size = 8192 / 8 / (8192 / 8 + 128)
+        eff = 0.8 * 0.6 * size
+        lin = 1e12 / 512 * (6 * 7e10 * 1.0 / (989e12 * (1 + fp8))
+                            + 12 * 80 * 64 * 128 * 4096.0 * 0.5 * 7 / 6 / 989e12) / eff
+        assert t["compute_s"].item() == pytest.approx(lin + 200 * 1e12 * 80 * 8192 / 512
+                                                      / 3.35e12, rel=1e-12)
+        # The expert inputs do not reach a dense row: the same bits with or without them.
+        other = step_time.layout_times(dict(r, fp8_gemm_measured=1.0 - r["fp8_gemm_measured"],
+                                            expert_params=r["expert_params"] + 1e9), lay,
+                                       16.0, 64.0, K)
+        assert all((other[name] == t[name]).all() for name in t)
