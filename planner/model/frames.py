@@ -45,12 +45,38 @@ def with_columns(frame: pd.DataFrame, columns: Mapping[str, object]) -> pd.DataF
     n = len(frame)
     new = {name: _plain(v, n, frame.index) for name, v in columns.items()}
     names = frame.columns
-    keep = [i for i, c in enumerate(names) if c not in new]
+    keep = [i for i, c in enumerate(names.tolist()) if c not in new]  # (one Arrow call)
     mgr = frame._mgr
-    arrays = [_owned(mgr.iget_values(i)) for i in keep]
-    arrays += [v.to_numpy() if isinstance(v, pd.Series) else v for v in new.values()]
-    labels = names.take(keep).append(pd.Index(list(new)))
-    return pd.DataFrame._from_arrays(arrays, columns=labels, index=frame.index,
+    arrays = [_owned(mgr.iget_values(i)) for i in keep] + [_array(v) for v in new.values()]
+    return _frame(arrays, names.take(keep).append(pd.Index(list(new))), frame.index)
+
+
+def set_columns(frame: pd.DataFrame, columns: Mapping[str, object]) -> pd.DataFrame:
+    """``frame`` with ``columns`` set as ``frame[name] = values`` in turn on a copy would
+    set them (a column already there keeps its place, a new one goes to the end; text as
+    in ``with_columns``), built in one step as ``with_columns`` builds its result."""
+    n = len(frame)
+    new = {name: _plain(v, n, frame.index) for name, v in columns.items()}
+    names = frame.columns
+    if not names.is_unique:  # setting a duplicated name: leave it to pandas
+        out = frame.copy(deep=False)
+        for name, values in new.items():
+            out[name] = values
+        return out
+    mgr = frame._mgr
+    arrays = [_array(new[c]) if c in new else _owned(mgr.iget_values(i))
+              for i, c in enumerate(names.tolist())]
+    added = [c for c in new if c not in names]
+    arrays += [_array(new[c]) for c in added]
+    return _frame(arrays, names.append(pd.Index(added)) if added else names, frame.index)
+
+
+def _array(values: object) -> object:
+    return values.to_numpy() if isinstance(values, pd.Series) else values
+
+
+def _frame(arrays: list, columns: pd.Index, index: pd.Index) -> pd.DataFrame:
+    return pd.DataFrame._from_arrays(arrays, columns=columns, index=index,
                                      verify_integrity=False)
 
 

@@ -55,8 +55,9 @@ def site_free_digest(frame: pd.DataFrame) -> bytes:
     """A digest of ``frame``'s shape, index ends, column names and dtypes, and the values of
     every column but the site-dependent ones: equal digests, equal site-independent inputs.
     Numbers are hashed as one float block, everything else as one pickle (which may differ
-    for equal text held in distinct objects: a miss, never a wrong hit)."""
-    names = [str(c) for c in frame.columns]
+    for equal text held in distinct objects: a miss, never a wrong hit). The columns are read
+    from the frame's blocks by position (no Series made per column)."""
+    names = [str(c) for c in frame.columns.tolist()]
     dtypes = list(frame.dtypes)
     kept = [i for i, name in enumerate(names) if not is_footprint(name)]
     numeric = [i for i in kept if dtypes[i].kind in "biuf"]
@@ -64,9 +65,14 @@ def site_free_digest(frame: pd.DataFrame) -> bytes:
     h = hashlib.sha1(usedforsecurity=False)
     h.update(repr((frame.shape, list(frame.index[:1]), list(frame.index[-1:]),
                    [(names[i], str(dtypes[i])) for i in kept], numeric)).encode())
-    # by position (iloc): half the time of selecting the columns by name
-    h.update(np.ascontiguousarray(frame.iloc[:, numeric].to_numpy(dtype=float)).tobytes())
-    h.update(pickle.dumps(frame.iloc[:, other].to_numpy().tolist(), protocol=5))
+    mgr = frame._mgr
+    block = np.empty((len(numeric), len(frame)))
+    for row, i in enumerate(numeric):
+        values = mgr.iget_values(i)
+        block[row] = (values if isinstance(values, np.ndarray)
+                      else pd.Series(values).to_numpy(dtype=float))
+    h.update(block.tobytes())
+    h.update(pickle.dumps([mgr.iget_values(i).tolist() for i in other], protocol=5))
     return h.digest()
 
 
@@ -82,11 +88,33 @@ def _copy(value: object) -> object:
     return value
 
 
-class Memo:
-    """A bounded, thread-safe map from a key to a result (least recently used out)."""
+def _frozen(value: object) -> object:
+    """A copy of ``value`` (as ``_copy``) whose arrays cannot be written (read-only)."""
+    if isinstance(value, np.ndarray):
+        out = value.copy()
+        out.flags.writeable = False
+        return out
+    if isinstance(value, dict):
+        return {k: _frozen(v) for k, v in value.items()}
+    if isinstance(value, tuple) and hasattr(value, "_fields"):
+        return type(value)._make(_frozen(v) for v in value)
+    if isinstance(value, tuple):
+        return tuple(_frozen(v) for v in value)
+    return value
 
-    def __init__(self, max_entries: int = MAX_ENTRIES):
+
+class Memo:
+    """A bounded, thread-safe map from a key to a result (least recently used out).
+
+    A kept result's arrays are copied out on every hit, or, with ``read_only``, kept
+    read-only and handed out as they are (a caller that wrote into one would get numpy's
+    error, never change the kept result): for results whose arrays are many and only read
+    (``SERVING``: the physics of every row of a grid, up to ~7,000 rows for levers)."""
+
+    def __init__(self, max_entries: int = MAX_ENTRIES, read_only: bool = False):
         self.max_entries = max_entries
+        self._out = (lambda v: v) if read_only else _copy
+        self._keep = _frozen if read_only else _copy
         self._items: OrderedDict[Hashable, object] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = self.misses = 0
@@ -96,11 +124,11 @@ class Memo:
             if key in self._items:
                 self._items.move_to_end(key)
                 self.hits += 1
-                return _copy(self._items[key])
+                return self._out(self._items[key])
         value = compute()
         with self._lock:
             self.misses += 1
-            self._items[key] = _copy(value)
+            self._items[key] = self._keep(value)
             while len(self._items) > self.max_entries:
                 self._items.popitem(last=False)
         return value
@@ -116,9 +144,9 @@ FLEETS = Memo(32)  # a levers table's sizing is ~7,000 rows × 25 columns
 # The Monte Carlo's performance and fleet sizing per chunk of draws (``uncertainty``)
 DRAWS = Memo(32)
 # The serving table's chosen rows and every row's physics, per site-free grid (``serving_memo``)
-SERVING = Memo(24)
+SERVING = Memo(24, read_only=True)
 # Their year's site-free part (``service_year.year_physics``), under the same key
-YEARS = Memo(24)
+YEARS = Memo(24, read_only=True)
 _STATE = {"enabled": True}
 
 
@@ -167,12 +195,14 @@ def _constants_key(k: Mapping[str, object]) -> tuple:
     return tuple(sorted((str(a), repr(b)) for a, b in k.items()))
 
 
-def predict(grid: pd.DataFrame, k: Mapping[str, object], search: Callable):
+def predict(grid: pd.DataFrame, k: Mapping[str, object], search: Callable,
+            digest: bytes | None = None):
     """``search(grid, k)`` (the layout search, ``training_perf.predict``), kept per site-free
-    grid. The function is passed in, so this module imports none of the model's."""
+    grid. The function is passed in, so this module imports none of the model's.
+    ``digest``: the grid's ``site_free_digest`` where known (``training_grid_and_digest``)."""
     if not _STATE["enabled"]:
         return search(grid, k)
-    key = (site_free_digest(grid), _constants_key(k))
+    key = (site_free_digest(grid) if digest is None else digest, _constants_key(k))
     return LAYOUTS.get_or_compute(key, lambda: search(grid, k))
 
 
@@ -221,22 +251,22 @@ def _site_key(site) -> str:
                       if f.name not in SITE_FIELDS))
 
 
-def _resite(grid: pd.DataFrame, site) -> tuple[pd.DataFrame, bool]:
-    """A copy of a kept grid with this site's ``assumptions.site_columns``, and whether only
-    site-dependent columns (``is_footprint``) the grid already had were set (then its
-    ``site_free_digest`` is the kept grid's)."""
+def _resite(grid: pd.DataFrame, site, extra: Callable | None = None
+            ) -> tuple[pd.DataFrame, bool]:
+    """A copy of a kept grid with this site's ``assumptions.site_columns`` (set in one step,
+    each in its place: ``frames.set_columns``), and whether only site-dependent columns
+    (``is_footprint``) the grid already had were set (then its ``site_free_digest`` is the
+    kept grid's). ``extra(columns)``: more columns to set from those."""
     from planner.model.assumptions import site_columns
-    from planner.model.frames import _plain
+    from planner.model.frames import set_columns
 
-    out = grid.copy(deep=False)  # copy on write: setting a column leaves the kept grid as is
-    edge = (out["placement"] == "edge").to_numpy()
-    n = len(out)
+    edge = (grid["placement"] == "edge").to_numpy()
     columns = site_columns(edge, site)
-    for name, values in columns.items():
-        plain = _plain(values, n, out.index)
-        out[name] = plain if isinstance(plain, pd.Series) else np.array(plain)
-    names = set(map(str, grid.columns))
-    return out, all(is_footprint(str(c)) and str(c) in names for c in columns)
+    if extra is not None:
+        columns = {**columns, **extra(columns)}
+    names = set(map(str, grid.columns.tolist()))
+    return (set_columns(grid, columns),
+            all(is_footprint(str(c)) and str(c) in names for c in columns))
 
 
 def _kept(key: Hashable, inputs: tuple, build: Callable[[], pd.DataFrame]):
@@ -299,9 +329,18 @@ def training_grid(make: Callable, scenario, profiles, catalogue, defaults, site,
     """``make(...)`` (``training.training_grid``) kept as ``site_grid`` keeps the serving
     grids; its energy boundary text names the PUE, so that prefix is rewritten too. Were a
     row's text not of that form, the grid is built afresh (nothing is guessed)."""
+    return training_grid_and_digest(make, scenario, profiles, catalogue, defaults, site,
+                                    calibration)[0]
+
+
+def training_grid_and_digest(make: Callable, scenario, profiles, catalogue, defaults, site,
+                             calibration=None) -> tuple[pd.DataFrame, bytes | None]:
+    """``training_grid`` and, where it is a kept grid with this site's columns, its
+    ``site_free_digest`` (the kept grid's, computed once; None otherwise), as
+    ``site_grid_and_digest`` gives it for the serving grids."""
     profiles = list(profiles)
     if not _STATE["enabled"]:
-        return make(scenario, profiles, catalogue, defaults, site, calibration)
+        return make(scenario, profiles, catalogue, defaults, site, calibration), None
     inputs = (*profiles, catalogue, defaults, calibration)
     key = ("training_grid", tuple(map(id, inputs)), scenario.model_dump_json(exclude={"site"}),
            _site_key(site))
@@ -309,16 +348,24 @@ def training_grid(make: Callable, scenario, profiles, catalogue, defaults, site,
     def build():
         return make(scenario, profiles, catalogue, defaults, site, calibration)
 
-    grid, kept = _kept(key, inputs, build)
-    if kept is None:
-        return grid
+    grid, digest = _kept(key, inputs, build)
+    if digest is None:
+        return grid, None
     old = [_boundary_prefix(p) for p in grid["pue"].to_numpy(dtype=float)]
     text = grid["energy_boundary"].tolist()
     if not all(isinstance(t, str) and t.startswith(o) for t, o in zip(text, old, strict=True)):
-        return build()
-    out = _resite(grid, site)[0]
-    new = [_boundary_prefix(p) for p in out["pue"].to_numpy(dtype=float)]
-    out["energy_boundary"] = pd.Series(
-        [n + t[len(o):] for t, o, n in zip(text, old, new, strict=True)], index=out.index,
-        dtype=object)
-    return out
+        return build(), None
+
+    def boundary(columns) -> dict:
+        pue = np.broadcast_to(np.asarray(columns["pue"], dtype=float), len(grid))
+        new = [_boundary_prefix(p) for p in pue]
+        return {"energy_boundary": pd.Series(
+            [n + t[len(o):] for t, o, n in zip(text, old, new, strict=True)], index=grid.index,
+            dtype=object)}
+
+    out, site_only = _resite(grid, site, boundary)
+    if not site_only:
+        return out, None
+    if digest[0] is None:
+        digest[0] = site_free_digest(grid)
+    return out, digest[0]

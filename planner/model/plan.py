@@ -91,9 +91,10 @@ class Planner:
         """The training table of a scenario: one row per hardware option."""
         scenario = scenario if isinstance(scenario, Scenario) else parse_scenario(scenario)
         site = self.resolve_site(scenario)
-        grid = memo.training_grid(training_grid, scenario, self.profiles, self.catalogue,
-                                  self.defaults, site, self.calibration)
-        out = evaluate_training(grid)
+        grid, digest = memo.training_grid_and_digest(training_grid, scenario, self.profiles,
+                                                     self.catalogue, self.defaults, site,
+                                                     self.calibration)
+        out = evaluate_training(grid, digest=digest)
         out["assumptions"] = describe_assumptions(out, site)
         return out
 

@@ -38,31 +38,46 @@ def _positional(frame: pd.DataFrame) -> bool:
 def _rechosen(kept: tuple, grid: pd.DataFrame) -> pd.DataFrame | None:
     """The kept chosen rows with ``grid``'s site columns and per-request footprint, or None
     where a row's reason differs from the kept one."""
-    physics, kept_reason, rows, static, site, order = kept
+    physics, kept_reason, rows, columns, plan = kept
     footprint, reason = request_footprint(grid, physics)
     if not np.array_equal(reason, kept_reason):
         return None
     feasible = (reason == "")[rows]
-    new = pd.DataFrame({name: np.where(feasible, values[rows], np.nan)
-                        for name, values in footprint.items()})
-    # one join, then the columns in the order the fresh table has them
-    out = pd.concat([static, grid.iloc[rows, site].reset_index(drop=True), new], axis=1)
-    return out.iloc[:, order]
+    mgr = grid._mgr
+    # each column of the chosen rows in its place: kept, the grid's at these rows, or new
+    arrays = [_owned(value) if kind == STATIC else
+              _owned(mgr.iget_values(value).take(rows)) if kind == SITE else
+              np.where(feasible, footprint[value][rows], np.nan)
+              for kind, value in plan]
+    return pd.DataFrame._from_arrays(arrays, columns=columns, index=pd.RangeIndex(len(rows)),
+                                     verify_integrity=False)
+
+
+STATIC, SITE, FOOTPRINT = 0, 1, 2
+
+
+def _owned(values):
+    """A numpy column as it is (``_from_arrays`` stacks, i.e. copies, it), an extension
+    array copied, so the table shares nothing with what is kept."""
+    return values if isinstance(values, np.ndarray) else values.copy()
 
 
 def _kept(physics: dict, reason: np.ndarray, rows: np.ndarray, grid: pd.DataFrame,
           chosen: pd.DataFrame, footprint: list[str]) -> tuple:
-    """What ``_rechosen`` needs: the chosen rows without the columns a site changes, the
-    positions of the grid's site columns and the column order."""
-    site = [i for i, c in enumerate(grid.columns) if memo.is_footprint(str(c))]
-    replaced = [str(grid.columns[i]) for i in site] + footprint
-    static = chosen.drop(columns=replaced)
-    joined = [*static.columns, *replaced]
-    position = {c: i for i, c in enumerate(joined)}
-    order = [position[c] for c in chosen.columns]
-    if len(joined) != len(set(joined)) or len(order) != len(joined):
-        return physics, reason, rows, None, None, None
-    return physics, reason, rows, static, site, order
+    """What ``_rechosen`` needs: per column of the chosen rows, its kept values (a column a
+    site does not change), the position of the grid's site column it is, or the name of
+    the per-request footprint figure it is. Where that cannot be said (a duplicated name, a
+    name both a site column and a footprint figure), nothing is kept (None)."""
+    names = [str(c) for c in grid.columns]
+    site = {c: i for i, c in enumerate(names) if memo.is_footprint(c)}
+    chosen_names = [str(c) for c in chosen.columns]
+    if (len(set(names)) != len(names) or len(set(chosen_names)) != len(chosen_names)
+            or set(site) & set(footprint) or not chosen.index.equals(pd.RangeIndex(len(rows)))):
+        return physics, reason, rows, None, None
+    mgr = chosen._mgr
+    plan = tuple((FOOTPRINT, c) if c in footprint else (SITE, site[c]) if c in site
+                 else (STATIC, mgr.iget_values(i)) for i, c in enumerate(chosen_names))
+    return physics, reason, rows, chosen.columns, plan
 
 
 def chosen_rows(grid: pd.DataFrame, spec, traffic, keys: tuple[str, ...], *,
@@ -110,7 +125,7 @@ def _chosen(grid, spec, traffic, keys, fresh, sizing, choose, digest=None):
 
     kept = memo.SERVING.get_or_compute(key, compute)
     chosen = made
-    if chosen is None and kept[3] is not None:
+    if chosen is None and kept[4] is not None:
         chosen = _rechosen(kept, grid)
     if chosen is None:  # a row's feasibility moved with the site: computed afresh
         return fresh(grid, spec, traffic, keys), None

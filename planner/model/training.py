@@ -75,11 +75,13 @@ def _texts(mask: np.ndarray, write, *columns: np.ndarray) -> np.ndarray:
     return out
 
 
-def evaluate_training(grid: pd.DataFrame, constants: dict | None = None) -> pd.DataFrame:
+def evaluate_training(grid: pd.DataFrame, constants: dict | None = None,
+                      digest: bytes | None = None) -> pd.DataFrame:
     """Vectorised: one row in, one row out, for any number of hardware × scenario rows.
 
     ``constants`` overrides the step-time constants of ``profiles/performance.yaml`` (the
-    validation refits them); the layout search runs over every row at once.
+    validation refits them); the layout search runs over every row at once. ``digest``: the
+    grid's ``memo.site_free_digest`` where known (``memo.training_grid_and_digest``).
     """
     g = grid
     k = constants or load_performance().step_constants()
@@ -97,7 +99,7 @@ def evaluate_training(grid: pd.DataFrame, constants: dict | None = None) -> pd.D
     )
     given = g["devices_given"].to_numpy(dtype=float)
     # the layout search, kept per site-free grid (not when the constants are being refitted)
-    pred, cells, evaluated = (memo.predict(g, k, training_perf.predict) if constants is None
+    pred, cells, evaluated = (memo.predict(g, k, training_perf.predict, digest) if constants is None
                               else training_perf.predict(g, k))
     util_in = g["utilisation"].to_numpy(dtype=float)
     deadline = g["deadline_s"].to_numpy(dtype=float)

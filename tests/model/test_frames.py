@@ -31,3 +31,26 @@ def test_catalogue_text_columns_are_objects():
     catalogue = Planner.load().catalogue
     text = [c for c in catalogue.columns if pd.api.types.is_string_dtype(catalogue[c].dtype)]
     assert "hardware_id" in text and all(catalogue[c].dtype == object for c in text)
+
+
+def test_set_columns_is_setting_each_column_in_turn():
+    from planner.model.frames import set_columns
+
+    frame = pd.DataFrame({"a": [1.0, 2.0], "t": ["x", "y"], "n": [1, 2]})
+    columns = {"n": np.array([0.5, 1.5]), "new": "text", "a": np.array([3.0, 4.0])}
+    expected = frame.copy()
+    for name, values in columns.items():
+        expected[name] = (pd.Series([values] * 2, dtype=object) if isinstance(values, str)
+                          else values)
+    out = set_columns(frame, columns)
+    pd.testing.assert_frame_equal(out, expected)
+    assert list(out.columns) == ["a", "t", "n", "new"] and out["new"].dtype == object
+    out.loc[0, "t"] = "changed"  # the result shares nothing a caller could change in place
+    assert frame.loc[0, "t"] == "x" and frame.loc[0, "a"] == 1.0
+
+
+def test_with_columns_gives_one_block_per_dtype():
+    frame = pd.DataFrame({"a": [1.0, 2.0]})
+    for i in range(20):
+        frame = with_columns(frame, {f"c{i}": np.array([i, i + 1.0])})
+    assert frame._mgr.nblocks == 1 and list(frame.columns)[:2] == ["a", "c0"]

@@ -212,6 +212,22 @@ def test_a_kept_training_grid_at_a_new_site_is_the_fresh_grid(planner, change):
         assert kept["energy_boundary"].str.contains(f"PUE {change['pue']:g}").all()
 
 
+@pytest.mark.parametrize("change", RESITED)
+def test_a_kept_training_grid_gives_its_own_digest(planner, change):
+    """``memo.training_grid_and_digest``'s digest (the kept grid's, computed once) is the
+    returned grid's own ``site_free_digest``, and the layout search it keys is the fresh one."""
+    memo.GRIDS.clear()
+    args = (list(planner.profiles), planner.catalogue, planner.defaults)
+    for s_site in (GIVEN_SITE, {**GIVEN_SITE, **change}):
+        s, site = _scenario(planner, s_site)
+        grid, digest = memo.training_grid_and_digest(training.training_grid, s, *args, site)
+        assert digest is None or digest == memo.site_free_digest(grid)
+    assert digest is not None and memo.GRIDS.hits == 1  # the kept grid gives it
+    with memo.disabled():
+        fresh = training.evaluate_training(training.training_grid(s, *args, site))
+    pd.testing.assert_frame_equal(training.evaluate_training(grid, digest=digest), fresh)
+
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
