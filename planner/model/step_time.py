@@ -225,6 +225,25 @@ def layout_times(r: dict, lay: dict, dp, micro_batches, k: dict,
     a2a_bytes = np.where(r["fp8"] > 0, FP8_A2A_BYTES, BYTES_BF16)
     per_copy = (4.0 * a2a_bytes * h * per_replica_tokens / tp * moe_layers * (ep - 1) / ep)
     over_net = per_copy * net_copies / np.where(spans, inter, intra)
+    # A plain all-to-all across nodes (no node-limited routing) sends each token's copies for
+    # the expert-parallel ranks of its own node (node ÷ tp of them: Megatron-Core orders
+    # tensor ranks first) over NVLink and only the others over the network, at once on both
+    # links (NCCL all-to-all: one send per peer; Thakur et al. 2005).
+    local = np.minimum(np.maximum(r["node"] / tp, 1.0), ep)
+    unit = per_copy * ep / np.maximum(ep - 1, 1.0)  # bytes of one copy of every token
+    plain = np.maximum(unit * k_top * (ep - local) / ep / inter,
+                       unit * k_top * (local - 1) / ep / intra)
+    # A hierarchical dispatcher (DeepEP's normal kernels, NVLink and RDMA forwarding,
+    # deepseek-ai/DeepEP docs/legacy.md; HybridEP, "fused intra-node NVLink + inter-node IB
+    # dispatch", Megatron-Bridge docs/training/moe-optimization.md; DeepSeek-V3, section
+    # 3.2.2) sends a token over the network once per other node holding one of its experts,
+    # then forwards it over NVLink: with the experts of n nodes drawn uniformly (force-
+    # balanced routing), (n − 1)(1 − (1 − 1/n)^k) network copies a token.
+    nodes = np.maximum(ep / local, 1.0)
+    remote = (nodes - 1.0) * (1.0 - (1.0 - 1.0 / nodes) ** k_top)
+    forwarded = np.maximum(unit * remote / inter, per_copy * k_top / intra)
+    plain = np.where(r.get("hierarchical", 0.0) > 0, forwarded, plain)
+    over_net = np.where(spans & ~limited, plain, over_net)
     expert = np.where(ep > 1, np.where(limited, np.maximum(over_net, per_copy * k_top / intra),
                                        over_net), 0.0)
 

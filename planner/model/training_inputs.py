@@ -124,7 +124,7 @@ def given_layout(spec: TrainingSpec, w: dict) -> dict:
     if par is None:
         return {**{f"given_{k}": np.nan for k in ("tp", "pp", "dp", "ep", "zero", "rc",
                                                     "stage_layers", "v")},
-                "given_dualpipe": 0.0}
+                "given_dualpipe": 0.0, "given_hierarchical": 0.0}
     if not w["has_architecture"]:
         raise ScenarioError("training.parallelism: needs a transformer (a preset with an "
                             "architecture, or params and tokens)")
@@ -170,7 +170,8 @@ def given_layout(spec: TrainingSpec, w: dict) -> dict:
             "given_zero": col(par.zero_stage),
             "given_rc": col(RECOMPUTE.index(par.recompute) if par.recompute else None),
             "given_stage_layers": col(busiest), "given_v": col(par.virtual_stages),
-            "given_dualpipe": 1.0 if par.schedule == "dualpipe" else 0.0}
+            "given_dualpipe": 1.0 if par.schedule == "dualpipe" else 0.0,
+            "given_hierarchical": 1.0 if par.dispatcher == "hierarchical" else 0.0}
 
 
 def uneven_split(par, pp: int | None, layers: int) -> int | None:

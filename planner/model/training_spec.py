@@ -55,3 +55,7 @@ class ParallelismSpec(StrictModel):
     schedule: Literal["1f1b", "dualpipe"] | None = Field(
         default=None, description="Pipeline schedule: 1F1B (default) or DeepSeek-V3's "
         "DualPipe (no bubble, two copies of the weights)")
+    dispatcher: Literal["all_to_all", "hierarchical"] | None = Field(
+        default=None, description="Expert token dispatch across nodes: all_to_all (NCCL, "
+        "default: one copy per expert) or hierarchical (DeepEP / HybridEP: once per node "
+        "holding the token's experts, then NVLink)")

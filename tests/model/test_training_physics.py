@@ -365,3 +365,33 @@ def test_dense_rows_do_no_expert_gemm_work_and_keep_their_times_bit_for_bit():
                                             expert_params=r["expert_params"] + 1e9), lay,
                                        16.0, 64.0, K)
         assert all((other[name] == t[name]).all() for name in t)
+
+
+def test_cross_node_all_to_all_sends_only_other_nodes_copies_over_the_network():
+    # Added 2026-12 (issue 9): expert parallelism over 2 nodes of 8 (tp 1), top-8 of 128
+    # experts, no node-limited routing. A plain all-to-all sends the copies for the 7 other
+    # ranks of its node over NVLink and the 8 for the other node's ranks over the network, at
+    # once; a hierarchical dispatcher (DeepEP, HybridEP) sends a token once to the other node
+    # (1 - 1/2^8 of them have an expert there), then forwards it over NVLink.
+    moe = dict(experts=128.0, experts_per_token=8.0, params=3.05e10, active_params=3.3e9,
+               expert_params=2.9e10, layers=48.0, hidden=2048.0, heads=32.0, devices=16.0,
+               node=8.0, attention_flops_per_token=12 * 48 * 32 * 128 * 4096.0,
+               batch_tokens=1024 * 4096.0)
+    lay = _lay(tp=1, pp=1, rc=0, ep=16)
+    unit = 4 * 2 * 2048 * 1e12 / 16 * 48  # bytes of one copy of every token, 4 all-to-alls
+    plain = step_time.layout_times(_row(**moe), lay, 16.0, 64.0, K)
+    net = unit * 8 * 8 / 16 / (50e9 * 0.75)
+    nvlink = unit * 8 * 7 / 16 / (450e9 * 0.75)
+    assert plain["expert_s"].item() == pytest.approx(max(net, nvlink))
+    hier = step_time.layout_times(_row(**moe, hierarchical=1.0), lay, 16.0, 64.0, K)
+    forwarded = unit * 8 * 15 / 16 / (450e9 * 0.75)
+    assert hier["expert_s"].item() == pytest.approx(
+        max(unit * (1 - 0.5 ** 8) / (50e9 * 0.75), forwarded))
+    # Inside one node, or with node-limited routing, the dispatcher changes nothing.
+    one_node = _lay(tp=1, pp=1, rc=0, ep=8)
+    for extra in ({}, {"routed_nodes": 1.0}):
+        a = step_time.layout_times(_row(**moe, **extra), one_node if not extra else lay,
+                                   16.0, 64.0, K)
+        b = step_time.layout_times(_row(**moe, **extra, hierarchical=1.0),
+                                   one_node if not extra else lay, 16.0, 64.0, K)
+        assert a["expert_s"].item() == b["expert_s"].item()

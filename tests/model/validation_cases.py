@@ -63,7 +63,7 @@ def parallelism(text) -> dict | None:
              "first": "first_stage_layers", "last": "last_stage_layers"}
     out: dict = {}
     for word in text.split():
-        if word.startswith(("recompute=", "schedule=")):
+        if word.startswith(("recompute=", "schedule=", "dispatcher=")):
             key, value = word.split("=", 1)
             out[key] = value
             continue
