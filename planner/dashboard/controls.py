@@ -23,8 +23,24 @@ def mark_given(key: str) -> None:
     st.session_state[state.GIVEN] = sorted(given)
 
 
+_HELP: list = [None]  # (the defaults object, help text by key), set at once
+
+
+def _help(key: str) -> str:
+    """A declared input's help text, made once per defaults object (the sidebar draws ~30
+    widgets a run)."""
+    defaults = loaders.get_planner().defaults
+    kept = _HELP[0]
+    if kept is None or kept[0] is not defaults:
+        kept = _HELP[0] = (defaults, {})
+    text = kept[1].get(key)
+    if text is None:
+        text = kept[1][key] = help_text(key, defaults)
+    return text
+
+
 def _common(key: str, help_extra: str | None) -> dict:
-    text = help_text(key, loaders.get_planner().defaults)
+    text = _help(key)
     return {"key": key, "help": f"{text} {help_extra}".strip() if help_extra else text or None,
             "on_change": mark_given, "args": (key,)}
 

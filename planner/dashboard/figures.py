@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from planner.dashboard import chart_layout, formats
-from planner.dashboard.provenance import hover_lines
+from planner.dashboard import chart_layout, formats, tables
+from planner.dashboard.provenance import BASIS_COLUMNS, hover_lines
 
 FRONT_COLOUR = "#d62728"
 PALETTE = {"device": "#1f77b4", "host": "#9467bd", "facility": "#ff7f0e",
@@ -21,7 +21,8 @@ _figure = chart_layout.figure
 
 def pareto_mask(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
     """True for rows no other row beats on every column (lower is better); NaN rows False."""
-    values = frame[columns].to_numpy(dtype=float)
+    values = np.column_stack([frame[c].to_numpy(float) for c in columns]) if columns \
+        else np.empty((len(frame), 0))
     ok = np.isfinite(values).all(axis=1)
     mask = np.zeros(len(frame), dtype=bool)
     pts = values[ok]
@@ -80,12 +81,20 @@ def tradeoff_figure(frame: pd.DataFrame, *, x: str, y: str, colour: str, title: 
                     x_title: str, y_title: str, colour_title: str,
                     hover_values: dict[str, object], x_scale: float = 1.0,
                     y_scale: float = 1.0, x_prefix: str = "", y_prefix: str = "",
-                    colour_note: str = "") -> go.Figure:
+                    colour_note: str = "", hover_columns: tuple[str, ...] = ()) -> go.Figure:
     """Cost against CO2e coloured by time: Pareto-optimal devices (no other device is
     cheaper, cleaner and faster at once) are diamonds, the rest faded circles; every point
     that has room gets its name. When the colour figure hardly varies (a deadline makes
-    every run take about as long) the colour scale is left out and the subtitle says so."""
-    data = frame[np.isfinite(frame[[x, y]].to_numpy(float)).all(axis=1)]
+    every run take about as long) the colour scale is left out and the subtitle says so.
+    ``hover_columns``: the columns that callable ``hover_values`` read."""
+    # The columns drawn, then the rows with both figures: masking the whole (wide) table
+    # and reading columns from it cost more than the rest of the chart.
+    used = [x, y, colour, "name", *hover_columns,
+            *(spec[0] for spec in hover_values.values() if not callable(spec)),
+            *BASIS_COLUMNS, *(f"{c}_{p}" for c in (x, y) for p in ("p10", "p90"))]
+    narrow = tables.pick(frame, [c for c in dict.fromkeys(used) if c in frame.columns])
+    data = tables.rows(narrow, np.isfinite(narrow[x].to_numpy(float))
+                       & np.isfinite(narrow[y].to_numpy(float)))
     colours = data[colour].to_numpy(float)
     finite = colours[np.isfinite(colours)]
     informative = bool(len(finite)) and float(finite.max()) > 1.05 * float(finite.min())
@@ -164,6 +173,7 @@ def training_tradeoff(training: pd.DataFrame) -> go.Figure:
         x_title="cost of the run (USD, log)",
         y_title="CO2e of the run (t, log)", colour_title="days to train",
         y_scale=1e-3, x_prefix="$", colour_note=_same_days(t),
+        hover_columns=("total_co2e_kg", "embodied_co2e_kg"),
         hover_values={
             "cost": ("cost_usd", formats.money),
             "CO2e": lambda d: [f"{a} (embodied {b})" for a, b in zip(

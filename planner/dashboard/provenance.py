@@ -3,6 +3,7 @@ spec, assumed or user input, and say so in hover text and notes under charts and
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 
 import pandas as pd
@@ -21,7 +22,12 @@ BASIS_COLUMNS = {
 def classify(basis: object) -> str:
     """measured, calibrated, predicted, spec, spec × assumed share, assumed, user input or
     missing."""
-    text = str(basis or "").lower()
+    return _classify(str(basis or ""))
+
+
+@functools.lru_cache(maxsize=4096)  # a plan's basis texts repeat across rows and reruns
+def _classify(basis: str) -> str:
+    text = basis.lower()
     if not text or text in ("nan", "missing") or text.startswith("not offered"):
         return "missing"
     if text.startswith("user"):
@@ -54,7 +60,7 @@ def basis_summary(frame: pd.DataFrame) -> list[str]:
     for column, label in BASIS_COLUMNS.items():
         if column not in frame.columns or frame.empty:
             continue
-        counts = Counter(frame[column].map(classify))
+        counts = Counter(classify(b) for b in frame[column].tolist())
         text = ", ".join(f"{kind} for {n}" for kind, n in counts.most_common())
         lines.append(f"**{label.capitalize()}**: {text}")
     return lines

@@ -77,7 +77,20 @@ def fields(defaults: Defaults | None = None) -> dict[str, Input]:
 def default_state(defaults: Defaults) -> dict[str, object]:
     """The first view: Llama 3 8B trained in 30 days and served as a chat assistant at
     200 requests/s (400 at peak, p95 within 8 s) for 3 years, in AWS us-east-1."""
-    return {i.key: default_value(i, defaults) for i in INPUTS}
+    return {k: list(v) if isinstance(v, list) else v for k, v in _first_view(defaults).items()}
+
+
+_FIRST_VIEW: list = [None]  # (the defaults object, its first-view values), set at once
+
+
+def _first_view(defaults: Defaults) -> dict[str, object]:
+    """``default_state`` made once per defaults object (a page asks a dozen times a run);
+    shared, so read only: ``default_state`` hands out copies of its lists."""
+    kept = _FIRST_VIEW[0]
+    if kept is None or kept[0] is not defaults:
+        kept = (defaults, {i.key: default_value(i, defaults) for i in INPUTS})
+        _FIRST_VIEW[0] = kept  # one assignment: a session thread never sees half of it
+    return kept[1]
 
 
 def _same(a: object, b: object) -> bool:
@@ -92,8 +105,8 @@ def given_keys(state: Mapping[str, object], defaults: Defaults) -> set[str]:
     """The inputs the user gave: those recorded in ``GIVEN``, and any whose value is not the
     first view's (only the user, a URL or a file can have changed it)."""
     recorded = set(state.get(GIVEN) or ())
-    changed = {i.key for i in INPUTS
-               if i.key in state and not _same(state[i.key], default_value(i, defaults))}
+    first = _first_view(defaults)
+    changed = {i.key for i in INPUTS if i.key in state and not _same(state[i.key], first[i.key])}
     return recorded | changed
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from planner.dashboard import loaders, state
+from planner.dashboard import loaders, state, tables
 from planner.dashboard.formats import plain
 from planner.dashboard.provenance import note
 from planner.errors import PlannerError, ScenarioError
@@ -27,9 +27,12 @@ def current_state() -> dict[str, object]:
     return current
 
 
-def scenario(sections: tuple[str, ...] = ("training", "inference")) -> dict:
-    """The scenario dict of the current state with only ``sections``."""
-    return state.to_scenario(current_state(), loaders.get_planner().defaults, sections)
+def scenario(sections: tuple[str, ...] = ("training", "inference"),
+             current: dict[str, object] | None = None) -> dict:
+    """The scenario dict of the current state (or of ``current``, a ``current_state()``
+    taken this run) with only ``sections``."""
+    return state.to_scenario(current_state() if current is None else current,
+                             loaders.get_planner().defaults, sections)
 
 
 USE_CALIBRATION = "use_cal"
@@ -56,20 +59,22 @@ def plan(data: dict) -> PlanResult:
     return loaders.plan(state.plan_key(data), calibration_key())
 
 
-def problems(sections: tuple[str, ...]) -> list[str]:
+def problems(sections: tuple[str, ...], current: dict[str, object] | None = None) -> list[str]:
     """The inputs of ``sections`` outside their range, in the widgets' words and units."""
-    return state.check(current_state(), loaders.get_planner().defaults, sections)
+    return state.check(current_state() if current is None else current,
+                       loaders.get_planner().defaults, sections)
 
 
 def plan_or_error(sections: tuple[str, ...] = ("training", "inference")) -> PlanResult | None:
     """Plan the current scenario's ``sections``; on bad input show the reason (in the words
     and units of the widgets) and give None."""
-    bad = problems(sections)
+    current = current_state()  # one snapshot for the check and the scenario
+    bad = problems(sections, current)
     if bad:
         st.error("Cannot plan this scenario: " + plain("; ".join(bad)) + ".", icon="⚠️")
         return None
     try:
-        result = plan(scenario(sections))
+        result = plan(scenario(sections, current))
     except PlannerError as exc:
         st.error(f"Cannot plan this scenario: {plain(state.explain(str(exc)))}", icon="⚠️")
         return None
@@ -81,11 +86,11 @@ def plan_or_error(sections: tuple[str, ...] = ("training", "inference")) -> Plan
 def uncertainty(sections: tuple[str, ...], phase: str, hardware_ids) -> tuple:
     """P10/P50/P90 summary and sensitivity of some options of the current scenario's plan,
     with the Monte Carlo draws and seed of the state; PlannerError for bad settings."""
-    bad = problems(("uncertainty",))
+    s = current_state()
+    bad = problems(("uncertainty",), s)
     if bad:
         raise ScenarioError("; ".join(bad))
-    s = current_state()
-    return loaders.uncertainty(state.plan_key(scenario(sections)), phase,
+    return loaders.uncertainty(state.plan_key(scenario(sections, s)), phase,
                                tuple(sorted(hardware_ids)), int(s["u_draws"]),
                                int(s["u_seed"]), calibration_key())
 
@@ -220,7 +225,7 @@ def table(frame: pd.DataFrame, visible: list[str] | None = None, key: str | None
     (the download holds every column)."""
     kwargs = {"height": height} if height else {}
     if visible is not None:  # send only what is shown: Arrow conversion is per column
-        frame = frame[[c for c in visible if c in frame.columns]]
+        frame = tables.pick(frame, [c for c in visible if c in frame.columns])
     st.dataframe(frame, hide_index=True, width="stretch", column_order=visible,
                  column_config={k: v for k, v in COLUMNS.items() if k in frame.columns},
                  key=key, **kwargs)

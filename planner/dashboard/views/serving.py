@@ -30,7 +30,7 @@ if result is not None:
     hw = ui.device_pick("sv_hw", inference, tables.default_serving_choice(inference),
                         "annual_cost_usd",
                         help_extra="Devices that meet the latency targets at this traffic.")
-    row = feasible.set_index("hardware_id").loc[hw]
+    row = tables.row_of(feasible, hw)
     target = (f"p95 within {formats.seconds(spec.latency_p95_s)}" if spec.latency_p95_s
               else "no latency target")
     st.caption(f"Peak {row['fleet_peak_requests_per_s']:g} requests/s, average "

@@ -40,7 +40,7 @@ if result is not None:
     hw = ui.device_pick("tp_hw", training, tables.default_training_choice(training), "cost_usd",
                         help_extra="Devices that can run this training (a published peak at "
                                    "this precision and enough memory for the model state).")
-    row = feasible.set_index("hardware_id").loc[hw]
+    row = tables.row_of(feasible, hw)
     infeasible = training[~training["feasible"]]
     if not infeasible.empty:
         with st.expander(f"{len(infeasible)} devices cannot run this training: "
