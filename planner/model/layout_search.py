@@ -84,9 +84,9 @@ def _evaluate(r: dict, lay: dict, keep: np.ndarray, k: dict) -> dict[str, np.nda
                                     rr["batch_tokens"] / rr["seq"]))
     micro = rr["batch_tokens"] / (rr["seq"] * np.maximum(dp, 1.0))
     possible = parallelism.valid(rr, lay, dp, micro) & keep
-    memory, share = parallelism.memory_and_share(rr, lay, dp, micro)
+    memory, share, gathers = parallelism.zero3_micro_batches(rr, lay, dp, micro)
     ok = possible & parallelism.fits(rr, memory)
-    times = step_time.layout_times(rr, lay, dp, micro, k, share)
+    times = step_time.layout_times(rr, lay, dp, micro, k, share, gathers)
     shape = (*keep.shape[:-1], n)
     total = np.broadcast_to(np.where(ok & np.isfinite(times["total_s"]), times["total_s"],
                                      np.inf), shape).reshape(-1, n)

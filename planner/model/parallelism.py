@@ -168,6 +168,34 @@ def memory_and_share(r: dict, lay: dict, dp, micro_batches, share=None):
     return state + kept * (1.0 - share) + full * share + logits, share
 
 
+def zero3_micro_batches(r: dict, lay: dict, dp, micro_batches, share=None):
+    """(memory per device, share recomputed in full, micro-batches that gather the weights).
+
+    ZeRO-3 / FSDP gathers every layer's parameters (and reduce-scatters its gradients) once per
+    micro-batch, since the gathered weights are freed after each use (Rajbhandari et al. 2020,
+    section 5.3; Zhao et al. 2023, PyTorch FSDP, arXiv:2304.11277, section 3.3). Without a
+    pipeline nothing else needs micro-batches, so a replica's sequences run in the fewest
+    micro-batches whose activations fit (MosaicML llm-foundry's published A100/H100 FSDP
+    configurations run 6-18 sequences a micro-batch, mostly one micro-batch a step); with
+    pipeline stages, the step's m micro-batches each gather them. Other ZeRO stages keep the
+    weights: none is gathered (0). Memory then holds the chosen micro-batch's activations.
+    """
+    parts = _parts(r, lay, dp, micro_batches)
+    state, kept, full, logits = parts
+    if share is None:
+        share = recompute_share(r, lay, dp, micro_batches, parts)
+    per_sequence = kept * (1.0 - share) + full * share
+    m = np.maximum(micro_batches, 1.0)
+    room = r["memory"] * USABLE_MEMORY_FRACTION
+    with np.errstate(divide="ignore", invalid="ignore"):
+        fit = np.floor((room - state - logits) / per_sequence)
+    fit = np.where(np.isnan(room), m, fit)  # unknown memory: one micro-batch
+    alone = (lay["zero"] == 3) & (lay["pp"] == 1)
+    size = np.where(alone, np.clip(fit, 1.0, m), 1.0)
+    gathers = np.where(lay["zero"] == 3, np.where(alone, np.ceil(m / size), m), 0.0)
+    return state + per_sequence * size + logits, share, gathers
+
+
 def valid(r: dict, lay: dict, dp, micro_batches) -> np.ndarray:
     """Layouts that can exist for each run (before memory): (R, K) booleans."""
     tp, pp, v, ep = lay["tp"], lay["pp"], lay["v"], lay["ep"]

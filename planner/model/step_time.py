@@ -20,7 +20,9 @@ Per device, over the whole run (all arrays (R, K): runs × layouts):
   v > 1, the interleaved schedule, runs micro-batches in groups of pp: m a multiple of pp);
 - data parallelism: gradient reduce-scatter + parameter all-gather, 2Ψ per step (1.5× with
   ZeRO-3; Rajbhandari et al. 2020, arXiv:1910.02054, section 7), over the inter-node bandwidth
-  once the job spans nodes; overlapped with the backward pass of the step's last micro-batch;
+  once the job spans nodes; overlapped with the backward pass of the step's last micro-batch
+  (ZeRO-1/2) or, prefetched layer by layer, with the whole step's compute (ZeRO-3 / FSDP:
+  Zhao et al. 2023, arXiv:2304.11277, section 3.3);
 - expert parallelism: dispatch and combine all-to-alls in the forward and backward pass
   (4 per MoE layer) of top-k token copies (Lepikhin et al. 2020, GShard, arXiv:2006.16668),
   hidden behind compute up to the compute time only under DeepSeek-V3's DualPipe schedule
@@ -133,10 +135,12 @@ def expert_gemm_seconds(r: dict, lay: dict, k: dict, kernel, peak_linear) -> np.
 
 
 def layout_times(r: dict, lay: dict, dp, micro_batches, k: dict,
-                 share=None) -> dict[str, np.ndarray]:
+                 share=None, gathers=None) -> dict[str, np.ndarray]:
     """Seconds per device for the whole run, by part, and the total (all (R, K)).
 
-    ``share``: the share of layers recomputed in full (``parallelism.recompute_share``).
+    ``share``: the share of layers recomputed in full (``parallelism.recompute_share``);
+    ``gathers``: micro-batches a step that gather ZeRO-3's weights
+    (``parallelism.zero3_micro_batches``; default one per step).
     """
     tp, pp, v, ep, zero, rc = lay["tp"], lay["pp"], lay["v"], lay["ep"], lay["zero"], lay["rc"]
     used = tp * pp * dp
@@ -202,13 +206,22 @@ def layout_times(r: dict, lay: dict, dp, micro_batches, k: dict,
     steps = tokens / r["batch_tokens"]
     dense = (r["params"] - r["expert_params"]) * uneven / (tp * pp)
     experts = r["expert_params"] * uneven / (tp * pp * ep)
-    zero3 = np.where(zero == 3, 1.5, 1.0)
+    # ZeRO-3 moves 3Ψ a gathering micro-batch (two all-gathers, one reduce-scatter) for the
+    # 2Ψ a step of the other stages (Rajbhandari et al. 2020, section 7).
+    zero3 = np.where(zero == 3, 1.5 * (1.0 if gathers is None else np.maximum(gathers, 1.0)),
+                     1.0)
     dp_bw = np.where(used > r["node"], inter, intra)
     edp = np.maximum(dp / ep, 1.0)
     grad_bytes = (2.0 * (dp - 1) / np.maximum(dp, 1) * BYTES_BF16 * dense
                   + 2.0 * (edp - 1) / edp * BYTES_BF16 * experts) * zero3
     data = steps * grad_bytes / dp_bw
-    hidden_by = (2.0 / 3.0) * compute / np.maximum(micro_batches, 1.0)
+    # ZeRO-1/2 reduce the gradients during the backward pass of the step's last micro-batch;
+    # ZeRO-3 (FSDP) gathers each layer's parameters ahead of its forward and backward and
+    # reduce-scatters its gradients during the backward, overlapping the whole step's compute
+    # (Zhao et al. 2023, PyTorch FSDP, arXiv:2304.11277, section 3.3: forward and backward
+    # prefetching; Rajbhandari et al. 2020, section 7: the parameters all-gathered per layer).
+    hidden_by = np.where(zero == 3, compute,
+                         (2.0 / 3.0) * compute / np.maximum(micro_batches, 1.0))
     data_exposed = np.maximum(data - hidden_by, 0.0)
 
     # Node-limited routing (DeepSeek-V3, section 3.2.2): a token crosses the network once per

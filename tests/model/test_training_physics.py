@@ -207,6 +207,33 @@ def test_faster_interconnect_less_exposed_communication():
     assert fast["total_s"] < slow["total_s"]
 
 
+
+def test_zero3_gathers_overlap_the_whole_step_and_repeat_per_micro_batch():
+    # FSDP / ZeRO-3 prefetches each layer's weights ahead of its forward and backward (Zhao et
+    # al. 2023, section 3.3): the traffic hides behind the whole step's compute, where ZeRO-1's
+    # gradient reduction hides behind 2/3 of the last micro-batch's work only.
+    r = _row(params=7e9, active_params=7e9, layers=32.0, hidden=4096.0, heads=32.0,
+             seq=2048.0, devices=128.0, attention_flops_per_token=12 * 32 * 32 * 128 * 2048.0,
+             memory=40e9, inter_bw=25e9)
+    dp, m = 128.0, 4 * 2 ** 20 / 2048 / 128
+    lay3, lay1 = _lay(tp=1, pp=1, zero=3, rc=2), _lay(tp=1, pp=1, zero=1, rc=2)
+    memory, share, gathers = parallelism.zero3_micro_batches(r, lay3, dp, m)
+    assert gathers.item() == 1  # 16 sequences of a 7B model's checkpointed layers fit at once
+    assert parallelism.fits(r, memory).all()
+    z3 = step_time.layout_times(r, lay3, dp, m, K, share, gathers)
+    z1 = step_time.layout_times(r, lay1, dp, m, K)
+    steps = 1e12 / (4 * 2 ** 20)
+    traffic = steps * 1.5 * 2 * (dp - 1) / dp * 2 * 7e9 / (25e9 * 0.75)
+    assert z3["data_s"].item() == pytest.approx(max(traffic - z3["compute_s"].item(), 0.0))
+    assert z3["data_s"].item() < z1["data_s"].item()
+    # With pipeline stages every micro-batch gathers the stage's weights again.
+    _, _, piped = parallelism.zero3_micro_batches(r, _lay(tp=1, pp=4, zero=3, rc=2), 32.0,
+                                                  m * 4)
+    assert piped.item() == m * 4
+    # ZeRO-1 keeps its weights: nothing is gathered.
+    assert parallelism.zero3_micro_batches(r, lay1, dp, m)[2].item() == 0
+
+
 # --- plans ------------------------------------------------------------------------------------
 
 def test_device_count_matters(planner):
