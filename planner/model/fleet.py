@@ -19,6 +19,7 @@ import pandas as pd
 
 from planner.model import batching, queueing
 from planner.model.footprint import RATE_COLUMNS
+from planner.model.frames import float_columns
 from planner.model.inference import LAYOUT_COLUMNS, STEP_INPUTS
 from planner.model.scenario import InferenceSpec
 
@@ -303,7 +304,7 @@ def target_ratio(spec: InferenceSpec, c: Mapping[str, np.ndarray], steps=None):
 
 def fleet_inputs(frame: pd.DataFrame) -> dict[str, np.ndarray]:
     """The columns the fleet and year models read, as arrays (flags included)."""
-    c = {k: frame[k].to_numpy(dtype=float) for k in FLEET_INPUTS}
+    c = float_columns(frame, FLEET_INPUTS)
     c["edge"] = (frame["placement"] == "edge").to_numpy()
     c["on_prem"] = (frame["pricing_mode"] == "on_prem").to_numpy()
     c["is_llm"] = frame["is_llm"].to_numpy(dtype=bool)

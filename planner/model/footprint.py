@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from planner.model import carbon, cost, energy, water
+from planner.model.frames import float_columns
 
 # The grid columns ``Rates.from_frame`` reads (every planning grid carries them).
 RATE_COLUMNS = ("host_power_fraction", "pue", "carbon_intensity_g_per_kwh",
@@ -72,7 +73,7 @@ class Rates:
     @classmethod
     def from_frame(cls, frame: pd.DataFrame) -> Rates:
         """From a planning grid's columns, one value per row."""
-        c = {k: frame[k].to_numpy(dtype=float) for k in RATE_COLUMNS}
+        c = float_columns(frame, RATE_COLUMNS)
         c["on_prem"] = (frame["pricing_mode"] == "on_prem").to_numpy()
         return cls.from_columns(c)
 

@@ -8,17 +8,19 @@ import numpy as np
 import pandas as pd
 
 
-def _plain(values: object, n: int, index: pd.Index) -> object:
-    """A column for ``with_columns``: text (a str, a list, a numpy text or object array) as
-    an object Series (see ``object_strings``), anything else broadcast to ``n`` rows."""
+def _column(values: object, n: int) -> np.ndarray:
+    """A column for ``with_columns`` as a numpy array of ``n`` rows: text (a str, a list, a
+    numpy text or object array, a text Series) as Python objects (see ``object_strings``),
+    anything else as it is or broadcast to ``n`` rows."""
     if isinstance(values, pd.Series | pd.Index):
         values = values.to_numpy(dtype=object) if pd.api.types.is_string_dtype(
             values.dtype) else values.to_numpy()
     if isinstance(values, str | list) or (
             isinstance(values, np.ndarray) and values.dtype.kind in "UO"):
-        return pd.Series(np.broadcast_to(np.asarray(values, dtype=object), n), index=index,
-                         dtype=object)
-    return np.broadcast_to(values, n)
+        values = np.asarray(values, dtype=object)
+    elif not isinstance(values, np.ndarray):
+        values = np.asarray(values)
+    return values if values.shape == (n,) else np.broadcast_to(values, n)
 
 
 def object_strings(frame: pd.DataFrame) -> pd.DataFrame:
@@ -43,11 +45,11 @@ def with_columns(frame: pd.DataFrame, columns: Mapping[str, object]) -> pd.DataF
     caller could change in place. Scalars and lists broadcast to the frame's length.
     """
     n = len(frame)
-    new = {name: _plain(v, n, frame.index) for name, v in columns.items()}
+    new = {name: _column(v, n) for name, v in columns.items()}
     names = frame.columns
     keep = [i for i, c in enumerate(names.tolist()) if c not in new]  # (one Arrow call)
     mgr = frame._mgr
-    arrays = [_owned(mgr.iget_values(i)) for i in keep] + [_array(v) for v in new.values()]
+    arrays = [_owned(mgr.iget_values(i)) for i in keep] + list(new.values())
     return _frame(arrays, names.take(keep).append(pd.Index(list(new))), frame.index)
 
 
@@ -56,23 +58,20 @@ def set_columns(frame: pd.DataFrame, columns: Mapping[str, object]) -> pd.DataFr
     set them (a column already there keeps its place, a new one goes to the end; text as
     in ``with_columns``), built in one step as ``with_columns`` builds its result."""
     n = len(frame)
-    new = {name: _plain(v, n, frame.index) for name, v in columns.items()}
+    new = {name: _column(v, n) for name, v in columns.items()}
     names = frame.columns
     if not names.is_unique:  # setting a duplicated name: leave it to pandas
         out = frame.copy(deep=False)
         for name, values in new.items():
-            out[name] = values
+            out[name] = (pd.Series(values, index=frame.index, dtype=object)
+                         if values.dtype == object else np.array(values))
         return out
     mgr = frame._mgr
-    arrays = [_array(new[c]) if c in new else _owned(mgr.iget_values(i))
+    arrays = [new[c] if c in new else _owned(mgr.iget_values(i))
               for i, c in enumerate(names.tolist())]
     added = [c for c in new if c not in names]
-    arrays += [_array(new[c]) for c in added]
+    arrays += [new[c] for c in added]
     return _frame(arrays, names.append(pd.Index(added)) if added else names, frame.index)
-
-
-def _array(values: object) -> object:
-    return values.to_numpy() if isinstance(values, pd.Series) else values
 
 
 def _frame(arrays: list, columns: pd.Index, index: pd.Index) -> pd.DataFrame:
@@ -83,6 +82,31 @@ def _frame(arrays: list, columns: pd.Index, index: pd.Index) -> pd.DataFrame:
 def _owned(values: object) -> object:
     """A numpy column as it is (stacking copies it), an extension array copied."""
     return values if isinstance(values, np.ndarray) else values.copy()
+
+
+def float_columns(frame: pd.DataFrame, names) -> dict[str, np.ndarray]:
+    """``{name: frame[name].to_numpy(dtype=float)}``, each read from the frame's blocks by
+    position (no Series made per column: ~10 µs a column, with ~60 read per table). A float
+    column comes as a read-only view, as pandas hands it out; others are converted by pandas.
+    KeyError for a name the frame lacks."""
+    columns = frame.columns
+    names = list(names)
+    if not columns.is_unique:
+        return {k: frame[k].to_numpy(dtype=float) for k in names}
+    at = columns.get_indexer(names)
+    mgr = frame._mgr
+    out = {}
+    for name, i in zip(names, at.tolist(), strict=True):
+        if i < 0:
+            raise KeyError(name)
+        values = mgr.iget_values(i)
+        if isinstance(values, np.ndarray) and values.dtype == np.float64:
+            values = values.view()
+            values.flags.writeable = False
+        else:
+            values = frame.iloc[:, i].to_numpy(dtype=float)
+        out[name] = values
+    return out
 
 
 NON_FINITE_REASON = ("a result is not a finite number: an input is outside any meaningful "

@@ -191,7 +191,8 @@ def draws(key: Hashable | None, compute: Callable):
     return DRAWS.get_or_compute(key, compute)
 
 
-def _constants_key(k: Mapping[str, object]) -> tuple:
+def constants_key(k: Mapping[str, object]) -> tuple:
+    """Step-time constants (name → value) as a key."""
     return tuple(sorted((str(a), repr(b)) for a, b in k.items()))
 
 
@@ -202,8 +203,22 @@ def predict(grid: pd.DataFrame, k: Mapping[str, object], search: Callable,
     ``digest``: the grid's ``site_free_digest`` where known (``training_grid_and_digest``)."""
     if not _STATE["enabled"]:
         return search(grid, k)
-    key = (site_free_digest(grid) if digest is None else digest, _constants_key(k))
+    key = (site_free_digest(grid) if digest is None else digest, constants_key(k))
     return LAYOUTS.get_or_compute(key, lambda: search(grid, k))
+
+
+def training_physics(grid: pd.DataFrame, k: Mapping[str, object], constants: object,
+                     compute: Callable, digest: bytes | None = None):
+    """``compute()`` (``training._physics``: the training table's figures that read neither
+    the site nor the prices, the layout search's among them) kept with the layout searches
+    (``LAYOUTS``) per site-free grid, step-time constants ``k`` and the performance constants
+    object ``constants`` (by identity: a kept result of another object is not used)."""
+    if not _STATE["enabled"]:
+        return compute()
+    key = ("physics", site_free_digest(grid) if digest is None else digest, constants_key(k),
+           id(constants))
+    kept_constants, physics = LAYOUTS.get_or_compute(key, lambda: (constants, compute()))
+    return physics if kept_constants is constants else compute()
 
 
 def size_fleet(perf: pd.DataFrame, traffic, spec, sizing: Callable) -> pd.DataFrame:

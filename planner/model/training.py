@@ -82,9 +82,27 @@ def evaluate_training(grid: pd.DataFrame, constants: dict | None = None,
     ``constants`` overrides the step-time constants of ``profiles/performance.yaml`` (the
     validation refits them); the layout search runs over every row at once. ``digest``: the
     grid's ``memo.site_free_digest`` where known (``memo.training_grid_and_digest``).
+
+    Two parts: ``_physics`` (devices, time, utilisation, power, layout: nothing that reads
+    the site or the prices), kept per site-free grid with the layout search
+    (``memo.training_physics``; not while the constants are refitted), and ``_table``, the
+    footprint at the grid's site and prices.
     """
-    g = grid
-    k = constants or load_performance().step_constants()
+    performance_constants = load_performance()
+    k = constants or performance_constants.step_constants()
+
+    def physics() -> dict:
+        return _physics(grid, k, constants, digest, performance_constants)
+
+    if constants is not None:
+        return _table(grid, physics())
+    return _table(grid, memo.training_physics(grid, k, performance_constants, physics, digest))
+
+
+def _physics(g: pd.DataFrame, k, constants: dict | None, digest: bytes | None,
+             performance_constants) -> dict:
+    """``evaluate_training``'s site-independent part: every figure but the footprint, and the
+    reasons a row is refused before its footprint is known."""
     flops = g["total_flops"].to_numpy(dtype=float)
     ref_peak = g["mfu_reference_flops_per_s"].to_numpy(dtype=float)
     mode = g["mode_code"].to_numpy()
@@ -99,8 +117,8 @@ def evaluate_training(grid: pd.DataFrame, constants: dict | None = None,
     )
     given = g["devices_given"].to_numpy(dtype=float)
     # the layout search, kept per site-free grid (not when the constants are being refitted)
-    pred, cells, evaluated = (memo.predict(g, k, training_perf.predict, digest) if constants is None
-                              else training_perf.predict(g, k))
+    pred, cells, evaluated = (memo.predict(g, k, training_perf.predict, digest)
+                              if constants is None else training_perf.predict(g, k))
     util_in = g["utilisation"].to_numpy(dtype=float)
     deadline = g["deadline_s"].to_numpy(dtype=float)
     known = g["known_device_hours"].to_numpy(dtype=float)
@@ -155,40 +173,55 @@ def evaluate_training(grid: pd.DataFrame, constants: dict | None = None,
     # figures allow (training_power); the host's watts stay those of the node.
     mean_util = np.where(known_run, training_power.mean_utilisation(flops, device_hours, ref_peak),
                          utilisation * goodput)
-    power = training_power.following_power(g, mean_util, load_performance())
-    g = with_columns(g, power)
-    fp = footprint(device_hours, power["busy_power_w"], Rates.from_frame(g))
+    power = training_power.following_power(g, mean_util, performance_constants)
+    layout = training_perf.layout_text(pred, has_arch & ~fixed_util, devices)
+    return {"reason": reason, "layout": layout, "device_hours": device_hours, "devices": devices,
+            "hours": hours, "known_run": known_run, "power": power, "min_devices": min_devices,
+            "utilisation": utilisation, "predicted_mfu": predicted_mfu, "pred": pred,
+            "fixed_util": fixed_util, "basis": basis, "flops": flops,
+            "cells": cells, "evaluated": evaluated}
+
+
+def _table(grid: pd.DataFrame, p: dict) -> pd.DataFrame:
+    """``evaluate_training``'s table from its ``_physics`` ``p``: the footprint at the grid's
+    site and prices, a row with a non-finite result refused, the results masked to the
+    feasible rows. (The power columns are among the results, so the table is the grid with
+    them: ``with_columns`` puts a replaced column where the last join puts it.)"""
+    power, pred, devices, hours = p["power"], p["pred"], p["devices"], p["hours"]
+    device_hours, known_run, fixed_util = p["device_hours"], p["known_run"], p["fixed_util"]
+    rates = Rates.from_frame(grid).with_values(
+        host_power_fraction=np.asarray(power["host_power_fraction"], dtype=float))
+    fp = footprint(device_hours, power["busy_power_w"], rates)
     # A known run may give device-hours alone: devices and hours are then missing, not wrong.
-    reason = refuse_non_finite(reason, (device_hours, fp.energy_kwh),
+    reason = refuse_non_finite(p["reason"], (device_hours, fp.energy_kwh),
                                (devices, hours, fp.total_co2e_kg, fp.cloud_cost_usd,
                                 fp.on_prem_cost_usd))
     feasible = reason == ""
-    layout = training_perf.layout_text(pred, has_arch & ~fixed_util, devices)
     results = {
         "feasible": feasible,
         "infeasible_reason": reason,
-        "min_devices_for_memory": min_devices,
+        "min_devices_for_memory": p["min_devices"],
         "devices": devices,
         "hours": hours,
         "days": hours / HOURS_PER_DAY,
         "device_hours": device_hours,
         **fp.columns(),
         **power,
-        "utilisation": utilisation,
-        "predicted_mfu": np.where(np.isfinite(predicted_mfu), predicted_mfu, np.nan),
+        "utilisation": p["utilisation"],
+        "predicted_mfu": np.where(np.isfinite(p["predicted_mfu"]), p["predicted_mfu"], np.nan),
         **training_perf.shares(pred),
         "memory_per_device_gb": pred["memory_bytes"] / GB,
-        "flops": flops,
+        "flops": p["flops"],
     }
     kept_as_is = ("feasible", "infeasible_reason", "min_devices_for_memory", "flops",
                   *power)
     computed = {name: values if name in kept_as_is else np.where(feasible, values, np.nan)
                 for name, values in results.items()}
-    computed["layout"] = np.where(feasible & ~known_run, np.array(layout, dtype=object), "")
-    computed["utilisation_basis"] = np.where(fixed_util, basis, BASIS_PREDICTED)
-    out = with_columns(g, computed)
-    out.attrs["layout_cells"] = cells
-    out.attrs["layout_cells_evaluated"] = evaluated
+    computed["layout"] = np.where(feasible & ~known_run, np.array(p["layout"], dtype=object), "")
+    computed["utilisation_basis"] = np.where(fixed_util, p["basis"], BASIS_PREDICTED)
+    out = with_columns(grid, computed)
+    out.attrs["layout_cells"] = p["cells"]
+    out.attrs["layout_cells_evaluated"] = p["evaluated"]
     return out
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from planner.model.frames import object_strings, with_columns
 
@@ -54,3 +55,16 @@ def test_with_columns_gives_one_block_per_dtype():
     for i in range(20):
         frame = with_columns(frame, {f"c{i}": np.array([i, i + 1.0])})
     assert frame._mgr.nblocks == 1 and list(frame.columns)[:2] == ["a", "c0"]
+
+
+def test_float_columns_are_the_columns_as_floats():
+    from planner.model.frames import float_columns
+
+    frame = with_columns(pd.DataFrame({"a": [1.0, 2.0]}),
+                         {"n": np.array([1, 2]), "o": np.array([None, 3.0], dtype=object)})
+    out = float_columns(frame, ["o", "a", "n"])
+    for name in ("a", "n", "o"):
+        np.testing.assert_array_equal(out[name], frame[name].to_numpy(dtype=float))
+    assert not out["a"].flags.writeable  # a view of the frame cannot change it
+    with pytest.raises(KeyError):
+        float_columns(frame, ["missing"])

@@ -124,6 +124,25 @@ def test_the_layout_search_reads_no_site_or_footprint_column(planner):
         np.testing.assert_array_equal(a[name], b[name], err_msg=name)
 
 
+def test_the_training_physics_reads_no_site_or_footprint_column(planner):
+    """``training._physics`` (kept with the layout searches) is the same for a grid whose
+    site and footprint columns all differ."""
+    s, site = _scenario(planner)
+    grid = training.training_grid(s, list(planner.profiles), planner.catalogue,
+                                  planner.defaults, site)
+    constants = load_performance()
+    k = constants.step_constants()
+    changed = _perturbed(grid)
+    with memo.disabled():
+        a = training._physics(grid, k, None, None, constants)
+        b = training._physics(changed, k, None, None, constants)
+    assert a.keys() == b.keys()
+    for name in a:
+        for x, y in zip(*(v.values() if isinstance(v, dict) else [v] for v in (a[name], b[name])),
+                        strict=True):
+            np.testing.assert_array_equal(x, y, err_msg=name)
+
+
 def test_the_fleet_sizing_reads_no_site_or_footprint_column(planner):
     s, site = _scenario(planner)
     spec = s.inference
