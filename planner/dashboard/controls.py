@@ -23,19 +23,16 @@ def mark_given(key: str) -> None:
     st.session_state[state.GIVEN] = sorted(given)
 
 
-_HELP: list = [None]  # (the defaults object, help text by key), set at once
+_HELP: dict[str, str] = {}  # help text by input key
 
 
 def _help(key: str) -> str:
-    """A declared input's help text, made once per defaults object (the sidebar draws ~30
-    widgets a run)."""
-    defaults = loaders.get_planner().defaults
-    kept = _HELP[0]
-    if kept is None or kept[0] is not defaults:
-        kept = _HELP[0] = (defaults, {})
-    text = kept[1].get(key)
+    """A declared input's help text, made once per process (the sidebar draws ~30 widgets a
+    run): it depends on the declaration and the default assumptions, which the planner reads
+    from ``profiles/`` once (``loaders.get_planner``; ~60 µs a call, ~2 ms a run)."""
+    text = _HELP.get(key)
     if text is None:
-        text = kept[1][key] = help_text(key, defaults)
+        text = _HELP[key] = help_text(key, loaders.get_planner().defaults)
     return text
 
 

@@ -29,10 +29,23 @@ def rows(frame: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
     return frame if bool(mask.all()) else frame.take(np.flatnonzero(mask))
 
 
-def row_of(frame: pd.DataFrame, hardware_id: str) -> pd.Series:
-    """The row of ``hardware_id`` (the first; KeyError when none) as a Series, without
-    re-indexing the whole table by hardware id (``set_index(...).loc[...]``: ~1 ms)."""
-    found = np.flatnonzero(frame["hardware_id"].to_numpy() == hardware_id)
+def is_device(frame: pd.DataFrame, hardware_id: str) -> np.ndarray:
+    """True for the rows of ``hardware_id``."""
+    return frame["hardware_id"].to_numpy() == hardware_id
+
+
+def feasible_mask(frame: pd.DataFrame) -> np.ndarray:
+    """True for the rows that can run (``frame["feasible"]`` as a numpy mask)."""
+    return frame["feasible"].to_numpy(bool)
+
+
+def row_of(frame: pd.DataFrame, hardware_id: str, among: np.ndarray | None = None
+           ) -> pd.Series:
+    """The row of ``hardware_id`` (the first; among the rows ``among`` if given; KeyError
+    when none) as a Series, without masking or re-indexing the whole table
+    (``frame[among].set_index("hardware_id").loc[...]``: 1-2 ms)."""
+    match = is_device(frame, hardware_id)
+    found = np.flatnonzero(match if among is None else match & among)
     if not len(found):
         raise KeyError(hardware_id)
     return frame.iloc[int(found[0])]
@@ -63,25 +76,26 @@ def _order(frame: pd.DataFrame, by: list[str]) -> np.ndarray:
     return np.lexsort([*keys, ~frame["feasible"].to_numpy(bool)])
 
 
-def training_table(training: pd.DataFrame) -> pd.DataFrame:
-    """The training rows in the report's CSV columns, feasible and cheapest first."""
-    return pick(training, TRAINING_REPORT_COLUMNS).take(
-        _order(training, ["cost_usd", "total_co2e_kg"]))
+def training_table(training: pd.DataFrame, only: np.ndarray | None = None) -> pd.DataFrame:
+    """The training rows (those of the mask ``only`` if given) in the report's CSV columns,
+    feasible and cheapest first."""
+    order = _order(training, ["cost_usd", "total_co2e_kg"])
+    if only is not None:
+        order = order[only[order]]
+    return pick(training, TRAINING_REPORT_COLUMNS).take(order)
 
 
-def inference_table(inference: pd.DataFrame) -> pd.DataFrame:
+def inference_table(inference: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame:
     """The inference rows in the report's CSV columns (per replica, plus the fleet and annual
-    columns where traffic is given), feasible and cheapest first."""
+    columns where traffic is given; of those, only ``columns`` if given, in their order),
+    feasible and cheapest first."""
     by = (["annual_cost_usd", "annual_total_co2e_kg"] if "annual_cost_usd" in inference
           else ["cost_usd_per_1k_requests", "co2e_kg_per_1k_requests"])
-    return pick(inference, inference_columns(inference)).take(_order(inference, by))
-
-
-def _feasible(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """The feasible rows of ``columns`` only: masking all ~170 columns of a plan table costs
-    milliseconds a call, on every rerun."""
-    part = pick(frame, ["feasible", *columns])
-    return rows(part, part["feasible"].to_numpy(bool))
+    report = inference_columns(inference)
+    if columns is not None:
+        kept = set(report)
+        report = [c for c in columns if c in kept]
+    return pick(inference, report).take(_order(inference, by))
 
 
 def default_serving_choice(inference: pd.DataFrame) -> str | None:
@@ -90,12 +104,25 @@ def default_serving_choice(inference: pd.DataFrame) -> str | None:
     by = "annual_cost_usd" if "annual_cost_usd" in inference else "cost_usd_per_1k_requests"
     co2 = ("annual_total_co2e_kg" if "annual_total_co2e_kg" in inference
            else "co2e_kg_per_1k_requests")
-    ok = _feasible(inference, ["hardware_id", by, co2])
-    if ok.empty:
+    return _cheapest(inference, by, co2)
+
+
+def _cheapest(frame: pd.DataFrame, by: str, fallback: str) -> str | None:
+    """The hardware id of the feasible row lowest in ``by`` among those that have it, else
+    lowest in ``fallback``: the first row of ``sort_values`` (quicksort, missing last) on
+    numpy columns, as pandas sorts them, instead of masking and sorting frames."""
+    ok = feasible_mask(frame)
+    if not ok.any():
         return None
-    priced = ok[ok[by].notna()]
-    best = priced.sort_values(by) if not priced.empty else ok.sort_values(co2)
-    return str(best.iloc[0]["hardware_id"])
+    ids = frame["hardware_id"].to_numpy()[ok]
+    for column in (by, fallback):
+        values = frame[column].to_numpy(float)[ok]
+        have = ~np.isnan(values)
+        if have.any():
+            return str(ids[have][np.argsort(values[have], kind="quicksort")[0]])
+        if column == fallback:
+            return str(ids[0])  # nothing to sort by: the table's first feasible row
+    return None
 
 
 def _reason_kind(reason: str, hardware_id: str) -> str:
@@ -122,6 +149,16 @@ def infeasible_summary(frame: pd.DataFrame, most: int = 4) -> str:
     return "; ".join(parts)
 
 
+REASON_COLUMNS = ["hardware_id", "name", "feasible", "infeasible_reason"]
+
+
+def infeasible_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows that cannot run, with only what ``infeasible_summary`` and
+    ``infeasible_table`` read (masking every column of a plan table costs ~1 ms)."""
+    part = pick(frame, REASON_COLUMNS)
+    return rows(part, ~feasible_mask(part))
+
+
 def infeasible_table(frame: pd.DataFrame) -> pd.DataFrame:
     """One row per device that cannot run: its name and the planner's full reason."""
     bad = frame[~frame["feasible"].astype(bool)]
@@ -132,13 +169,7 @@ def infeasible_table(frame: pd.DataFrame) -> pd.DataFrame:
 def default_training_choice(training: pd.DataFrame) -> str | None:
     """The device a first view details: the cheapest feasible one with a price, else the one
     with the least CO2e."""
-    ok = _feasible(training, ["hardware_id", "cost_usd", "total_co2e_kg"])
-    if ok.empty:
-        return None
-    priced = ok[ok["cost_usd"].notna()]
-    best = (priced.sort_values("cost_usd") if not priced.empty
-            else ok.sort_values("total_co2e_kg"))
-    return str(best.iloc[0]["hardware_id"])
+    return _cheapest(training, "cost_usd", "total_co2e_kg")
 
 
 def with_percentiles(frame: pd.DataFrame, summary: pd.DataFrame,

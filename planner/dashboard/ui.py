@@ -3,6 +3,8 @@ CSV download buttons, table column labels with units, and provenance notes."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 import streamlit as st
 
@@ -95,11 +97,15 @@ def uncertainty(sections: tuple[str, ...], phase: str, hardware_ids) -> tuple:
                                int(s["u_seed"]), calibration_key())
 
 
-def csv_download(frame: pd.DataFrame, file_name: str, key: str,
+def csv_download(frame: pd.DataFrame | Callable[[], pd.DataFrame], file_name: str, key: str,
                  label: str = "Download this table (CSV)") -> None:
-    """A download button for ``frame`` as CSV (no index), the format the CLI writes. The
-    CSV is made when clicked, so a rerun does not pay for it."""
-    st.download_button(label, data=lambda: frame.to_csv(index=False), file_name=file_name,
+    """A download button for ``frame`` (or the frame a function gives) as CSV (no index),
+    the format the CLI writes. The CSV is made when clicked, so a rerun does not pay for it
+    (nor for the frame, when given as a function)."""
+    def data() -> str:
+        return (frame() if callable(frame) else frame).to_csv(index=False)
+
+    st.download_button(label, data=data, file_name=file_name,
                        mime="text/csv", key=key, icon=":material/download:", on_click="ignore",
                        help="Every column of the table, including the provenance columns.")
 
@@ -238,10 +244,10 @@ def device_pick(key: str, frame: pd.DataFrame, default_id: str | None, cost_colu
     of the two the page shows; a pick these inputs rule out falls back to the default."""
     from planner.dashboard import controls
 
-    part = frame[["feasible", "hardware_id", cost_column]]  # not all ~170 columns
-    feasible = part[part["feasible"].astype(bool)]
-    names = dict(zip(frame["hardware_id"], frame["name"], strict=True))
-    options = sorted(feasible["hardware_id"], key=names.get)
+    part = tables.pick(frame, ["feasible", "hardware_id", cost_column])  # not ~170 columns
+    feasible = tables.rows(part, tables.feasible_mask(part))
+    names = dict(zip(frame["hardware_id"].tolist(), frame["name"].tolist(), strict=True))
+    options = sorted(feasible["hardware_id"].tolist(), key=names.get)
     pick = str(st.session_state.get(key) or state.AUTO)
     dropped = None
     if pick != state.AUTO and pick not in options:

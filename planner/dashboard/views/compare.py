@@ -129,10 +129,10 @@ if result is not None:
             st.plotly_chart(figures.serving_tradeoff(feasible), key="cmp_serve_chart",
                             width="stretch", config={"displaylogo": False})
             extra = tables.unpriced_note(feasible, "annual_cost_usd")
-            missed = shown[~shown["feasible"]]
-            if not missed.empty:
+            missed = int((~tables.feasible_mask(shown)).sum())
+            if missed:
                 extra += (f" Left out as unable to serve this traffic within the targets: "
-                          f"{len(missed)} device(s), reasons in the table.")
+                          f"{missed} device(s), reasons in the table.")
             ui.provenance_note(feasible, result.site, extra)
     else:
         f = feasible.assign(total=feasible["co2e_kg_per_1k_requests"]

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from planner.dashboard import controls, figures, formats, ui
+from planner.dashboard import controls, figures, formats, tables, ui
 from planner.errors import PlannerError
 from planner.model.lifecycle import MONTHS_PER_YEAR, cumulative_curves
 
@@ -26,9 +26,10 @@ serving_plan = ui.plan_or_error(("inference",))
 options = [""]
 names = {"": "The cheapest for these inputs (follows them)"}
 if serving_plan is not None:
-    ok = serving_plan.inference[serving_plan.inference["feasible"]]
-    names.update(dict(zip(ok["hardware_id"], ok["name"], strict=True)))
-    options += sorted(ok["hardware_id"], key=names.get)
+    part = tables.pick(serving_plan.inference, ["hardware_id", "name"])  # not ~170 columns
+    ok = tables.rows(part, tables.feasible_mask(serving_plan.inference))
+    names.update(dict(zip(ok["hardware_id"].tolist(), ok["name"].tolist(), strict=True)))
+    options += sorted(ok["hardware_id"].tolist(), key=names.get)
 if st.session_state.get("lc_serving_hw") not in options:
     st.session_state["lc_serving_hw"] = ""
 a, b, c, d = st.columns([2, 1, 1, 1])

@@ -17,8 +17,7 @@ if baseline is not None and "annual_cost_usd" not in baseline.inference.columns:
     st.error("The levers act on a served fleet: give an average or peak load in the sidebar.")
     baseline = None
 if baseline is not None:
-    ok = baseline.inference[baseline.inference["feasible"]]
-    if ok.empty:
+    if not tables.feasible_mask(baseline.inference).any():
         st.error("No hardware can serve this traffic, so there is no baseline to improve: "
                  + tables.infeasible_summary(baseline.inference))
         st.stop()

@@ -6,6 +6,7 @@ import streamlit as st
 
 from planner.dashboard import controls, figures, formats, tables, ui
 from planner.dashboard.formats import plain
+from planner.dashboard.provenance import BASIS_COLUMNS
 from planner.errors import PlannerError
 
 st.title("Serving planner")
@@ -80,7 +81,8 @@ if result is not None:
                 help=f"Scope 2, market-based: {row['market_basis']}.")
 
     # Uncertainty: the chosen device and the cheapest others, P10-P90 whiskers.
-    priced = feasible[feasible["annual_cost_usd"].notna()].nsmallest(8, "annual_cost_usd")
+    costs = tables.pick(feasible, ["hardware_id", "annual_cost_usd"])  # not ~170 columns
+    priced = costs[costs["annual_cost_usd"].notna()].nsmallest(8, "annual_cost_usd")
     ids = tuple(sorted({hw, *priced["hardware_id"]}))
     try:
         summary, sensitivity = ui.uncertainty(("inference",), "serving", ids)
@@ -100,7 +102,8 @@ if result is not None:
                         "annual_energy_kwh": (formats.energy, 1e-3, "MWh per year")}[metric]
     if summary is not None:
         left, right = st.columns(2)
-        shown = feasible[feasible["hardware_id"].isin(ids)]
+        part = tables.pick(feasible, ["hardware_id", "name", metric])  # what range_bars reads
+        shown = part[part["hardware_id"].isin(ids)]
         if shown[metric].notna().any():
             left.plotly_chart(figures.range_bars(
                 shown, summary, metric, title="Uncertainty: P10 to P90 per device",
@@ -122,14 +125,16 @@ if result is not None:
                         label="Download the P10/P50/P90 table (CSV)")
         ui.csv_download(sensitivity, "serving-sensitivity.csv", key="dl_sv_sensitivity",
                         label="Download the sensitivity table (CSV)")
-    ui.provenance_note(feasible[feasible["hardware_id"] == hw], result.site)
+    bases = tables.pick(feasible, [c for c in BASIS_COLUMNS if c in feasible.columns])
+    ui.provenance_note(tables.rows(bases, tables.is_device(feasible, hw)), result.site)
 
     st.subheader("Every device at this traffic")
-    table = tables.inference_table(inference)
-    ui.table(table, ["name", "feasible", "fleet_devices", "batch_size", "fleet_latency_p95_s",
-                     "fleet_peak_utilisation", "annual_cost_usd", "annual_energy_kwh",
-                     "annual_total_co2e_kg", "fleet_cost_usd_per_1k_requests",
-                     "fleet_energy_kwh_per_1k_requests", "fleet_total_co2e_kg_per_1k_requests",
-                     "utilisation_basis", "power_basis", "price_basis", "infeasible_reason"],
-             key="sv_table")
-    ui.csv_download(table, "serving-fleet.csv", key="dl_sv_table")
+    shown = ["name", "feasible", "fleet_devices", "batch_size", "fleet_latency_p95_s",
+             "fleet_peak_utilisation", "annual_cost_usd", "annual_energy_kwh",
+             "annual_total_co2e_kg", "fleet_cost_usd_per_1k_requests",
+             "fleet_energy_kwh_per_1k_requests", "fleet_total_co2e_kg_per_1k_requests",
+             "utilisation_basis", "power_basis", "price_basis", "infeasible_reason"]
+    ui.table(tables.inference_table(inference, shown), shown, key="sv_table")
+    # every column in the file, sorted when it is asked for
+    ui.csv_download(lambda: tables.inference_table(inference), "serving-fleet.csv",
+                    key="dl_sv_table")

@@ -33,15 +33,15 @@ result = ui.plan_or_error(("training",))
 if result is not None:
     ui.site_banner(result.site)
     training = result.training
-    feasible = training[training["feasible"]]
-    if feasible.empty:
+    can_run = tables.feasible_mask(training)
+    if not can_run.any():
         st.error("No hardware can run this training: " + tables.infeasible_summary(training))
         st.stop()
     hw = ui.device_pick("tp_hw", training, tables.default_training_choice(training), "cost_usd",
                         help_extra="Devices that can run this training (a published peak at "
                                    "this precision and enough memory for the model state).")
-    row = tables.row_of(feasible, hw)
-    infeasible = training[~training["feasible"]]
+    row = tables.row_of(training, hw, among=can_run)
+    infeasible = tables.infeasible_rows(training)
     if not infeasible.empty:
         with st.expander(f"{len(infeasible)} devices cannot run this training: "
                          + tables.infeasible_summary(infeasible, most=2)):
@@ -173,7 +173,7 @@ if result is not None:
         ui.csv_download(sensitivity, f"training-sensitivity-{hw}.csv", key="dl_tp_sensitivity",
                         label="Download the sensitivity table (CSV)")
 
-    selected = tables.training_table(training[training["hardware_id"] == hw])
+    selected = tables.training_table(training, only=tables.is_device(training, hw))
     ui.provenance_note(selected, result.site,
                        "Time comes from the parallel layout: compute at the predicted (or "
                        "your) utilisation, plus communication not hidden behind it and the "
