@@ -71,6 +71,26 @@ def break_even_month(training, monthly_serving, horizon_months: int,
     return np.where(zero_training, 0.0, np.where(found, value, np.nan))
 
 
+def _lowest(table: pd.DataFrame, by: str) -> int | None:
+    """The position of the feasible row of least ``by`` (the first of the least, as
+    ``idxmin`` over the feasible rows gives it), None where no feasible row has a figure."""
+    values = np.where(table["feasible"].to_numpy(dtype=bool),
+                      table[by].to_numpy(dtype=float), np.nan)
+    if np.isnan(values).all():
+        return None
+    return int(np.nanargmin(values))
+
+
+def _row(table: pd.DataFrame, ok: pd.DataFrame, by: str, names) -> dict:
+    """``ok.loc[ok[by].idxmin()]``'s ``names`` (``ok``: the feasible rows of ``table``),
+    read by position rather than made into a row of every column."""
+    at = _lowest(table, by)
+    if at is None:
+        r = ok.loc[ok[by].idxmin()]
+        return {name: r[name] for name in names}
+    return {name: table[name].iloc[at] for name in names}
+
+
 def _pick_training(training: pd.DataFrame | None, spec: LifecycleSpec) -> dict:
     if training is None:
         return {"hardware_id": "given", "cost_usd": spec.training_cost_usd,
@@ -91,7 +111,8 @@ def _pick_training(training: pd.DataFrame | None, spec: LifecycleSpec) -> dict:
         raise ScenarioError("lifecycle: no hardware can run the training section")
     else:
         by = "cost_usd" if ok["cost_usd"].notna().any() else "energy_kwh"
-        r = ok.loc[ok[by].idxmin()]
+        r = _row(training, ok, by, ("hardware_id", "cost_usd", "energy_kwh", "total_co2e_kg",
+                                    "water_l"))
     values = {
         "hardware_id": r["hardware_id"],
         "cost_usd": spec.training_cost_usd if spec.training_cost_usd is not None
@@ -116,7 +137,8 @@ def _pick_serving(inference: pd.DataFrame, spec: LifecycleSpec) -> pd.DataFrame:
         if ok.empty:
             raise ScenarioError("lifecycle: no hardware can serve the inference section")
         by = "annual_cost_usd" if ok["annual_cost_usd"].notna().any() else "annual_energy_kwh"
-        return ok.loc[[ok[by].idxmin()]]
+        at = _lowest(inference, by)
+        return ok.loc[[ok[by].idxmin()]] if at is None else inference.iloc[[at]]
     if choice == "all":
         return ok
     wanted = [choice] if isinstance(choice, str) else list(choice)
@@ -175,7 +197,8 @@ def lifecycle_tables(training: dict, serving: pd.DataFrame,
                        f"{name}: serving does not overtake training within {h} months")
         notes = np.where(missing, np.where(notes == "", why, notes + "; " + why), notes)
     summary["break_even_note"] = notes
-    return pd.DataFrame(curves), pd.DataFrame(summary)[SUMMARY_COLUMNS]
+    # the summary built in its columns' order (the frame a selection of them would give)
+    return pd.DataFrame(curves), pd.DataFrame({c: summary[c] for c in SUMMARY_COLUMNS})
 
 
 def plan_lifecycle(spec: LifecycleSpec, training: pd.DataFrame | None,
