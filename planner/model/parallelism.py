@@ -41,6 +41,7 @@ USABLE_MEMORY_FRACTION = 0.9
 # the rest (Megatron-LM's --recompute-num-layers; Korthikanti et al. 2022, section 5).
 RECOMPUTE = ("none", "selective", "full", "partial")
 FULL, PARTIAL = 2, 3
+FIT_TOLERANCE = 1e-9  # relative: rounding of a memory sum that just fits
 TP_CHOICES = (1, 2, 4, 8, 16)
 PP_CHOICES = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 14, 16, 18, 21, 24, 32, 36, 42, 48, 63, 64)
 # Stage counts searched even where they leave the stages uneven (the counts large runs use).
@@ -216,7 +217,9 @@ def valid(r: dict, lay: dict, dp, micro_batches) -> np.ndarray:
 def fits(r: dict, memory_bytes) -> np.ndarray:
     """Whether a layout's memory fits the device's usable memory (unknown memory: fits)."""
     room = r["memory"] * USABLE_MEMORY_FRACTION
-    return np.isnan(room) | (memory_bytes <= room)
+    # A partial recomputation share is the least that fits (``recompute_share``): its memory
+    # is the room itself, give or take the last bits of rounding, which must not refuse it.
+    return np.isnan(room) | (memory_bytes <= room * (1.0 + FIT_TOLERANCE))
 
 
 def describe(tp, pp, dp, ep, zero, rc, v, devices=None, share=None) -> list[str]:

@@ -422,3 +422,19 @@ def test_cross_node_all_to_all_sends_only_other_nodes_copies_over_the_network():
         b = step_time.layout_times(_row(**moe, **extra, hierarchical=1.0),
                                    one_node if not extra else lay, 16.0, 64.0, K)
         assert a["expert_s"].item() == b["expert_s"].item()
+
+
+def test_a_partial_recomputation_share_that_just_fits_is_not_refused_by_rounding():
+    # Added 2026-12 (issue 9): the partial share is the least that fits, so its memory is the
+    # usable memory itself; summed in another order (parallelism.zero3_micro_batches) it can
+    # come out a few ulps over, which refused DeepSeek-V3's 2,048-H800 layout and forced full
+    # recomputation. Memory within 1e-9 of the room fits; 1e-6 over does not.
+    r = _row(memory=80e9)
+    room = 80e9 * parallelism.USABLE_MEMORY_FRACTION
+    assert parallelism.fits(r, np.array([[room * (1 + 4e-16)]])).all()
+    assert not parallelism.fits(r, np.array([[room * (1 + 1e-6)]])).any()
+    lay = dict(_lay(tp=8, pp=4, rc=parallelism.PARTIAL), zero=np.array([[1]]))
+    for micro in (64.0, 256.0, 1024.0):
+        memory, share, _ = parallelism.zero3_micro_batches(r, lay, 16.0, micro)
+        if 0 < share.item() < 1:
+            assert parallelism.fits(r, memory).all()
