@@ -24,12 +24,17 @@ from planner.model.boundaries import boundary_rows
 from planner.model.plan import Planner, PlanResult
 from planner.model.report import plan_sections
 
-HEADLINE_COLUMNS = {  # section → (columns shown in the HTML, sort column)
-    "training": (["name", "devices", "days", "energy_kwh", "total_co2e_kg", "cost_usd",
-                  "flops", "predicted_mfu", "utilisation", "price_basis"], "cost_usd"),
-    "inference": (["name", "fleet_devices", "batch_size", "fleet_latency_p95_s",
-                   "annual_cost_usd", "annual_energy_kwh", "annual_total_co2e_kg",
-                   "fleet_cost_usd_per_1k_requests", "price_basis"], "annual_cost_usd"),
+HEADLINE_COLUMNS = {  # section → (columns shown in the HTML, sort column), the first whose
+    # sort column the table has: without traffic a serving plan has per-replica figures only
+    "training": [(["name", "devices", "days", "energy_kwh", "total_co2e_kg", "cost_usd",
+                   "flops", "predicted_mfu", "utilisation", "price_basis"], "cost_usd")],
+    "inference": [(["name", "fleet_devices", "batch_size", "fleet_latency_p95_s",
+                    "annual_cost_usd", "annual_energy_kwh", "annual_total_co2e_kg",
+                    "fleet_cost_usd_per_1k_requests", "price_basis"], "annual_cost_usd"),
+                  (["name", "devices_per_replica", "batch_size", "latency_s",
+                    "cost_usd_per_1k_requests", "energy_kwh_per_1k_requests",
+                    "co2e_kg_per_1k_requests", "cost_usd_per_1m_tokens", "price_basis"],
+                   "cost_usd_per_1k_requests")],
 }
 
 
@@ -68,10 +73,12 @@ def report_figures(result: PlanResult) -> list[tuple[str, go.Figure]]:
 def _headline(result: PlanResult) -> list[tuple[str, pd.DataFrame]]:
     """Short tables for reading on paper: the main columns of each result section."""
     out = []
-    for section, (columns, order) in HEADLINE_COLUMNS.items():
+    for section, layouts in HEADLINE_COLUMNS.items():
         frame = getattr(result, section, None)
         if frame is None or not len(frame):
             continue
+        columns, order = next(((c, o) for c, o in layouts if o in frame.columns),
+                              (["name"], "name"))
         ok = frame[frame["feasible"].astype(bool)]
         shown = ok[[c for c in columns if c in ok.columns]].sort_values(order)
         out.append((f"{section.capitalize()}: every feasible device", shown))

@@ -115,8 +115,7 @@ def _site_inputs(regions: pd.DataFrame) -> None:
     controls.number("lc_horizon_months")
 
 
-def _model_picker(prefix: str) -> None:
-    catalogue = loaders.presets()
+def _model_picker(prefix: str, catalogue: dict[str, dict]) -> None:
     options = [*catalogue, state.CUSTOM_MODEL]
 
     def name(k: str) -> str:
@@ -128,8 +127,8 @@ def _model_picker(prefix: str) -> None:
     controls.select(f"{prefix}_model", options, format_func=name)
 
 
-def _training_inputs() -> None:
-    _model_picker("t")
+def _training_inputs(catalogue: dict[str, dict]) -> None:
+    _model_picker("t", catalogue)
     if st.session_state["t_model"] == state.CUSTOM_MODEL:
         controls.number("t_params_b")
         controls.number("t_tokens_t")
@@ -143,8 +142,8 @@ def _training_inputs() -> None:
     controls.number("t_mfu_pct")
 
 
-def _serving_inputs() -> None:
-    _model_picker("i")
+def _serving_inputs(catalogue: dict[str, dict]) -> None:
+    _model_picker("i", catalogue)
     if st.session_state["i_model"] == state.CUSTOM_MODEL:
         controls.number("i_params_b")
     for key in ("i_prompt_tokens", "i_output_tokens", "i_batch"):
@@ -249,11 +248,12 @@ def _scenario_file() -> None:
 def draw() -> None:
     """Draw every shared input into the sidebar."""
     regions = loaders.region_table()
+    catalogue = loaders.presets()  # a copy per call (st.cache_data): one for both pickers
     with st.sidebar:
         _site_inputs(regions)
         with st.expander("Training run", expanded=True):
-            _training_inputs()
+            _training_inputs(catalogue)
         with st.expander("Served workload and traffic", expanded=False):
-            _serving_inputs()
+            _serving_inputs(catalogue)
         with st.expander("Scenario file and full report", expanded=False):
             _scenario_file()

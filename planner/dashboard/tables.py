@@ -76,13 +76,22 @@ def _order(frame: pd.DataFrame, by: list[str]) -> np.ndarray:
     return np.lexsort([*keys, ~frame["feasible"].to_numpy(bool)])
 
 
-def training_table(training: pd.DataFrame, only: np.ndarray | None = None) -> pd.DataFrame:
-    """The training rows (those of the mask ``only`` if given) in the report's CSV columns,
-    feasible and cheapest first."""
+def training_table(training: pd.DataFrame, only: np.ndarray | None = None,
+                   columns: list[str] | None = None) -> pd.DataFrame:
+    """The training rows (those of the mask ``only`` if given) in the report's CSV columns
+    (of those, only ``columns`` if given, in their order), feasible and cheapest first."""
     order = _order(training, ["cost_usd", "total_co2e_kg"])
     if only is not None:
         order = order[only[order]]
-    return pick(training, TRAINING_REPORT_COLUMNS).take(order)
+    return pick(training, _report(TRAINING_REPORT_COLUMNS, columns)).take(order)
+
+
+def _report(report: list[str], columns: list[str] | None) -> list[str]:
+    """The report's columns, or those of ``columns`` that are report columns (their order)."""
+    if columns is None:
+        return report
+    kept = set(report)
+    return [c for c in columns if c in kept]
 
 
 def inference_table(inference: pd.DataFrame, columns: list[str] | None = None) -> pd.DataFrame:
@@ -91,10 +100,7 @@ def inference_table(inference: pd.DataFrame, columns: list[str] | None = None) -
     feasible and cheapest first."""
     by = (["annual_cost_usd", "annual_total_co2e_kg"] if "annual_cost_usd" in inference
           else ["cost_usd_per_1k_requests", "co2e_kg_per_1k_requests"])
-    report = inference_columns(inference)
-    if columns is not None:
-        kept = set(report)
-        report = [c for c in columns if c in kept]
+    report = _report(inference_columns(inference), columns)
     return pick(inference, report).take(_order(inference, by))
 
 

@@ -10,7 +10,7 @@ import zipfile
 import pandas as pd
 import pytest
 
-from planner.dashboard import meeting_report, reports, state
+from planner.dashboard import formats, meeting_report, reports, state
 from planner.model.compare import compare_plans
 from tests.dashboard.conftest import assert_clean, open_page
 
@@ -32,6 +32,19 @@ def test_html_is_self_contained_with_every_chart(report):
     assert page.count("plotly.js v") >= 1  # the library itself, inlined
     cheapest = result.training[result.training["feasible"]]["cost_usd"].min()
     assert f"{cheapest:.0f}"[:3] in page.replace(",", "")  # the training table is there
+
+
+def test_html_without_traffic_has_the_per_request_table(planner):
+    # Without traffic the serving plan has per-replica figures only (no annual columns):
+    # the report shows those instead of failing on a missing column.
+    s = {**state.default_state(planner.defaults), "i_rps_avg": None, "i_rps_peak": None}
+    result = planner.plan(state.to_scenario(s, planner.defaults, state.ALL_SECTIONS))
+    assert "annual_cost_usd" not in result.inference.columns
+    page = meeting_report.report_html(result, meeting_report.report_sections(s, planner, result),
+                                      "no traffic")
+    assert "Inference: every feasible device" in page
+    cheapest = result.inference[result.inference["feasible"]]["cost_usd_per_1k_requests"].min()
+    assert formats.sig(cheapest) in page
 
 
 def test_zip_holds_one_csv_per_section_with_the_report_rows(report, planner):

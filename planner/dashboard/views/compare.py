@@ -5,6 +5,7 @@ import numpy as np
 import streamlit as st
 
 from planner.dashboard import figures, first_view, formats, tables, ui
+from planner.dashboard.provenance import BASIS_COLUMNS
 from planner.dashboard.state import DEVICE_CLASSES
 from planner.errors import PlannerError
 
@@ -37,6 +38,15 @@ FLEET_VISIBLE = ["name", "fleet_devices", "batch_size", "fleet_latency_p95_s",
                  "price_basis", "infeasible_reason"]
 
 
+# What this page reads of the tables besides the shown columns (the class filter, the
+# choices, the charts' hover and provenance): only these are sorted and filtered on every
+# rerun; the CSV files are made from every column when asked for.
+USED = ["hardware_id", "kind", "placement", "feasible", *BASIS_COLUMNS]
+TRAIN_USED = [*TRAIN_VISIBLE, *USED]
+SERVE_USED = [*FLEET_VISIBLE, *SERVE_VISIBLE, *USED, "annual_total_co2e_kg",
+              "embodied_co2e_kg_per_1k_requests"]
+
+
 def _best(frame, column):
     values = frame[column].to_numpy(dtype=float)
     if not np.isfinite(values).any():
@@ -48,7 +58,8 @@ st.header("Training", divider="gray")
 result = ui.plan_or_error(("training",))
 if result is not None:
     ui.site_banner(result.site)
-    shown = tables.filter_classes(tables.training_table(result.training), classes)
+    shown = tables.filter_classes(tables.training_table(
+        result.training, columns=list(dict.fromkeys(TRAIN_USED))), classes)
     feasible = shown[shown["feasible"]]
     if shown.empty:
         st.info("No data-centre device in the chosen classes: add GPU, TPU, NPU or CPU above.")
@@ -88,7 +99,9 @@ if result is not None:
     if not shown.empty and not first_view.headline_only():
         with rest:
             ui.table(shown, TRAIN_VISIBLE, key="cmp_train_table")
-            ui.csv_download(shown, "compare-training.csv", key="dl_cmp_training")
+            ui.csv_download(lambda plan=result.training, chosen=tuple(classes):
+                            tables.filter_classes(tables.training_table(plan), list(chosen)),
+                            "compare-training.csv", key="dl_cmp_training")
 
 serving_header = st.empty()  # its title depends on the plan, drawn above any error
 result = ui.plan_or_error(("inference",))
@@ -103,7 +116,8 @@ elif result is not None:
 else:
     serving_header.header("Serving", divider="gray")
 if result is not None:
-    shown = tables.filter_classes(tables.inference_table(result.inference), classes)
+    shown = tables.filter_classes(tables.inference_table(
+        result.inference, list(dict.fromkeys(SERVE_USED))), classes)
     feasible = shown[shown["feasible"]]
     if shown.empty:
         st.info("No device in the chosen classes.")
@@ -155,4 +169,6 @@ if result is not None:
             ui.provenance_note(feasible, result.site)
     if not shown.empty and not first_view.headline_only():
         ui.table(shown, FLEET_VISIBLE if fleet else SERVE_VISIBLE, key="cmp_serve_table")
-        ui.csv_download(shown, "compare-serving.csv", key="dl_cmp_serving")
+        ui.csv_download(lambda plan=result.inference, chosen=tuple(classes):
+                        tables.filter_classes(tables.inference_table(plan), list(chosen)),
+                        "compare-serving.csv", key="dl_cmp_serving")
