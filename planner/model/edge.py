@@ -17,6 +17,7 @@ import pandas as pd
 
 from planner.errors import ScenarioError
 from planner.model.context import PlanningData
+from planner.model.frames import column_values, frame_from_arrays
 from planner.model.report import EDGE_VS_CLOUD_COLUMNS
 from planner.model.scenario import Scenario, parse_scenario
 from planner.model.site import resolve_site
@@ -50,8 +51,7 @@ def compare_edge_cloud(inference: pd.DataFrame | None) -> pd.DataFrame | None:
                   strict=True))
     if min(at.values()) < 0 or not inference.columns.is_unique:
         return _compare_by_name(inference, names)
-    mgr = inference._mgr
-    column = {name: mgr.iget_values(i) for name, i in at.items()}
+    column = {name: column_values(inference, i) for name, i in at.items()}
     n = len(inference)
     total = np.asarray(column["total_co2e_kg"], dtype=float)
     dc = np.flatnonzero((placement != "edge").to_numpy(dtype=bool)
@@ -60,8 +60,7 @@ def compare_edge_cloud(inference: pd.DataFrame | None) -> pd.DataFrame | None:
     column["best_datacenter_id"] = pd.Series([best_id] * n).array  # text: as an insert makes
     column.update(ratios)
     arrays = [_owned(column[name]) for name in EDGE_VS_CLOUD_COLUMNS]
-    return pd.DataFrame._from_arrays(arrays, columns=pd.Index(EDGE_VS_CLOUD_COLUMNS),
-                                     index=pd.RangeIndex(n), verify_integrity=False)
+    return frame_from_arrays(arrays, pd.Index(EDGE_VS_CLOUD_COLUMNS), pd.RangeIndex(n))
 
 
 def _owned(values):

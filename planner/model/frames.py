@@ -1,4 +1,12 @@
-"""DataFrame helpers for the vectorised model: add many columns at once."""
+"""DataFrame helpers for the vectorised model: add many columns at once, read columns by
+position.
+
+The fast paths read pandas' block manager (``DataFrame._mgr.iget_values``) and build frames
+with ``DataFrame._from_arrays``: private, but present from pandas 1.x to 3.1 (the tested
+versions). ``column_values`` and ``frame_from_arrays`` are the only places that touch them;
+where a pandas release lacks them, both fall back to public calls giving the same frames
+(``tests/model/test_frames.py`` runs the fallbacks).
+"""
 
 from __future__ import annotations
 
@@ -48,8 +56,7 @@ def with_columns(frame: pd.DataFrame, columns: Mapping[str, object]) -> pd.DataF
     new = {name: _column(v, n) for name, v in columns.items()}
     names = frame.columns
     keep = [i for i, c in enumerate(names.tolist()) if c not in new]  # (one Arrow call)
-    mgr = frame._mgr
-    arrays = [_owned(mgr.iget_values(i)) for i in keep] + list(new.values())
+    arrays = [_owned(column_values(frame, i)) for i in keep] + list(new.values())
     return _frame(arrays, names.take(keep).append(pd.Index(list(new))), frame.index)
 
 
@@ -66,17 +73,42 @@ def set_columns(frame: pd.DataFrame, columns: Mapping[str, object]) -> pd.DataFr
             out[name] = (pd.Series(values, index=frame.index, dtype=object)
                          if values.dtype == object else np.array(values))
         return out
-    mgr = frame._mgr
-    arrays = [new[c] if c in new else _owned(mgr.iget_values(i))
+    arrays = [new[c] if c in new else _owned(column_values(frame, i))
               for i, c in enumerate(names.tolist())]
     added = [c for c in new if c not in names]
     arrays += [new[c] for c in added]
     return _frame(arrays, names.append(pd.Index(added)) if added else names, frame.index)
 
 
+_FAST = hasattr(pd.DataFrame, "_from_arrays") and hasattr(pd.DataFrame({"a": [0]})._mgr,
+                                                            "iget_values")
+
+
+def column_values(frame: pd.DataFrame, i: int) -> object:
+    """The values of ``frame``'s column at position ``i`` as pandas holds them (a numpy array,
+    or an extension array such as pandas' ``str``), without a Series made for it."""
+    if _FAST:
+        return frame._mgr.iget_values(i)
+    values = frame.iloc[:, i].array
+    return values.to_numpy() if isinstance(values, pd.arrays.NumpyExtensionArray) else values
+
+
+def frame_from_arrays(arrays: list, columns: pd.Index, index: pd.Index) -> pd.DataFrame:
+    """A frame of ``arrays`` (one per column, each of ``len(index)`` rows) in one block per
+    dtype."""
+    if _FAST:
+        return pd.DataFrame._from_arrays(arrays, columns=columns, index=index,
+                                         verify_integrity=False)
+    # object arrays stay object (a dict of them would be inferred as pandas 3's ``str``)
+    out = pd.DataFrame({i: pd.Series(a, index=index, dtype=object, copy=False)
+                        if isinstance(a, np.ndarray) and a.dtype == object else a
+                        for i, a in enumerate(arrays)}, index=index)
+    out.columns = columns
+    return out
+
+
 def _frame(arrays: list, columns: pd.Index, index: pd.Index) -> pd.DataFrame:
-    return pd.DataFrame._from_arrays(arrays, columns=columns, index=index,
-                                     verify_integrity=False)
+    return frame_from_arrays(arrays, columns, index)
 
 
 def _owned(values: object) -> object:
@@ -94,12 +126,11 @@ def float_columns(frame: pd.DataFrame, names) -> dict[str, np.ndarray]:
     if not columns.is_unique:
         return {k: frame[k].to_numpy(dtype=float) for k in names}
     at = columns.get_indexer(names)
-    mgr = frame._mgr
     out = {}
     for name, i in zip(names, at.tolist(), strict=True):
         if i < 0:
             raise KeyError(name)
-        values = mgr.iget_values(i)
+        values = column_values(frame, i)
         if isinstance(values, np.ndarray) and values.dtype == np.float64:
             values = values.view()
             values.flags.writeable = False

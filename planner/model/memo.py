@@ -26,6 +26,8 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
+from planner.model.frames import column_values
+
 # Grid columns that come from the site and the pricing, not from the work or the devices
 # (``assumptions.attach_assumptions``, ``training_inputs.host_columns``'s boundary text).
 SITE_COLUMNS = frozenset({
@@ -65,14 +67,13 @@ def site_free_digest(frame: pd.DataFrame) -> bytes:
     h = hashlib.sha1(usedforsecurity=False)
     h.update(repr((frame.shape, list(frame.index[:1]), list(frame.index[-1:]),
                    [(names[i], str(dtypes[i])) for i in kept], numeric)).encode())
-    mgr = frame._mgr
     block = np.empty((len(numeric), len(frame)))
     for row, i in enumerate(numeric):
-        values = mgr.iget_values(i)
+        values = column_values(frame, i)
         block[row] = (values if isinstance(values, np.ndarray)
                       else pd.Series(values).to_numpy(dtype=float))
     h.update(block.tobytes())
-    h.update(pickle.dumps([mgr.iget_values(i).tolist() for i in other], protocol=5))
+    h.update(pickle.dumps([column_values(frame, i).tolist() for i in other], protocol=5))
     return h.digest()
 
 

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from planner.model import memo
+from planner.model.frames import column_values, frame_from_arrays
 from planner.model.inference import inference_frame, replica_physics, request_footprint
 
 
@@ -43,21 +44,19 @@ def _rechosen(kept: tuple, grid: pd.DataFrame) -> pd.DataFrame | None:
     if not np.array_equal(reason, kept_reason):
         return None
     feasible = (reason == "")[rows]
-    mgr = grid._mgr
     # each column of the chosen rows in its place: kept, the grid's at these rows, or new
     arrays = [_owned(value) if kind == STATIC else
-              _owned(mgr.iget_values(value).take(rows)) if kind == SITE else
+              _owned(column_values(grid, value).take(rows)) if kind == SITE else
               np.where(feasible, footprint[value][rows], np.nan)
               for kind, value in plan]
-    return pd.DataFrame._from_arrays(arrays, columns=columns, index=pd.RangeIndex(len(rows)),
-                                     verify_integrity=False)
+    return frame_from_arrays(arrays, columns, pd.RangeIndex(len(rows)))
 
 
 STATIC, SITE, FOOTPRINT = 0, 1, 2
 
 
 def _owned(values):
-    """A numpy column as it is (``_from_arrays`` stacks, i.e. copies, it), an extension
+    """A numpy column as it is (``frame_from_arrays`` stacks, i.e. copies, it), an extension
     array copied, so the table shares nothing with what is kept."""
     return values if isinstance(values, np.ndarray) else values.copy()
 
@@ -74,9 +73,8 @@ def _kept(physics: dict, reason: np.ndarray, rows: np.ndarray, grid: pd.DataFram
     if (len(set(names)) != len(names) or len(set(chosen_names)) != len(chosen_names)
             or set(site) & set(footprint) or not chosen.index.equals(pd.RangeIndex(len(rows)))):
         return physics, reason, rows, None, None
-    mgr = chosen._mgr
     plan = tuple((FOOTPRINT, c) if c in footprint else (SITE, site[c]) if c in site
-                 else (STATIC, mgr.iget_values(i)) for i, c in enumerate(chosen_names))
+                 else (STATIC, column_values(chosen, i)) for i, c in enumerate(chosen_names))
     return physics, reason, rows, chosen.columns, plan
 
 

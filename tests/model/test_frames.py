@@ -68,3 +68,43 @@ def test_float_columns_are_the_columns_as_floats():
     assert not out["a"].flags.writeable  # a view of the frame cannot change it
     with pytest.raises(KeyError):
         float_columns(frame, ["missing"])
+
+
+@pytest.mark.parametrize("kept", [False, True], ids=["fresh", "memo"])
+def test_the_public_fallbacks_give_the_same_plan(monkeypatch, kept):
+    """Where a pandas release lacks the block-manager calls (``frames._FAST`` False), the
+    public fallbacks plan the dashboard's first view (training, serving, edge versus cloud,
+    lifecycle) to the same tables, fresh and from the site-free memos at a new PUE."""
+    from planner.model import frames, memo
+    from planner.model.plan import Planner
+
+    scenario = {
+        "training": {"model": "llama-3-8b", "days": 30, "hardware": "all"},
+        "inference": {"model": "llama-3-8b", "prompt_tokens": 512, "output_tokens": 256,
+                      "batch_size": 64, "requests_per_s_avg": 200, "requests_per_s_peak": 400,
+                      "latency_p95_s": 8, "hardware": "all"},
+        "lifecycle": {"horizon_months": 36, "retrain_every_months": 12,
+                      "retrain_fraction": 0.25},
+        "site": {"cloud_provider": "aws", "cloud_region": "us-east-1", "pue": 1.2},
+    }
+    moved = {**scenario, "site": {**scenario["site"], "pue": 1.31}}
+    planner = Planner.load()
+
+    def plans():
+        for kept_memo in (memo.LAYOUTS, memo.FLEETS, memo.SERVING, memo.YEARS):
+            kept_memo.clear()
+        if not kept:
+            with memo.disabled():
+                return planner.plan(moved)
+        planner.plan(scenario)
+        return planner.plan(moved)
+
+    fast = plans()
+    monkeypatch.setattr(frames, "_FAST", False)
+    slow = plans()
+    for name in ("training", "inference"):
+        pd.testing.assert_frame_equal(getattr(fast, name), getattr(slow, name))
+    assert sorted(fast.extras) == sorted(slow.extras) and fast.extras
+    for name, frame in fast.extras.items():
+        if isinstance(frame, pd.DataFrame):
+            pd.testing.assert_frame_equal(frame, slow.extras[name])
