@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -276,3 +277,22 @@ def test_broken_scenario_file_is_refused(planner, content, needle):
     assert_clean(at)
     assert any(needle in e.value for e in at.error)
     assert at.number_input(key="site_pue").value == planner.defaults.pue.value  # unchanged
+
+
+def test_compare_headlines_say_when_their_device_has_no_price_here(planner):
+    """A headline chosen on CO2e, devices or latency names a device the site's cloud may not
+    rent: its name then says why it has no price (as the page's note under the chart)."""
+    at = open_page("compare")
+    assert_clean(at)
+    result = planner.plan(_scenario(planner, ("training",)))
+    feasible = result.training[result.training["feasible"]]
+    cleanest = feasible.loc[feasible["total_co2e_kg"].idxmin()]
+    delta = {m.label: m.proto.delta for m in at.metric}["Least CO2e"]
+    if np.isfinite(cleanest["cost_usd"]):
+        assert delta == cleanest["name"]
+    else:
+        why = ("not offered by" if str(cleanest["price_basis"]).startswith("not offered by")
+               else "no published price")
+        assert delta.startswith(f"{cleanest['name']} · {why}")
+    cheapest = feasible.loc[feasible["cost_usd"].idxmin()]
+    assert {m.label: m.proto.delta for m in at.metric}["Cheapest"] == cheapest["name"]

@@ -47,6 +47,17 @@ SERVE_USED = [*FLEET_VISIBLE, *SERVE_VISIBLE, *USED, "annual_total_co2e_kg",
               "embodied_co2e_kg_per_1k_requests"]
 
 
+def _named(row, cost_column: str) -> str:
+    """The device's name, and where it has no price here why (a headline chosen on CO2e,
+    devices or latency may be a device the site's cloud does not rent)."""
+    if np.isfinite(float(row[cost_column])):
+        return str(row["name"])
+    basis = str(row.get("price_basis", ""))
+    why = (basis.split(" (")[0].split(";")[0] if basis.startswith("not offered by ")
+           else "no published price")
+    return f"{row['name']} · {why}"
+
+
 def _best(frame, column):
     values = frame[column].to_numpy(dtype=float)
     if not np.isfinite(values).any():
@@ -74,10 +85,10 @@ if result is not None:
             c1.metric("Cheapest", formats.money(cheap["cost_usd"]), help=cheap["price_basis"],
                       delta=cheap["name"], delta_color="off", delta_arrow="off")
         c2.metric("Least CO2e", formats.co2e(clean["total_co2e_kg"]),
-                  delta=clean["name"], delta_color="off", delta_arrow="off",
+                  delta=_named(clean, "cost_usd"), delta_color="off", delta_arrow="off",
                   help="Operational (energy × grid) plus embodied (manufacturing, amortised).")
         c3.metric("Fewest devices", formats.count(fast["devices"]),
-                  delta=f"{fast['name']}, {formats.duration_days(fast['days'])}",
+                  delta=f"{_named(fast, 'cost_usd')}, {formats.duration_days(fast['days'])}",
                   delta_color="off", delta_arrow="off")
     rest = st.container()  # chart and table: empty in the headline-only first run
     if not feasible.empty and not first_view.headline_only():
@@ -134,10 +145,10 @@ if result is not None:
                       delta=f"{cheap['name']}, {formats.count(cheap['fleet_devices'])} devices",
                       delta_color="off", delta_arrow="off", help=str(cheap["price_basis"]))
         c2.metric("Least CO2e per year", formats.co2e(clean["annual_total_co2e_kg"]),
-                  delta=clean["name"], delta_color="off", delta_arrow="off",
+                  delta=_named(clean, "annual_cost_usd"), delta_color="off", delta_arrow="off",
                   help="Operational plus embodied, for the whole fleet.")
         c3.metric("Lowest p95 latency", formats.seconds(fast["fleet_latency_p95_s"]),
-                  delta=fast["name"], delta_color="off", delta_arrow="off",
+                  delta=_named(fast, "annual_cost_usd"), delta_color="off", delta_arrow="off",
                   help="Queueing + prefill + generation + network round trip, at the peak.")
         if not first_view.headline_only():
             st.plotly_chart(figures.serving_tradeoff(feasible), key="cmp_serve_chart",
@@ -159,8 +170,10 @@ if result is not None:
                 cheap["cost_usd_per_1k_requests"]), delta=cheap["name"], delta_color="off",
                 delta_arrow="off")
         c2.metric("Least CO2e per 1,000 requests", formats.co2e(clean["total"]),
-                  delta=clean["name"], delta_color="off", delta_arrow="off")
-        c3.metric("Lowest latency", formats.seconds(fast["latency_s"]), delta=fast["name"],
+                  delta=_named(clean, "cost_usd_per_1k_requests"), delta_color="off",
+                  delta_arrow="off")
+        c3.metric("Lowest latency", formats.seconds(fast["latency_s"]),
+                  delta=_named(fast, "cost_usd_per_1k_requests"),
                   delta_color="off", delta_arrow="off",
                   help="Time for one batch: prefill plus every output token.")
         if not first_view.headline_only():
