@@ -47,15 +47,15 @@ SERVE_USED = [*FLEET_VISIBLE, *SERVE_VISIBLE, *USED, "annual_total_co2e_kg",
               "embodied_co2e_kg_per_1k_requests"]
 
 
-def _named(row, cost_column: str) -> str:
-    """The device's name, and where it has no price here why (a headline chosen on CO2e,
-    devices or latency may be a device the site's cloud does not rent)."""
+def _named(row, cost_column: str, detail: str = "") -> str:
+    """The device's name (and ``detail``), and where it has no price here why (a headline
+    chosen on CO2e, devices or latency may be a device the site's cloud does not rent)."""
     if np.isfinite(float(row[cost_column])):
-        return str(row["name"])
+        return f"{row['name']}{detail}"
     basis = str(row.get("price_basis", ""))
     why = (basis.split(" (")[0].split(";")[0] if basis.startswith("not offered by ")
            else "no published price")
-    return f"{row['name']} · {why}"
+    return f"{row['name']}{detail} · {why}"
 
 
 def _best(frame, column):
@@ -88,7 +88,8 @@ if result is not None:
                   delta=_named(clean, "cost_usd"), delta_color="off", delta_arrow="off",
                   help="Operational (energy × grid) plus embodied (manufacturing, amortised).")
         c3.metric("Fewest devices", formats.count(fast["devices"]),
-                  delta=f"{_named(fast, 'cost_usd')}, {formats.duration_days(fast['days'])}",
+                  delta=_named(fast, "cost_usd",
+                               f", {formats.duration_days(fast['days'])}"),
                   delta_color="off", delta_arrow="off")
     rest = st.container()  # chart and table: empty in the headline-only first run
     if not feasible.empty and not first_view.headline_only():
