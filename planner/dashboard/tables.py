@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from planner.dashboard import formats
+from planner.model.frames import with_columns
 from planner.model.report import TRAINING_REPORT_COLUMNS, inference_columns
 
 
@@ -191,9 +192,7 @@ def with_percentiles(frame: pd.DataFrame, summary: pd.DataFrame,
         pairs = [lookup.get((h, metric), (np.nan, np.nan)) for h in ids]
         added[f"{metric}_p10"] = np.array([p[0] for p in pairs], dtype=float)
         added[f"{metric}_p90"] = np.array([p[1] for p in pairs], dtype=float)
-    # One join, not a column set per array on a copy of the (wide) table.
-    kept = frame.drop(columns=[c for c in added if c in frame.columns])
-    return pd.concat([kept, pd.DataFrame(added, index=frame.index)], axis=1)
+    return with_columns(frame, added)  # one join, not a column set per array on a copy
 
 
 UNIT_FORMATS = {"USD": formats.money, "kg": formats.co2e, "kWh": formats.energy,
@@ -227,6 +226,14 @@ def comparison_display(comparison: pd.DataFrame, names: list[str]) -> pd.DataFra
     return out
 
 
+def not_offered(price_basis: str) -> str | None:
+    """"not offered by <provider>" where a price basis says the site's cloud does not rent
+    the device (``catalogue``'s wording), else None."""
+    if not price_basis.startswith("not offered by "):
+        return None
+    return price_basis.split(" (")[0].split(";")[0]
+
+
 def unpriced_note(frame: pd.DataFrame, cost_column: str) -> str:
     """Why rows have no cost, grouped: not offered by the site's cloud provider, or no
     published price (edge devices are their users'; on-premises needs a purchase price)."""
@@ -236,14 +243,14 @@ def unpriced_note(frame: pd.DataFrame, cost_column: str) -> str:
         return ""
     bases = [str(b) for b, m in zip(frame["price_basis"].tolist(), missing, strict=True) if m]
     names = [str(n) for n, m in zip(frame["name"].tolist(), missing, strict=True) if m]
-    offered = [b.startswith("not offered by ") for b in bases]
+    offered = [not_offered(b) is not None for b in bases]
     parts = []
     for label, pick in ((None, True), ("no published price for this pricing mode", False)):
         rows = [(b, n) for b, n, o in zip(bases, names, offered, strict=True) if o == pick]
         if not rows:
             continue
         if label is None:
-            label = rows[0][0].split(" (")[0]
+            label = not_offered(rows[0][0])
         shown = ", ".join(n for _, n in rows[:8]) + (" …" if len(rows) > 8 else "")
         parts.append(f"{len(rows)} {label} ({shown})")
     return "Not on the chart: " + "; ".join(parts) + "; they are in the table."

@@ -17,7 +17,7 @@ import pandas as pd
 
 from planner.errors import ScenarioError
 from planner.model.context import PlanningData
-from planner.model.frames import column_values, frame_from_arrays
+from planner.model.frames import column_values, frame_from_arrays, owned
 from planner.model.report import EDGE_VS_CLOUD_COLUMNS
 from planner.model.scenario import Scenario, parse_scenario
 from planner.model.site import resolve_site
@@ -59,12 +59,8 @@ def compare_edge_cloud(inference: pd.DataFrame | None) -> pd.DataFrame | None:
     best_id, ratios = _best(column, dc, total, n)
     column["best_datacenter_id"] = pd.Series([best_id] * n).array  # text: as an insert makes
     column.update(ratios)
-    arrays = [_owned(column[name]) for name in EDGE_VS_CLOUD_COLUMNS]
+    arrays = [owned(column[name]) for name in EDGE_VS_CLOUD_COLUMNS]
     return frame_from_arrays(arrays, pd.Index(EDGE_VS_CLOUD_COLUMNS), pd.RangeIndex(n))
-
-
-def _owned(values):
-    return values if isinstance(values, np.ndarray) else values.copy()
 
 
 def _best(column, dc: np.ndarray, total: np.ndarray, n: int) -> tuple[str, dict]:

@@ -56,8 +56,8 @@ def with_columns(frame: pd.DataFrame, columns: Mapping[str, object]) -> pd.DataF
     new = {name: _column(v, n) for name, v in columns.items()}
     names = frame.columns
     keep = [i for i, c in enumerate(names.tolist()) if c not in new]  # (one Arrow call)
-    arrays = [_owned(column_values(frame, i)) for i in keep] + list(new.values())
-    return _frame(arrays, names.take(keep).append(pd.Index(list(new))), frame.index)
+    arrays = [owned(column_values(frame, i)) for i in keep] + list(new.values())
+    return frame_from_arrays(arrays, names.take(keep).append(pd.Index(list(new))), frame.index)
 
 
 def set_columns(frame: pd.DataFrame, columns: Mapping[str, object]) -> pd.DataFrame:
@@ -73,11 +73,12 @@ def set_columns(frame: pd.DataFrame, columns: Mapping[str, object]) -> pd.DataFr
             out[name] = (pd.Series(values, index=frame.index, dtype=object)
                          if values.dtype == object else np.array(values))
         return out
-    arrays = [new[c] if c in new else _owned(column_values(frame, i))
+    arrays = [new[c] if c in new else owned(column_values(frame, i))
               for i, c in enumerate(names.tolist())]
     added = [c for c in new if c not in names]
     arrays += [new[c] for c in added]
-    return _frame(arrays, names.append(pd.Index(added)) if added else names, frame.index)
+    return frame_from_arrays(arrays, names.append(pd.Index(added)) if added else names,
+                             frame.index)
 
 
 _FAST = hasattr(pd.DataFrame, "_from_arrays") and hasattr(pd.DataFrame({"a": [0]})._mgr,
@@ -107,12 +108,9 @@ def frame_from_arrays(arrays: list, columns: pd.Index, index: pd.Index) -> pd.Da
     return out
 
 
-def _frame(arrays: list, columns: pd.Index, index: pd.Index) -> pd.DataFrame:
-    return frame_from_arrays(arrays, columns, index)
-
-
-def _owned(values: object) -> object:
-    """A numpy column as it is (stacking copies it), an extension array copied."""
+def owned(values: object) -> object:
+    """A column for ``frame_from_arrays`` that shares nothing with where it came from: a
+    numpy column as it is (stacking copies it), an extension array copied."""
     return values if isinstance(values, np.ndarray) else values.copy()
 
 

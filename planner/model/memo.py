@@ -327,12 +327,7 @@ def site_grid_and_digest(build: Callable, planner, scenario, site,
     grid, digest = _kept(key, (planner,), lambda: build(planner, scenario, site, spec))
     if digest is None:
         return grid, None
-    out, site_only = _resite(grid, site)
-    if not site_only:
-        return out, None
-    if digest[0] is None:
-        digest[0] = site_free_digest(grid)
-    return out, digest[0]
+    return _with_digest(grid, digest, *_resite(grid, site))
 
 
 def _boundary_prefix(pue: float) -> str:
@@ -379,9 +374,15 @@ def training_grid_and_digest(make: Callable, scenario, profiles, catalogue, defa
             [n + t[len(o):] for t, o, n in zip(text, old, new, strict=True)], index=grid.index,
             dtype=object)}
 
-    out, site_only = _resite(grid, site, boundary)
+    return _with_digest(grid, digest, *_resite(grid, site, boundary))
+
+
+def _with_digest(kept: pd.DataFrame, digest: list, out: pd.DataFrame,
+                 site_only: bool) -> tuple[pd.DataFrame, bytes | None]:
+    """(``out``, the ``kept`` grid's ``site_free_digest``, computed once into its holder
+    ``digest``) where ``out`` differs from it in site columns only, else (``out``, None)."""
     if not site_only:
         return out, None
     if digest[0] is None:
-        digest[0] = site_free_digest(grid)
+        digest[0] = site_free_digest(kept)
     return out, digest[0]

@@ -162,11 +162,18 @@ def memory_per_device_bytes(r: dict, lay: dict, dp, micro_batches, share=None):
 
 def memory_and_share(r: dict, lay: dict, dp, micro_batches, share=None):
     """(memory per device, share of layers recomputed in full), the parts computed once."""
+    state, per_sequence, logits, share = _per_sequence(r, lay, dp, micro_batches, share)
+    return state + per_sequence + logits, share
+
+
+def _per_sequence(r: dict, lay: dict, dp, micro_batches, share=None):
+    """(model state, activations of one micro-batch at the recomputation share, logits,
+    that share): the parts both memory figures add up."""
     parts = _parts(r, lay, dp, micro_batches)
     state, kept, full, logits = parts
     if share is None:
         share = recompute_share(r, lay, dp, micro_batches, parts)
-    return state + kept * (1.0 - share) + full * share + logits, share
+    return state, kept * (1.0 - share) + full * share, logits, share
 
 
 def zero3_micro_batches(r: dict, lay: dict, dp, micro_batches, share=None):
@@ -181,11 +188,7 @@ def zero3_micro_batches(r: dict, lay: dict, dp, micro_batches, share=None):
     pipeline stages, the step's m micro-batches each gather them. Other ZeRO stages keep the
     weights: none is gathered (0). Memory then holds the chosen micro-batch's activations.
     """
-    parts = _parts(r, lay, dp, micro_batches)
-    state, kept, full, logits = parts
-    if share is None:
-        share = recompute_share(r, lay, dp, micro_batches, parts)
-    per_sequence = kept * (1.0 - share) + full * share
+    state, per_sequence, logits, share = _per_sequence(r, lay, dp, micro_batches, share)
     m = np.maximum(micro_batches, 1.0)
     room = r["memory"] * USABLE_MEMORY_FRACTION
     with np.errstate(divide="ignore", invalid="ignore"):

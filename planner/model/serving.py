@@ -46,7 +46,6 @@ from planner.model.inference import (
 )
 from planner.model.scenario import InferenceSpec, Scenario
 from planner.model.service_year import year_footprint, year_physics
-from planner.model.service_year import year_of_service as year_of_service  # re-exported
 from planner.model.site import ResolvedSite
 from planner.model.units import (
     HOURS_PER_DAY,

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from planner.model import memo
-from planner.model.frames import column_values, frame_from_arrays
+from planner.model.frames import column_values, frame_from_arrays, owned
 from planner.model.inference import inference_frame, replica_physics, request_footprint
 
 
@@ -45,20 +45,15 @@ def _rechosen(kept: tuple, grid: pd.DataFrame) -> pd.DataFrame | None:
         return None
     feasible = (reason == "")[rows]
     # each column of the chosen rows in its place: kept, the grid's at these rows, or new
-    arrays = [_owned(value) if kind == STATIC else
-              _owned(column_values(grid, value).take(rows)) if kind == SITE else
+    # (kept arrays and the grid's copied: the table shares nothing with what is kept)
+    arrays = [owned(value) if kind == STATIC else
+              owned(column_values(grid, value).take(rows)) if kind == SITE else
               np.where(feasible, footprint[value][rows], np.nan)
               for kind, value in plan]
     return frame_from_arrays(arrays, columns, pd.RangeIndex(len(rows)))
 
 
 STATIC, SITE, FOOTPRINT = 0, 1, 2
-
-
-def _owned(values):
-    """A numpy column as it is (``frame_from_arrays`` stacks, i.e. copies, it), an extension
-    array copied, so the table shares nothing with what is kept."""
-    return values if isinstance(values, np.ndarray) else values.copy()
 
 
 def _kept(physics: dict, reason: np.ndarray, rows: np.ndarray, grid: pd.DataFrame,

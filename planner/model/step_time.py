@@ -103,6 +103,13 @@ def moe_layer_work(r: dict, ep) -> tuple[np.ndarray, np.ndarray]:
     return np.where(moe, flops, 0.0), np.where(moe, permute + router, 0.0)
 
 
+def expert_flops_per_token(r: dict) -> np.ndarray:
+    """Training FLOPs per token of the routed experts a token visits (6 per weight of its k
+    experts); exactly 0 for dense models."""
+    return np.where(r["experts"] > 1, 6.0 * r["expert_params"] * r["experts_per_token"]
+                    / np.maximum(r["experts"], 1.0), 0.0)
+
+
 def fp8_k_share(k_dim):
     """Share of the FP8 dense peak a Hopper GEMM of reduction size ``k_dim`` reaches."""
     return np.interp(np.log(k_dim), np.log(DEEPGEMM_K), DEEPGEMM_TFLOPS) / DEEPGEMM_PEAK_TFLOPS
@@ -121,7 +128,6 @@ def expert_gemm_seconds(r: dict, lay: dict, k: dict, kernel, peak_linear) -> np.
     k_top, h = r["experts_per_token"], r["hidden"]
     ffn = np.maximum(r["expert_params"] / (3.0 * h * r["layers"] * experts) / tp, 1.0)
     tokens = np.maximum(ep * r["seq"] * k_top / (tp * experts), 1.0)  # per expert, micro-batch
-    flops = 6.0 * r["expert_params"] * k_top / experts
     # (K, share of the expert FLOPs): gate+up (2/3) and down (1/3), each forward, input
     # gradient and weight gradient (a third each).
     gemms = ((h / tp, 2.0 / 9.0), (2.0 * ffn, 2.0 / 9.0), (tokens, 2.0 / 9.0),
@@ -131,7 +137,7 @@ def expert_gemm_seconds(r: dict, lay: dict, k: dict, kernel, peak_linear) -> np.
     chain = sum(w / (peak_linear * dense_eff * kd / (kd + half)) for kd, w in gemms)
     table = sum(w / (r["peak_linear"] * fp8_k_share(kd) * kernel) for kd, w in gemms)
     measured = (r["fp8"] > 0) & (r.get("fp8_gemm_measured", 0.0) > 0)
-    return np.where(moe, flops * np.where(measured, table, chain), 0.0)
+    return np.where(moe, expert_flops_per_token(r) * np.where(measured, table, chain), 0.0)
 
 
 def layout_times(r: dict, lay: dict, dp, micro_batches, k: dict,
@@ -170,8 +176,7 @@ def layout_times(r: dict, lay: dict, dp, micro_batches, k: dict,
                            r["peak_linear"])
     # Routed expert GEMMs apart (``expert_gemm_seconds``): their FLOPs leave the dense chain
     # (x - 0 and + 0 are exact: dense rows' times are unchanged bit for bit).
-    expert_flops = np.where(r["experts"] > 1, 6.0 * r["expert_params"] * r["experts_per_token"]
-                            / np.maximum(r["experts"], 1.0), 0.0)
+    expert_flops = expert_flops_per_token(r)
     matmul = tokens / used * ((f_lin - expert_flops) * lin_factor / peak_linear
                               + f_attn * attn_factor / r["peak_bf16"]) / eff
     matmul = matmul + tokens / used * lin_factor * expert_gemm_seconds(r, lay, k, kernel,

@@ -7,7 +7,7 @@ sources in ``profiles/levers.yaml``; a scenario's ``uncertainty.ranges`` overrid
 draw multiplies every option's baseline figure by the same factor, so options stay comparable
 within a draw. All draws are evaluated at once on (draws × options) arrays by the same
 vectorised functions as the plan (``serving.replica_times_s``, ``queueing``,
-``serving.year_of_service``): performance, fleet size, energy, carbon and cost are all
+``service_year.year_of_service``): performance, fleet size, energy, carbon and cost are all
 recomputed; the batch size and devices per replica stay at the plan's choice. With
 autoscaling the hourly fleet follows the headroom rule alone inside the Monte Carlo.
 
@@ -36,13 +36,13 @@ from planner.model.levers import LeverDefaults, load_lever_defaults
 from planner.model.report import SENSITIVITY_COLUMNS
 from planner.model.report import UNCERTAINTY_COLUMNS as SUMMARY_COLUMNS
 from planner.model.scenario import UNCERTAIN_NAMES, InferenceSpec, UncertaintySpec
+from planner.model.service_year import year_of_service
 from planner.model.serving import (
     Traffic,
     fleet_inputs,
     hourly_replicas,
     resolve_traffic,
     sized_units,
-    year_of_service,
 )
 from planner.model.training import TrainingMode
 from planner.model.uncertainty_tables import frame, section_tables

@@ -52,9 +52,7 @@ def _named(row, cost_column: str, detail: str = "") -> str:
     chosen on CO2e, devices or latency may be a device the site's cloud does not rent)."""
     if np.isfinite(float(row[cost_column])):
         return f"{row['name']}{detail}"
-    basis = str(row.get("price_basis", ""))
-    why = (basis.split(" (")[0].split(";")[0] if basis.startswith("not offered by ")
-           else "no published price")
+    why = tables.not_offered(str(row.get("price_basis", ""))) or "no published price"
     return f"{row['name']}{detail} · {why}"
 
 
