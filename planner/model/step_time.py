@@ -20,7 +20,8 @@ Per device, over the whole run (all arrays (R, K): runs × layouts):
   v > 1, the interleaved schedule, runs micro-batches in groups of pp: m a multiple of pp);
 - data parallelism: gradient reduce-scatter + parameter all-gather, 2Ψ per step (1.5× with
   ZeRO-3; Rajbhandari et al. 2020, arXiv:1910.02054, section 7), over the inter-node bandwidth
-  once the job spans nodes; overlapped with the backward pass of the step's last micro-batch
+  of the NICs a data-parallel group's ranks on a node share (``data_parallel_bandwidth``) once
+  the group spans nodes; overlapped with the backward pass of the step's last micro-batch
   (ZeRO-1/2) or, prefetched layer by layer, with the whole step's compute (ZeRO-3 / FSDP:
   Zhao et al. 2023, arXiv:2304.11277, section 3.3);
 - expert parallelism: dispatch and combine all-to-alls in the forward and backward pass
@@ -85,6 +86,10 @@ DEEPGEMM_K = np.array([512.0, 1536.0, 2048.0, 7168.0, 16384.0])
 DEEPGEMM_TFLOPS = np.array([590.0, 990.0, (1025.0 + 1099.0 + 1093.0) / 3.0,
                             (1304.0 + 1297.0 + 1288.0) / 3.0, 1358.0])
 DEEPGEMM_PEAK_TFLOPS = 1979.0
+# NCCL's ring latencies, Simple protocol (NVIDIA/nccl src/graph/tuning.cc, default tuner
+# constants: baseLatencies Ring 8.4 µs; hwLatencies NVLINK Ring 3.4 µs, NET Ring 14 µs).
+RING_BASE_LATENCY_S, RING_NVLINK_HOP_S, RING_NET_HOP_S = 8.4e-6, 3.4e-6, 14.0e-6
+ZERO3_COLLECTIVES_PER_LAYER = 3.0
 
 
 def moe_layer_work(r: dict, ep) -> tuple[np.ndarray, np.ndarray]:
@@ -138,6 +143,47 @@ def expert_gemm_seconds(r: dict, lay: dict, k: dict, kernel, peak_linear) -> np.
     table = sum(w / (r["peak_linear"] * fp8_k_share(kd) * kernel) for kd, w in gemms)
     measured = (r["fp8"] > 0) & (r.get("fp8_gemm_measured", 0.0) > 0)
     return np.where(moe, expert_flops_per_token(r) * np.where(measured, table, chain), 0.0)
+
+
+def ring_latency_s(node, tp, dp):
+    """Seconds of latency of one ring all-gather or reduce-scatter over a data-parallel group.
+
+    NCCL's own cost model (NVIDIA/nccl src/graph/tuning.cc, master 5067397, 2026-06, ring
+    algorithm, Simple protocol, the one large messages use): a base latency of 8.4 µs plus
+    one hop per step, n − 1 steps for n ranks, of which the N − 1 that cross between the N
+    nodes cost the network's 14 µs and the others NVLink's 3.4 µs (its x86 network overhead, 3
+    µs with Simple, is below that). TPU slices (no node boundary: ``node`` infinite) run over
+    their ICI, not NCCL: 0.
+    """
+    n = np.maximum(dp, 1.0)
+    per_node = np.clip(node / tp, 1.0, n)
+    nodes = np.where(np.isfinite(node), np.ceil(n / per_node), 1.0)
+    lat = (RING_BASE_LATENCY_S + (n - nodes) * RING_NVLINK_HOP_S
+           + (nodes - 1.0) * RING_NET_HOP_S)
+    return np.where(np.isfinite(node) & (n > 1), lat, 0.0)
+
+
+def data_parallel_bandwidth(node, tp, dp, ep, intra, inter):
+    """Bytes per second per device of the data-parallel rings: (dense, expert) groups.
+
+    Ranks are ordered tensor first, then expert, then data, then pipeline (Megatron-Core's
+    default ``order="tp-cp-ep-dp-pp"``, megatron/core/parallel_state.py; FSDP without
+    tensor parallelism shards over every rank of a node), so a data-parallel group stays
+    inside a node while tp · dp ≤ node, and otherwise has node ÷ tp of its ranks on each node
+    (node ÷ (tp · ep) for the experts' group). NCCL runs one ring per NIC, each crossing a
+    node boundary once, so those g ranks share g NICs and each rank's ring traffic moves at
+    g × the per-device network bandwidth, up to the intra-node link: NVIDIA measures 192 GB/s
+    all-reduce bus bandwidth on a DGX A100 with 8 × 200 Gb/s HDR NICs (8 × 25 GB/s; NVIDIA/nccl
+    issue #812, as quoted in issue #1576, 2025-01), 24 GB/s inter-node with one HDR NIC for 8
+    GPUs and "more NICs ... more bandwidth, up to 160GB/s which is the NVLink intra-node
+    bandwidth" (issue #412, 2023-04-24; both answers by NCCL's developers). One rank a node
+    (tp = node, as Megatron-LM's layouts) moves at one NIC's bandwidth, as before.
+    """
+    spans = tp * dp > node
+    dense = np.clip(node / tp, 1.0, np.maximum(dp, 1.0))
+    expert = np.clip(node / (tp * ep), 1.0, np.maximum(dp / ep, 1.0))
+    return (np.where(spans, np.minimum(dense * inter, intra), intra),
+            np.where(spans, np.minimum(expert * inter, intra), intra))
 
 
 def layout_times(r: dict, lay: dict, dp, micro_batches, k: dict,
@@ -215,11 +261,17 @@ def layout_times(r: dict, lay: dict, dp, micro_batches, k: dict,
     # 2Ψ a step of the other stages (Rajbhandari et al. 2020, section 7).
     zero3 = np.where(zero == 3, 1.5 * (1.0 if gathers is None else np.maximum(gathers, 1.0)),
                      1.0)
-    dp_bw = np.where(used > r["node"], inter, intra)
     edp = np.maximum(dp / ep, 1.0)
-    grad_bytes = (2.0 * (dp - 1) / np.maximum(dp, 1) * BYTES_BF16 * dense
-                  + 2.0 * (edp - 1) / edp * BYTES_BF16 * experts) * zero3
-    data = steps * grad_bytes / dp_bw
+    dense_bw, expert_bw = data_parallel_bandwidth(r["node"], tp, dp, ep, intra, inter)
+    data = steps * zero3 * (2.0 * (dp - 1) / np.maximum(dp, 1) * BYTES_BF16 * dense / dense_bw
+                            + 2.0 * (edp - 1) / edp * BYTES_BF16 * experts / expert_bw)
+    # ZeRO-3 / FSDP runs three collectives per layer and gathering micro-batch (all-gather
+    # forward and backward, reduce-scatter backward; Zhao et al. 2023, section 3.3), each
+    # paying its ring's step latency; ZeRO-1/2 reduce few large buckets (none charged).
+    fsdp_latency = np.where(zero == 3, ZERO3_COLLECTIVES_PER_LAYER * stage_layers
+                            * (1.0 if gathers is None else np.maximum(gathers, 1.0))
+                            * ring_latency_s(r["node"], tp, dp), 0.0)
+    data = data + steps * fsdp_latency
     # ZeRO-1/2 reduce the gradients during the backward pass of the step's last micro-batch;
     # ZeRO-3 (FSDP) gathers each layer's parameters ahead of its forward and backward and
     # reduce-scatters its gradients during the backward, overlapping the whole step's compute
