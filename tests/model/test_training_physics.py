@@ -214,7 +214,7 @@ def test_zero3_gathers_overlap_the_whole_step_and_repeat_per_micro_batch():
     # gradient reduction hides behind 2/3 of the last micro-batch's work only.
     r = _row(params=7e9, active_params=7e9, layers=32.0, hidden=4096.0, heads=32.0,
              seq=2048.0, devices=128.0, attention_flops_per_token=12 * 32 * 32 * 128 * 2048.0,
-             memory=40e9, inter_bw=25e9)
+             memory=40e9, inter_bw=1.25e9)  # 10 Gb/s a GPU: a slow network, so both expose
     dp, m = 128.0, 4 * 2 ** 20 / 2048 / 128
     lay3, lay1 = _lay(tp=1, pp=1, zero=3, rc=2), _lay(tp=1, pp=1, zero=1, rc=2)
     memory, share, gathers = parallelism.zero3_micro_batches(r, lay3, dp, m)
@@ -223,7 +223,10 @@ def test_zero3_gathers_overlap_the_whole_step_and_repeat_per_micro_batch():
     z3 = step_time.layout_times(r, lay3, dp, m, K, share, gathers)
     z1 = step_time.layout_times(r, lay1, dp, m, K)
     steps = 1e12 / (4 * 2 ** 20)
-    traffic = steps * 1.5 * 2 * (dp - 1) / dp * 2 * 7e9 / (25e9 * 0.75)
+    # The 8 ranks a node share its 8 NICs; 3 ring collectives a layer pay NCCL's latency.
+    latency = 8.4e-6 + (128 - 16) * 3.4e-6 + (16 - 1) * 14e-6
+    traffic = steps * (1.5 * 2 * (dp - 1) / dp * 2 * 7e9 / (8 * 1.25e9 * 0.75)
+                       + 3 * 32 * latency)
     assert z3["data_s"].item() == pytest.approx(max(traffic - z3["compute_s"].item(), 0.0))
     assert z3["data_s"].item() < z1["data_s"].item()
     # With pipeline stages every micro-batch gathers the stage's weights again.
