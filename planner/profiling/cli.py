@@ -22,7 +22,7 @@ from planner.errors import PlannerError
 from planner.model.records import Record, check_writable
 from planner.model.units import G_PER_KG
 from planner.profiling.options import RANGES, WORKLOADS, check_options, one_line_error
-from planner.profiling.signals import Stopped, StopSignals, describe
+from planner.profiling.signals import GRACE_S, Stopped, StopSignals, describe
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -80,15 +80,14 @@ def run_profile(args: argparse.Namespace) -> int:
     check_options(args)
     check_writable(args.out)
     site = resolve_site(args.country, args.region)
-    with StopSignals() as stop:
+    with StopSignals(grace_s=GRACE_S) as stop:
         try:
             if args.cmd is not None:
                 code = _run_command(args, site, stop)
             else:
                 code = _run_workload(args, site, stop)
         except Stopped as exc:  # before anything was measured
-            print(f"stopped by {describe(exc.signum)} before measuring began; no record was "
-                  "written", file=sys.stderr)
+            stop.say_stopped_before_measuring(exc.signum)
             return 128 + exc.signum
     return stop.exit_code(code)
 
@@ -107,10 +106,12 @@ def _run_command(args: argparse.Namespace, site, stop: StopSignals) -> int:
     from planner.profiling.recording import build_record, save_record
 
     split_command(args.cmd)  # a missing program is an input error: fail before measuring
+    stop.check()
     tracking = args.cpu_tracking or "machine"
     config = ProfilerConfig(device="cpu", gpus="all", country=site.country_iso_code,
                             region=site.region, cpu_tracking_mode=tracking)
     with Profiler(config) as prof:
+        stop.check()
         outcome = measure_command(args.cmd, prof, stop)
         device = "cuda" if prof.gpu_infos else "cpu"
         settings = Settings(
@@ -138,6 +139,7 @@ def _run_workload(args: argparse.Namespace, site, stop: StopSignals) -> int:
     get_workload(args.workload)  # an unknown name fails before torch work starts
     if args.device not in ("cpu", "cuda"):
         raise PlannerError(f"--device {args.device!r}: choose cpu or cuda")
+    stop.check()  # torch is imported now: a signal during the import stops here
     distributed = dist.init(args.device)
     try:
         record = _measure_workload(args, site, stop)
@@ -171,7 +173,8 @@ def _measure_workload(args: argparse.Namespace, site, stop: StopSignals) -> Reco
         warmup_steps=args.warmup, progress=not args.no_progress and sys.stderr.isatty(),
         threads=args.threads,
     )
-    prep = prepare(cfg)  # on CUDA this also makes the rank's GPU torch's current device
+    stop.check()
+    prep = prepare(cfg, stop)  # on CUDA this also makes the rank's GPU torch's current device
     # gpus="auto": on CUDA the current device only (each torchrun rank measures its own GPU).
     config = ProfilerConfig(
         device=args.device, gpus="auto", country=site.country_iso_code, region=site.region,
@@ -187,6 +190,7 @@ def _measure_workload(args: argparse.Namespace, site, stop: StopSignals) -> Reco
                   "Ctrl-C stops and keeps what was measured", file=sys.stderr, flush=True)
 
     with Profiler(config) as prof:
+        stop.check()
         try:
             outcome = measure(prep, prof, on_begin=announce, stop=stop)
         except Exception as exc:

@@ -97,6 +97,17 @@ def stop_command(proc: subprocess.Popen, first: int = signal.SIGINT,
     return code
 
 
+def _wait_or_stop(proc: subprocess.Popen, stop: StopSignals) -> int:
+    """The child's exit code, or :class:`Stopped` once a stop signal has come (asked every
+    0.1 s: the signal handler only notes the signal)."""
+    while True:
+        stop.check()
+        try:
+            return proc.wait(timeout=0.1)
+        except subprocess.TimeoutExpired:
+            pass
+
+
 def measure_command(command: str, profiler: Profiler,
                     stop: StopSignals | None = None) -> CommandOutcome:
     """Run ``command`` inside a measurement window; return what was measured.
@@ -120,8 +131,11 @@ def measure_command(command: str, profiler: Profiler,
     try:
         print(f"measuring the command (pid {proc.pid}, process group {proc.pid}); Ctrl-C "
               "stops it and keeps what was measured", file=sys.stderr, flush=True)
-        with stop.stoppable() if stop is not None else contextlib.nullcontext():
+        if stop is None:
             code = proc.wait()
+        else:
+            with stop.stoppable():
+                code = _wait_or_stop(proc, stop)
     except Stopped as exc:
         interrupted = True
         code = stop_command(proc, exc.signum)

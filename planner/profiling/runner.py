@@ -111,8 +111,13 @@ def _oom_error(cfg: RunConfig, batch: int, device: torch.device, detail: str) ->
     )
 
 
-def prepare(cfg: RunConfig) -> PreparedRun:
-    """Validate, build the model and batch, warm up and count one step's FLOPs."""
+def prepare(cfg: RunConfig, stop: StopSignals | None = None) -> PreparedRun:
+    """Validate, build the model and batch, warm up and count one step's FLOPs.
+
+    With ``stop``, a stop signal raises :class:`~planner.profiling.signals.Stopped` at the
+    next safe point: after the build, between warm-up steps, before the FLOP count.
+    """
+    check = stop.check if stop is not None else lambda: None
     _check(cfg)
     workload = get_workload(cfg.workload)
     device = resolve_device(cfg.device)
@@ -138,6 +143,7 @@ def prepare(cfg: RunConfig) -> PreparedRun:
         if is_oom(exc):
             raise _oom_error(cfg, batch, device, str(exc).splitlines()[0][:160]) from None
         raise
+    check()
     model = dist.wrap_model(model, device) if train else model
     sync = (lambda: torch.cuda.synchronize(device)) if device.type == "cuda" else (lambda: None)
 
@@ -169,7 +175,9 @@ def prepare(cfg: RunConfig) -> PreparedRun:
     prep.tokens_per_step = None if tps is None else tps * batch
     try:
         for _ in range(cfg.warmup_steps):
+            check()
             step()
+        check()
         with FlopCounterMode(display=False) as counter:
             step()
         sync()
@@ -228,7 +236,8 @@ def run_steps(
     """Step until the step count or the time is reached: (steps done, latencies, interrupted).
 
     ``time_each`` synchronises after every step to time it (per-request latency).
-    Ctrl-C, or a signal ``stop`` handles, stops the loop and is reported, not raised.
+    Ctrl-C, or a signal ``stop`` handles (asked after each step), stops the loop and is
+    reported, not raised.
     """
     cfg = prep.config
     steps = cfg.steps if cfg.steps is not None or cfg.seconds is not None else DEFAULT_STEPS
@@ -239,6 +248,7 @@ def run_steps(
     interrupted = False
     step, sync = prep.step, prep.sync
     stoppable = stop.stoppable() if stop is not None else contextlib.nullcontext()
+    check = stop.check if stop is not None else lambda: None
     try:
         with stoppable:
             while (steps is None or done < steps) and (deadline is None or
@@ -252,6 +262,7 @@ def run_steps(
                 if on_step is not None:
                     on_step(done)
                 bar.update(time.perf_counter())
+                check()
     except KeyboardInterrupt:
         interrupted = True
     finally:

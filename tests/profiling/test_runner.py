@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import time
 
 import pytest
 import torch
@@ -59,10 +60,22 @@ def test_warmup_is_excluded_and_ctrl_c_keeps_the_steps_done():
 
 
 def test_seconds_bound_the_run():
-    prep = prepare(RunConfig(workload="mlp", seconds=0.3, batch_size=4))
-    with Profiler(QUIET) as prof:
-        m = measure(prep, prof).measurement
-    assert 0.3 <= m.wall_time_s < 1.5 and m.steps > 1
+    # One torch thread: on two busy cores, two threads spin-wait for each other and a step
+    # took 0.17 s instead of 2.5 ms, which left a single step in the 0.3 s.
+    threads = torch.get_num_threads()
+    ends: list[float] = []  # when each measured step ended
+    try:
+        prep = prepare(RunConfig(workload="mlp", seconds=0.3, batch_size=4, threads=1))
+        with Profiler(QUIET) as prof:
+            m = measure(prep, prof, on_step=lambda done: ends.append(time.perf_counter()))
+            m = m.measurement
+    finally:
+        torch.set_num_threads(threads)  # set_num_threads is process-wide
+    assert m.steps == len(ends) > 1  # several steps were measured
+    assert m.wall_time_s >= 0.3  # the run lasted the bound ...
+    # ... and stopped at the first step that ended past it: the step before the last ended
+    # within 0.3 s of a moment before the first step ended (when the clock started).
+    assert ends[-2] - ends[0] < 0.3
 
 
 @pytest.mark.parametrize(
