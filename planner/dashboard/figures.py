@@ -363,7 +363,7 @@ def range_bars(frame: pd.DataFrame, summary: pd.DataFrame, metric: str, *, title
 
 ASSUMPTION_LABELS = {"utilisation": "utilisation", "power": "device power", "pue": "PUE",
                      "price": "price", "carbon_intensity": "grid intensity",
-                     "traffic": "traffic"}
+                     "traffic": "traffic", "training_time": "training time (fitted)"}
 
 
 def tornado(sensitivity: pd.DataFrame, baseline: float, *, title: str, axis_title: str,

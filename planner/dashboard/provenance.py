@@ -86,3 +86,21 @@ def note(frame: pd.DataFrame, site: ResolvedSite | None = None, extra: str = "")
     if extra:
         lines.append(extra)
     return "  \n".join(lines)
+
+
+TRAINING_UNCERTAINTY_NOTE = ("P10 to P90 of a Monte Carlo over training time (fitted to "
+                             "published runs), power, PUE, price and grid intensity")
+
+
+def training_time_note(sensitivity: pd.DataFrame) -> str:
+    """What the training time factor of the Monte Carlo is, at the range it ran with (the
+    ``low_factor`` / ``high_factor`` of its rows in an uncertainty sensitivity table)."""
+    mine = sensitivity[sensitivity["assumption"] == "training_time"]
+    if not len(mine):
+        return ""
+    low, high = float(mine["low_factor"].iloc[0]), float(mine["high_factor"].iloc[0])
+    return (f"Training time: the planned device-hours × {low:.2f} to × {high:.2f} (most likely "
+            "× 1). The shipped range is fitted to the model's misses, P5 to P95 of published ÷ "
+            "predicted device-hours over the held-out and blind published runs (README, "
+            "Uncertainty): the model tends to be optimistic. A known run keeps its "
+            "device-hours.")

@@ -372,7 +372,9 @@ class LifecycleSpec(StrictModel):
     training_co2e_kg: float | None = Field(default=None, ge=0, le=1e15)
 
 
-UncertainName = Literal["utilisation", "power", "pue", "price", "carbon_intensity", "traffic"]
+# (in the order they are drawn: a name added at the end leaves the earlier draws as they were)
+UncertainName = Literal["utilisation", "power", "pue", "price", "carbon_intensity", "traffic",
+                        "training_time"]
 UNCERTAIN_NAMES: tuple[str, ...] = get_args(UncertainName)
 
 

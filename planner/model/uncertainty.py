@@ -1,6 +1,6 @@
 """Uncertainty: Monte Carlo over the key assumptions (utilisation, power, PUE, price, grid
-intensity, traffic) with P10/P50/P90 results, and a sensitivity ranking of which assumption
-moves each result most.
+intensity, traffic, training time) with P10/P50/P90 results, and a sensitivity ranking of
+which assumption moves each result most.
 
 Each assumption carries a triangular range of factors of its baseline value (defaults with
 sources in ``profiles/levers.yaml``; a scenario's ``uncertainty.ranges`` override them). A
@@ -10,6 +10,11 @@ vectorised functions as the plan (``serving.replica_times_s``, ``queueing``,
 ``service_year.year_of_service``): performance, fleet size, energy, carbon and cost are all
 recomputed; the batch size and devices per replica stay at the plan's choice. With
 autoscaling the hourly fleet follows the headroom rule alone inside the Monte Carlo.
+
+Training reads its own factor, ``training_time``, not the utilisation: a planned run's
+device-hours multiply by it. Its range is fitted, not assumed: P5 to P95 of published ÷
+predicted device-hours over the validation's held-out and blind runs (README, Uncertainty).
+Each phase draws on the assumptions that apply to it (``PHASE_ASSUMPTIONS``).
 
 Sensitivity is one-at-a-time (a tornado): each assumption at its low and its high factor with
 the others at their mode, ranked by the swing of the result (Saltelli et al. 2008, Global
@@ -53,6 +58,13 @@ SERVING_METRICS = ("annual_cost_usd", "annual_energy_kwh", "annual_total_co2e_kg
 TRAINING_METRICS = ("cost_usd", "energy_kwh", "total_co2e_kg", "water_l")
 # Factors of the site and the prices: only the year's footprint reads them (not the sizing)
 SITE_FACTORS = ("pue", "price", "carbon_intensity")
+# The assumptions each phase's draws and sensitivity read: serving the utilisation (its
+# performance), training its fitted training_time (device-hours) instead. (Traffic stays listed
+# for training, where it moves nothing, as it was.)
+PHASE_ASSUMPTIONS = {
+    "serving": tuple(n for n in UNCERTAIN_NAMES if n != "training_time"),
+    "training": tuple(n for n in UNCERTAIN_NAMES if n != "utilisation"),
+}
 
 Ranges = dict[str, tuple[float, float, float]]
 def resolve_ranges(spec: UncertaintySpec | None, defaults: LeverDefaults) -> Ranges:
@@ -75,9 +87,10 @@ def draw_factors(ranges: Ranges, draws: int, seed: int = 0) -> dict[str, np.ndar
     return out
 
 
-def one_at_a_time_factors(ranges: Ranges) -> dict[str, np.ndarray]:
-    """2 × n cases: assumption i at its low then its high, every other at its mode."""
-    names = list(UNCERTAIN_NAMES)
+def one_at_a_time_factors(ranges: Ranges, names=UNCERTAIN_NAMES) -> dict[str, np.ndarray]:
+    """2 × n cases: assumption i of ``names`` at its low then its high, every other at its
+    mode."""
+    names = list(names)
     out = {n: np.full(2 * len(names), ranges[n][1]) for n in names}
     for i, n in enumerate(names):
         out[n][2 * i], out[n][2 * i + 1] = ranges[n][0], ranges[n][2]
@@ -285,12 +298,13 @@ def _full(v: np.ndarray, shape) -> np.ndarray:
 
 
 def training_draws(table: pd.DataFrame, factors: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Cost, energy and CO2e of each training option for every draw: device-hours scale with
-    1 / utilisation (the work is fixed; a known run keeps its device-hours)."""
+    """Cost, energy and CO2e of each training option for every draw: a planned run's
+    device-hours multiply by the ``training_time`` factor (fitted on the validation's runs;
+    a known run keeps its device-hours; the utilisation factor is not read)."""
     c = _columns(table, ("device_hours", "busy_power_w", *RATE_COLUMNS))
     fx = {k: v[:, None] for k, v in factors.items()}
     known = (table["mode_code"].to_numpy() == TrainingMode.KNOWN_RUN)[None, :]
-    device_hours = np.where(known, c["device_hours"], c["device_hours"] / fx["utilisation"])
+    device_hours = np.where(known, c["device_hours"], c["device_hours"] * fx["training_time"])
     on_prem = (table["pricing_mode"] == "on_prem").to_numpy()[None, :]
     rates = Rates.from_columns({**c, "on_prem": on_prem}).with_values(
         pue=np.maximum(c["pue"] * fx["pue"], 1.0),
@@ -330,26 +344,35 @@ def plan_uncertainty(spec: UncertaintySpec | None, inference_spec: InferenceSpec
         d = defaults or load_lever_defaults()
         ranges = resolve_ranges(spec, d)
         factors = draw_factors(ranges, n, seed)
-        oat_factors = one_at_a_time_factors(ranges)
+        oat_factors = {phase: one_at_a_time_factors(ranges, names)
+                       for phase, names in PHASE_ASSUMPTIONS.items()}
         sources = {name: d.cite(d.uncertainty[name].source) for name in UNCERTAIN_NAMES}
         factor_ranks = ranks(np.column_stack([factors[name] for name in UNCERTAIN_NAMES]))
         factor_order = rank_order(factor_ranks)
+        # each phase's columns of them (a factor's ranks are its own: the same in any subset)
+        columns = {phase: [UNCERTAIN_NAMES.index(name) for name in names]
+                   for phase, names in PHASE_ASSUMPTIONS.items()}
         traffic = resolve_traffic(inference_spec) if inference_spec is not None else None
 
         def phase_draws(phase: str, rows: pd.DataFrame) -> tuple[dict, dict]:
             """A phase's draws and the sensitivity's cases (in the same pass)."""
+            names = PHASE_ASSUMPTIONS[phase]
+            mine = {k: factors[k] for k in names}
             if phase == "serving":
-                mc, oat = serving_draw_sets(rows, inference_spec, traffic, [factors, oat_factors])
+                mc, oat = serving_draw_sets(rows, inference_spec, traffic,
+                                            [mine, oat_factors[phase]])
                 return mc, oat
-            both = training_draws(rows, {k: np.concatenate([factors[k], oat_factors[k]])
-                                         for k in factors})
+            both = training_draws(rows, {k: np.concatenate([mine[k], oat_factors[phase][k]])
+                                         for k in names})
             return {k: v[:n] for k, v in both.items()}, {k: v[n:] for k, v in both.items()}
 
         def phase_tables(phase: str, rows: pd.DataFrame, metrics, drawn: tuple) -> tuple:
             mc, oat = drawn
             ids = rows["hardware_id"].tolist()
-            s, t = section_tables(phase, ids, rows, metrics, mc, oat, factor_ranks, factor_order,
-                                  ranges, sources)
+            cols = columns[phase]
+            s, t = section_tables(phase, ids, rows, metrics, mc, oat, factor_ranks[:, cols],
+                                  factor_order[:, cols], ranges, sources,
+                                  PHASE_ASSUMPTIONS[phase])
             return s, t, {f"{phase}.{k}": v for k, v in mc.items() if k != "meets_target"}, ids
 
         phases = []

@@ -40,10 +40,11 @@ def statistics(mc: dict[str, np.ndarray], metrics, factor_ranks: np.ndarray,
 def section_tables(phase: str, ids: list[str], baseline: pd.DataFrame, metrics,
                    mc: dict[str, np.ndarray], oat: dict[str, np.ndarray],
                    factor_ranks: np.ndarray, factor_order: np.ndarray, ranges: Ranges,
-                   sources: dict[str, str]) -> tuple[dict, dict]:
+                   sources: dict[str, str], names=UNCERTAIN_NAMES) -> tuple[dict, dict]:
     """The summary and sensitivity columns of one phase (metric by metric, option by
-    option; the sensitivity's assumptions in ranking order), as arrays."""
-    names = list(UNCERTAIN_NAMES)
+    option; the sensitivity's assumptions in ranking order), as arrays. ``names``: the
+    phase's assumptions, in the order of ``factor_ranks``' columns and ``oat``'s cases."""
+    names = list(names)
     n_opt, n_a, n_m = len(ids), len(names), len(metrics)
     stats = statistics(mc, metrics, factor_ranks, factor_order)
     pct = np.concatenate([p for p, _, _ in stats], axis=1)  # (3, metrics · options)

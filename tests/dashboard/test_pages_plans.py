@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from planner.dashboard import formats, state, tables
+from planner.model.levers import load_lever_defaults
 from planner.model.lifecycle import MONTHS_PER_YEAR, cumulative_curves
 from planner.model.scenario import UncertaintySpec, parse_scenario
 from planner.model.uncertainty import plan_uncertainty
@@ -196,6 +197,9 @@ def test_training_uncertainty_matches_model(planner):
     text = " ".join(m.value for m in at.markdown)
     low, high = q.loc["cost_usd", "p10"], q.loc["cost_usd", "p90"]
     assert f"{formats.money(low)} – {formats.money(high)}" in text
+    # the training time factor (fitted) is said with its range
+    shipped = load_lever_defaults().uncertainty["training_time"]
+    assert any(f"× {shipped.low:.2f} to × {shipped.high:.2f}" in c.value for c in at.caption)
     assert at.get("plotly_chart")  # the tornado is drawn
     at.number_input(key="u_draws").set_value(10).run()
     assert_clean(at)

@@ -285,3 +285,78 @@ def test_too_many_draws_for_the_options_get_one_line_at_once(planned):
     one = planned.training[planned.training["feasible"]].head(1)
     u = plan_uncertainty(spec.model_copy(update={"draws": MAX_EVALUATIONS}), None, one, None)
     assert u.draws["training.cost_usd"].shape == (MAX_EVALUATIONS, 1)
+
+
+def test_training_draws_scale_device_hours_by_training_time_not_utilisation(planner, planned):
+    """A planned run's device-hours (so its energy) multiply by the training_time factor; the
+    utilisation factor moves nothing in training; a known run keeps its device-hours."""
+    rows = planned.training
+    base = training_draws(rows, _ones())
+    slow = _ones()
+    slow["training_time"] = np.array([1.5])
+    got = training_draws(rows, slow)
+    np.testing.assert_allclose(got["energy_kwh"][0], 1.5 * base["energy_kwh"][0], rtol=1e-12)
+    np.testing.assert_allclose(got["total_co2e_kg"][0], 1.5 * base["total_co2e_kg"][0],
+                               rtol=1e-12)
+    util = _ones()
+    util["utilisation"] = np.array([0.5])
+    for k, v in training_draws(rows, util).items():
+        np.testing.assert_array_equal(v, base[k])
+    known = planner.plan({"training": {"hardware": HW[:2], "device_hours": 1e5},
+                          "site": SCENARIO["site"]}).training
+    for k, v in training_draws(known, slow).items():
+        np.testing.assert_array_equal(v, training_draws(known, _ones())[k])
+
+
+def test_the_training_time_range_is_the_shipped_fitted_one_unless_the_scenario_sets_it(
+        planner, planned):
+    """The training phase's sensitivity lists training_time at the shipped (fitted) range and
+    not utilisation; serving lists utilisation and not training_time; a scenario's
+    ``uncertainty.ranges.training_time`` replaces the range."""
+    from planner.model.levers import load_lever_defaults
+
+    shipped = load_lever_defaults().uncertainty["training_time"]
+    assert shipped.source == "fitted" and shipped.mode == 1.0
+    sens = planned.extras["sensitivity"]
+    train = sens[sens["phase"] == "training"]
+    serve = sens[sens["phase"] == "serving"]
+    assert set(train["assumption"]) == set(UNCERTAIN_NAMES) - {"utilisation"}
+    assert set(serve["assumption"]) == set(UNCERTAIN_NAMES) - {"training_time"}
+    tt = train[train["assumption"] == "training_time"]
+    assert (tt["low_factor"] == shipped.low).all() and (tt["high_factor"] == shipped.high).all()
+    assert tt["source"].str.contains("Fitted").all()
+    # energy is device-hours × power: the one-at-a-time ends are the factors themselves
+    e = tt[tt["metric"] == "energy_kwh"].set_index("hardware_id")
+    base = planned.training.set_index("hardware_id").loc[e.index, "energy_kwh"]
+    np.testing.assert_allclose(e["result_at_high"], shipped.high * base, rtol=1e-9)
+    np.testing.assert_allclose(e["result_at_low"], shipped.low * base, rtol=1e-9)
+    mine = planner.plan({**SCENARIO, "uncertainty": {
+        "draws": 500, "ranges": {"training_time": {"low": 1.0, "mode": 1.0, "high": 3.0}}}})
+    s = mine.extras["sensitivity"]
+    tt = s[(s["phase"] == "training") & (s["assumption"] == "training_time")]
+    assert (tt["low_factor"] == 1.0).all() and (tt["high_factor"] == 3.0).all()
+
+
+def test_serving_draws_do_not_read_the_training_time(planner, planned):
+    """The serving phase's percentiles and sensitivity are the same, bit for bit, whatever
+    the training_time range (its factor is drawn after the others, which keep their draws)."""
+    narrow = planner.plan({**SCENARIO, "uncertainty": {
+        "draws": 2000, "seed": 3,
+        "ranges": {"training_time": {"low": 1.0, "mode": 1.0, "high": 1.0}}}}).extras
+    for key in ("uncertainty", "sensitivity"):
+        a, b = (t[t["phase"] == "serving"].reset_index(drop=True)
+                for t in (planned.extras[key], narrow[key]))
+        assert len(a) and a.equals(b)
+    ranges = {n: (0.7, 1.0, 1.6) for n in UNCERTAIN_NAMES}
+    wide = draw_factors({**ranges, "training_time": (0.5, 1.0, 4.0)}, 300, seed=1)
+    for name in UNCERTAIN_NAMES[:-1]:
+        np.testing.assert_array_equal(wide[name], draw_factors(ranges, 300, seed=1)[name])
+
+
+def test_a_bad_training_time_range_gets_the_same_one_line():
+    with pytest.raises(ScenarioError, match=r"uncertainty\.ranges\.training_time.*low ≤ mode"):
+        parse_scenario({**SCENARIO, "uncertainty": {
+            "ranges": {"training_time": {"low": 2.0, "high": 1.5}}}})
+    with pytest.raises(ScenarioError, match=r"uncertainty\.ranges\.training_time\.low"):
+        parse_scenario({**SCENARIO, "uncertainty": {
+            "ranges": {"training_time": {"low": 0, "high": 1.5}}}})

@@ -36,3 +36,27 @@ def test_refused_runs_count_as_misses(table):
     err = table["model_err"].abs().fillna(np.inf)
     assert every["model_median_abs_err"] == pytest.approx(float(np.median(err)))
     assert every["model_within_25pct"] == int((err <= 0.25).sum())
+
+
+def test_shipped_training_time_range_is_the_p5_p95_of_its_named_cases(table):
+    """profiles/levers.yaml's training_time range (the Monte Carlo's factor on a planned run's
+    device-hours) is fitted, not assumed: low and high are the P5 and P95 of published ÷
+    model device-hours over the held-out validation cases and the planned blind cases,
+    rounded to 0.01; its mode stays 1 (a draw at the baseline is the plan)."""
+    from planner.model.levers import load_lever_defaults
+    from tests.model.validation_blind import TRAINING_TIME_QUANTILES, training_time_ratios
+
+    validation, _ = vc.validation_table()
+    ratios = training_time_ratios(validation, table)
+    held = int((validation["role"] == "held-out").sum())
+    assert len(ratios) == held + int(table["model_err"].notna().sum()) and held >= 40
+    assert np.isfinite(ratios).all() and (ratios > 0).all()
+    q = ratios.quantile(list(TRAINING_TIME_QUANTILES))
+    shipped = load_lever_defaults().uncertainty["training_time"]
+    assert shipped.source == "fitted" and shipped.mode == 1.0
+    assert shipped.low == pytest.approx(q[0.05], abs=0.005 + 1e-9)
+    assert shipped.high == pytest.approx(q[0.95], abs=0.005 + 1e-9)
+    # the note names the quantiles it was fitted to (as the README does)
+    for quantile, name in zip(TRAINING_TIME_QUANTILES, ("P5", "P10", "P50", "P90", "P95"),
+                              strict=True):
+        assert f"{name} {q[quantile]:.2f}" in shipped.note

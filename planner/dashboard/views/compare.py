@@ -4,7 +4,7 @@ with a Pareto view of cost against CO2e against time, filtered by device class."
 import numpy as np
 import streamlit as st
 
-from planner.dashboard import figures, first_view, formats, tables, ui
+from planner.dashboard import figures, first_view, formats, provenance, tables, ui
 from planner.dashboard.provenance import BASIS_COLUMNS
 from planner.dashboard.state import DEVICE_CLASSES
 from planner.errors import PlannerError
@@ -103,7 +103,7 @@ if result is not None:
                 charted = feasible
             st.plotly_chart(figures.training_tradeoff(charted), key="cmp_train_chart",
                             width="stretch", config={"displaylogo": False})
-            extra = (f"Whiskers: {figures.UNCERTAINTY_NOTE}. "
+            extra = (f"Whiskers: {provenance.TRAINING_UNCERTAINTY_NOTE}. "
                      + tables.unpriced_note(feasible, "cost_usd"))
             ui.provenance_note(feasible, result.site, extra)
     if not shown.empty and not first_view.headline_only():

@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from planner.dashboard import controls, figures, formats, loaders, state, tables, ui
+from planner.dashboard import controls, figures, formats, loaders, provenance, state, tables, ui
 from planner.dashboard.formats import plain
 from planner.dashboard.provenance import classify
 from planner.errors import PlannerError
@@ -126,7 +126,10 @@ if result is not None:
                 spans.append(f"{label} **{fmt(q.loc[metric, 'p10'])} – "
                              f"{fmt(q.loc[metric, 'p90'])}**")
         st.markdown("Likely range (P10 to P90, Monte Carlo of "
-                    f"{int(s['u_draws']):,} draws): " + " · ".join(spans))
+                    f"{int(s['u_draws']):,} draws): " + " · ".join(spans),
+                    help=provenance.TRAINING_UNCERTAINTY_NOTE + ".")
+        if sensitivity is not None and (note := provenance.training_time_note(sensitivity)):
+            st.caption(note)
 
     left, right = st.columns(2)
     left.plotly_chart(figures.energy_breakdown(row), key="tp_energy_chart", width="stretch",
