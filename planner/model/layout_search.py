@@ -81,7 +81,7 @@ def _evaluate(r: dict, lay: dict, keep: np.ndarray, k: dict) -> dict[str, np.nda
     rr = {name: np.asarray(v).reshape((1,) * len(AXES) + (n,)) for name, v in r.items()}
     dp = (lay["dp"] if "dp" in lay else
           parallelism.data_parallel(rr["devices"], lay["tp"], lay["pp"],
-                                    rr["batch_tokens"] / rr["seq"]))
+                                    rr["batch_tokens"] / rr["seq"], lay["v"]))
     micro = rr["batch_tokens"] / (rr["seq"] * np.maximum(dp, 1.0))
     possible = parallelism.valid(rr, lay, dp, micro) & keep
     memory, share, gathers = parallelism.zero3_micro_batches(rr, lay, dp, micro)

@@ -100,11 +100,35 @@ def given(tp: int, pp: int, dp: int | None, ep: int, zero: int, recompute: str,
             "ep": np.array([ep])}
 
 
-def data_parallel(devices, tp, pp, max_replicas=np.inf):
+INTERLEAVED_DP_TRIES = 64  # micro-batch group counts tried above the fewest (see below)
+
+
+def data_parallel(devices, tp, pp, max_replicas=np.inf, v=1):
     """Data-parallel replicas on ``devices``: whole replicas, at most one per sequence of the
-    global batch (``max_replicas``); the devices left over stay idle (and are charged)."""
-    return np.minimum(np.floor(np.asarray(devices, dtype=float) / (tp * pp)),
+    global batch (``max_replicas``); the devices left over stay idle (and are charged).
+
+    An interleaved schedule (``v`` > 1) runs each replica's micro-batches in groups of pp
+    (Megatron-LM's interleaved 1F1B: the sequences a replica gets, S ÷ dp, a multiple of pp):
+    there the replicas are the most, dp = S ÷ (pp · q) for the fewest whole groups q a replica
+    can run, that fit on the devices, so that more devices never force a worse layout than
+    fewer would (the rest idle). NaN where none of the first ``INTERLEAVED_DP_TRIES`` counts
+    of groups divides the batch (the layout is then invalid, as before).
+    """
+    most = np.minimum(np.floor(np.asarray(devices, dtype=float) / (tp * pp)),
                       np.floor(max_replicas))
+    v = np.asarray(v)
+    if not (v > 1).any():
+        return most
+    seqs = np.asarray(max_replicas, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        fewest = np.ceil(seqs / (pp * np.maximum(most, 1.0)))
+        best = np.full(np.broadcast_shapes(np.shape(fewest), np.shape(most)), np.nan)
+        for extra in range(INTERLEAVED_DP_TRIES - 1, -1, -1):  # the fewest groups win
+            groups = fewest + extra
+            dp = seqs / (pp * groups)
+            whole = (dp >= 1.0) & (dp == np.floor(dp)) & (dp <= most)
+            best = np.where(whole, dp, best)
+    return np.where(v > 1, best, most)
 
 
 def stage_layers(r: dict, lay: dict):

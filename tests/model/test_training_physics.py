@@ -486,3 +486,23 @@ def test_fsdp_over_many_nodes_pays_its_ring_latency(planner):
     tp8 = _one(planner, {**base, "parallelism": {"tp": 8, "pp": 1, "zero_stage": 3,
                                                  "recompute": "none"}})
     assert tp8["feasible"]
+
+
+def test_interleaved_replicas_divide_the_batch_into_whole_groups():
+    # 512 sequences, pp 16 interleaved: a replica's sequences a multiple of 16, so dp 32 at
+    # most (36 would leave 14.2 each); without interleaving every whole replica that fits.
+    assert parallelism.data_parallel(4608.0, 8.0, 16.0, 512.0, v=6) == 32
+    assert parallelism.data_parallel(4608.0, 8.0, 16.0, 512.0, v=1) == 36
+    assert parallelism.data_parallel(4096.0, 8.0, 16.0, 512.0, v=6) == 32
+    # No whole number of groups divides an odd batch over 16 stages: no such layout.
+    assert np.isnan(parallelism.data_parallel(4096.0, 8.0, 16.0, 511.0, v=6))
+
+
+def test_more_devices_never_plan_slower_than_fewer(planner):
+    # Llama 3.1 405B in FP8 with the default 4M-token batch (512 sequences) on B200: 4,096
+    # devices run tp8 pp16x6 dp32; 4,608 used to force a pipeline of 63 stages (156 days
+    # against 114) because the interleaved layout's dp 36 does not divide the batch.
+    days = [_one(planner, {"model": "llama-3.1-405b", "hardware": "nvidia-b200",
+                           "precision": "fp8", "devices": d})["days"]
+            for d in (4096, 4608, 5120, 6144, 8192)]
+    assert all(b <= a * (1 + 1e-12) for a, b in zip(days, days[1:], strict=False))
