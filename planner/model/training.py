@@ -55,6 +55,7 @@ MODE_OF: dict[str, TrainingMode] = {
     "default_deadline": TrainingMode.DEADLINE, "known_run": TrainingMode.KNOWN_RUN,
 }
 BASIS_PREDICTED = "predicted (layout model)"
+BUBBLE_NOTE_SHARE = 0.25  # bubble share of the time above which the basis names the batch
 GB = 1e9
 
 
@@ -219,6 +220,18 @@ def _table(grid: pd.DataFrame, p: dict) -> pd.DataFrame:
                 for name, values in results.items()}
     computed["layout"] = np.where(feasible & ~known_run, np.array(p["layout"], dtype=object), "")
     computed["utilisation_basis"] = np.where(fixed_util, p["basis"], BASIS_PREDICTED)
+    # A plan that spends much of its time in the pipeline bubble is limited by its batch (few
+    # micro-batches per replica; the bubble is (pp − 1) ÷ (v · m) of the work): say so.
+    bubble = computed["bubble_share"]
+    with np.errstate(invalid="ignore"):
+        bubbly = feasible & ~fixed_util & ~known_run & (bubble > BUBBLE_NOTE_SHARE)
+    seqs = (grid["global_batch_tokens"].to_numpy(float)
+            / grid["sequence_tokens"].to_numpy(float))
+    note = _texts(bubbly, lambda b, s, d: (
+        f"{BASIS_PREDICTED[:-1]}; pipeline bubble {b:.0%} of the time: the batch of "
+        f"{s:,.0f} sequences gives each of {d:,.0f} replicas {s / d:.3g} micro-batches; a "
+        "larger training.global_batch_tokens cuts it)"), bubble, seqs, pred["dp"])
+    computed["utilisation_basis"] = np.where(bubbly, note, computed["utilisation_basis"])
     out = with_columns(grid, computed)
     out.attrs["layout_cells"] = p["cells"]
     out.attrs["layout_cells_evaluated"] = p["evaluated"]

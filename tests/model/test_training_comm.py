@@ -88,3 +88,20 @@ def test_more_devices_never_plan_slower_than_fewer(planner):
                            "precision": "fp8", "devices": d})["days"]
             for d in (4096, 4608, 5120, 6144, 8192)]
     assert all(b <= a * (1 + 1e-12) for a, b in itertools.pairwise(days))
+
+
+def test_a_plan_stuck_in_the_bubble_names_its_batch(planner):
+    # Llama 3.1 405B FP8 in 90 days on B200 with the default 4M-token batch (512 sequences of
+    # 8,192): the deadline needs more replicas than the batch feeds, so most of the time is
+    # pipeline bubble; the basis says so and names the input that cuts it.
+    row = _one(planner, {"model": "llama-3.1-405b", "hardware": "nvidia-b200",
+                         "precision": "fp8", "days": 90})
+    assert row["feasible"] and row["bubble_share"] > 0.5
+    basis = row["utilisation_basis"]
+    assert basis.startswith("predicted (layout model; pipeline bubble")
+    assert "512 sequences" in basis and "training.global_batch_tokens" in basis
+    assert basis in row["assumptions"]
+    # Llama 3 70B on 64 H100 at the same default batch has little bubble: the plain basis.
+    plain = _one(planner, {"model": "llama-3-70b", "devices": 64})
+    assert plain["bubble_share"] < 0.25
+    assert plain["utilisation_basis"] == "predicted (layout model)"
