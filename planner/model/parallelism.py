@@ -32,6 +32,8 @@ other stages wait for it. Interleaved chunks (v > 1, at least one layer each) ma
 from __future__ import annotations
 
 import itertools
+import math
+from functools import lru_cache
 
 import numpy as np
 
@@ -100,35 +102,63 @@ def given(tp: int, pp: int, dp: int | None, ep: int, zero: int, recompute: str,
             "ep": np.array([ep])}
 
 
-INTERLEAVED_DP_TRIES = 64  # micro-batch group counts tried above the fewest (see below)
+DIVISOR_TRIES = 16  # group counts tried at once before the exact search (data_parallel)
 
 
-def data_parallel(devices, tp, pp, max_replicas=np.inf, v=1):
+@lru_cache(maxsize=4096)
+def _largest_divisor(n: float, at_most: float) -> float:
+    """The largest divisor of the whole number ``n`` that is at most ``at_most`` (NaN if ``n``
+    is not a whole number ≥ 1 or ``at_most`` < 1)."""
+    if not (math.isfinite(n) and n >= 1 and at_most >= 1 and n == int(n)):
+        return float("nan")
+    n_int, cap = int(n), int(at_most)
+    if cap >= n_int:
+        return float(n_int)
+    best = 1
+    for d in range(1, math.isqrt(n_int) + 1):
+        if n_int % d == 0:
+            for c in (d, n_int // d):
+                if best < c <= cap:
+                    best = c
+    return float(best)
+
+
+def data_parallel(devices, tp, pp, max_replicas=np.inf, interleaved=False):
     """Data-parallel replicas on ``devices``: whole replicas, at most one per sequence of the
     global batch (``max_replicas``); the devices left over stay idle (and are charged).
 
-    An interleaved schedule (``v`` > 1) runs each replica's micro-batches in groups of pp
-    (Megatron-LM's interleaved 1F1B: the sequences a replica gets, S ÷ dp, a multiple of pp):
-    there the replicas are the most, dp = S ÷ (pp · q) for the fewest whole groups q a replica
-    can run, that fit on the devices, so that more devices never force a worse layout than
-    fewer would (the rest idle). NaN where none of the first ``INTERLEAVED_DP_TRIES`` counts
-    of groups divides the batch (the layout is then invalid, as before).
+    An interleaved schedule (``interleaved``: v > 1) runs each replica's micro-batches in
+    groups of pp (Megatron-LM's interleaved 1F1B: the sequences a replica gets, S ÷ dp, a
+    multiple of pp):
+    there dp is the largest divisor of S ÷ pp that fits on the devices, so that more devices
+    never force a worse layout than fewer would (the rest idle); NaN where S ÷ pp is not a
+    whole number (no such layout, as before).
     """
     most = np.minimum(np.floor(np.asarray(devices, dtype=float) / (tp * pp)),
                       np.floor(max_replicas))
-    v = np.asarray(v)
-    if not (v > 1).any():
+    if not interleaved:
         return most
-    seqs = np.asarray(max_replicas, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        fewest = np.ceil(seqs / (pp * np.maximum(most, 1.0)))
-        best = np.full(np.broadcast_shapes(np.shape(fewest), np.shape(most)), np.nan)
-        for extra in range(INTERLEAVED_DP_TRIES - 1, -1, -1):  # the fewest groups win
-            groups = fewest + extra
-            dp = seqs / (pp * groups)
-            whole = (dp >= 1.0) & (dp == np.floor(dp)) & (dp <= most)
-            best = np.where(whole, dp, best)
-    return np.where(v > 1, best, most)
+    groups = np.asarray(max_replicas, dtype=float) / pp
+    shape = np.broadcast_shapes(np.shape(groups), np.shape(most))
+    g = np.broadcast_to(groups, shape).ravel()
+    m = np.broadcast_to(most, shape).ravel()
+    out = np.full(g.size, np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ok = np.isfinite(g) & (g >= 1) & (g == np.floor(g)) & (m >= 1)
+        # dp = S ÷ (pp · q) for the fewest groups q ≥ S ÷ (pp · most) that divide S ÷ pp:
+        # counted up from there, most cells at their first try; the rare rest one by one.
+        todo = np.flatnonzero(ok)
+        gf = g[todo]
+        qf = np.maximum(np.ceil(gf / m[todo]), 1.0)
+        for _ in range(DIVISOR_TRIES):
+            if not todo.size:
+                break
+            hit = np.mod(gf, qf) == 0
+            out[todo[hit]] = gf[hit] / qf[hit]
+            todo, gf, qf = todo[~hit], gf[~hit], qf[~hit] + 1.0
+    for i in todo:
+        out[i] = _largest_divisor(float(g[i]), float(m[i]))
+    return out.reshape(shape)
 
 
 def stage_layers(r: dict, lay: dict):

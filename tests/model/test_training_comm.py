@@ -73,11 +73,11 @@ def test_fsdp_over_many_nodes_pays_its_ring_latency(planner):
 def test_interleaved_replicas_divide_the_batch_into_whole_groups():
     # 512 sequences, pp 16 interleaved: a replica's sequences a multiple of 16, so dp 32 at
     # most (36 would leave 14.2 each); without interleaving every whole replica that fits.
-    assert parallelism.data_parallel(4608.0, 8.0, 16.0, 512.0, v=6) == 32
-    assert parallelism.data_parallel(4608.0, 8.0, 16.0, 512.0, v=1) == 36
-    assert parallelism.data_parallel(4096.0, 8.0, 16.0, 512.0, v=6) == 32
+    assert parallelism.data_parallel(4608.0, 8.0, 16.0, 512.0, interleaved=True) == 32
+    assert parallelism.data_parallel(4608.0, 8.0, 16.0, 512.0) == 36
+    assert parallelism.data_parallel(4096.0, 8.0, 16.0, 512.0, interleaved=True) == 32
     # No whole number of groups divides an odd batch over 16 stages: no such layout.
-    assert np.isnan(parallelism.data_parallel(4096.0, 8.0, 16.0, 511.0, v=6))
+    assert np.isnan(parallelism.data_parallel(4096.0, 8.0, 16.0, 511.0, interleaved=True))
 
 
 def test_more_devices_never_plan_slower_than_fewer(planner):
