@@ -129,10 +129,9 @@ def data_parallel(devices, tp, pp, max_replicas=np.inf, interleaved=False):
 
     An interleaved schedule (``interleaved``: v > 1) runs each replica's micro-batches in
     groups of pp (Megatron-LM's interleaved 1F1B: the sequences a replica gets, S ÷ dp, a
-    multiple of pp):
-    there dp is the largest divisor of S ÷ pp that fits on the devices, so that more devices
-    never force a worse layout than fewer would (the rest idle); NaN where S ÷ pp is not a
-    whole number (no such layout, as before).
+    multiple of pp): there dp is the largest divisor of S ÷ pp that fits on the devices, so
+    that more devices never force a worse layout than fewer would (the rest idle); NaN where
+    S ÷ pp is not a whole number (no such layout, as before).
     """
     most = np.minimum(np.floor(np.asarray(devices, dtype=float) / (tp * pp)),
                       np.floor(max_replicas))

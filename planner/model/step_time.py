@@ -156,11 +156,17 @@ def ring_latency_s(node, tp, dp):
     their ICI, not NCCL: 0.
     """
     n = np.maximum(dp, 1.0)
-    per_node = np.clip(node / tp, 1.0, n)
+    per_node = ranks_per_node(node, tp, n)
     nodes = np.where(np.isfinite(node), np.ceil(n / per_node), 1.0)
     lat = (RING_BASE_LATENCY_S + (n - nodes) * RING_NVLINK_HOP_S
            + (nodes - 1.0) * RING_NET_HOP_S)
     return np.where(np.isfinite(node) & (n > 1), lat, 0.0)
+
+
+def ranks_per_node(node, group_stride, ranks):
+    """Ranks of a data-parallel group on one node: node ÷ the group's stride in the rank
+    order (tp, or tp · ep for the experts' group), at least 1 and at most the group."""
+    return np.clip(node / group_stride, 1.0, np.maximum(ranks, 1.0))
 
 
 def data_parallel_bandwidth(node, tp, dp, ep, intra, inter):
@@ -180,8 +186,8 @@ def data_parallel_bandwidth(node, tp, dp, ep, intra, inter):
     (tp = node, as Megatron-LM's layouts) moves at one NIC's bandwidth, as before.
     """
     spans = tp * dp > node
-    dense = np.clip(node / tp, 1.0, np.maximum(dp, 1.0))
-    expert = np.clip(node / (tp * ep), 1.0, np.maximum(dp / ep, 1.0))
+    dense = ranks_per_node(node, tp, dp)
+    expert = ranks_per_node(node, tp * ep, dp / ep)
     return (np.where(spans, np.minimum(dense * inter, intra), intra),
             np.where(spans, np.minimum(expert * inter, intra), intra))
 
@@ -259,8 +265,8 @@ def layout_times(r: dict, lay: dict, dp, micro_batches, k: dict,
     experts = r["expert_params"] * uneven / (tp * pp * ep)
     # ZeRO-3 moves 3Ψ a gathering micro-batch (two all-gathers, one reduce-scatter) for the
     # 2Ψ a step of the other stages (Rajbhandari et al. 2020, section 7).
-    zero3 = np.where(zero == 3, 1.5 * (1.0 if gathers is None else np.maximum(gathers, 1.0)),
-                     1.0)
+    gathering = 1.0 if gathers is None else np.maximum(gathers, 1.0)
+    zero3 = np.where(zero == 3, 1.5 * gathering, 1.0)
     edp = np.maximum(dp / ep, 1.0)
     dense_bw, expert_bw = data_parallel_bandwidth(r["node"], tp, dp, ep, intra, inter)
     data = steps * zero3 * (2.0 * (dp - 1) / np.maximum(dp, 1) * BYTES_BF16 * dense / dense_bw
@@ -268,8 +274,7 @@ def layout_times(r: dict, lay: dict, dp, micro_batches, k: dict,
     # ZeRO-3 / FSDP runs three collectives per layer and gathering micro-batch (all-gather
     # forward and backward, reduce-scatter backward; Zhao et al. 2023, section 3.3), each
     # paying its ring's step latency; ZeRO-1/2 reduce few large buckets (none charged).
-    fsdp_latency = np.where(zero == 3, ZERO3_COLLECTIVES_PER_LAYER * stage_layers
-                            * (1.0 if gathers is None else np.maximum(gathers, 1.0))
+    fsdp_latency = np.where(zero == 3, ZERO3_COLLECTIVES_PER_LAYER * stage_layers * gathering
                             * ring_latency_s(r["node"], tp, dp), 0.0)
     data = data + steps * fsdp_latency
     # ZeRO-1/2 reduce the gradients during the backward pass of the step's last micro-batch;

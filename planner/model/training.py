@@ -176,7 +176,19 @@ def _physics(g: pd.DataFrame, k, constants: dict | None, digest: bytes | None,
                          utilisation * goodput)
     power = training_power.following_power(g, mean_util, performance_constants)
     layout = training_perf.layout_text(pred, has_arch & ~fixed_util, devices)
-    return {"reason": reason, "layout": layout, "device_hours": device_hours, "devices": devices,
+    # A plan that spends much of its time in the pipeline bubble is limited by its batch (few
+    # micro-batches per replica; the bubble is (pp − 1) ÷ (v · m) of the work): its basis says
+    # so (site-free, so kept with the physics; ``_table`` shows it on the feasible rows).
+    bubble = training_perf.shares(pred)["bubble_share"]
+    with np.errstate(invalid="ignore"):
+        bubbly = (reason == "") & ~fixed_util & ~known_run & (bubble > BUBBLE_NOTE_SHARE)
+    seqs = g["global_batch_tokens"].to_numpy(float) / g["sequence_tokens"].to_numpy(float)
+    bubble_note = _texts(bubbly, lambda b, s, d: (
+        f"{BASIS_PREDICTED[:-1]}; pipeline bubble {b:.0%} of the time: the batch of "
+        f"{s:,.0f} sequences gives each of {d:,.0f} replicas {s / d:.3g} micro-batches; a "
+        "larger training.global_batch_tokens cuts it)"), bubble, seqs, pred["dp"])
+    return {"reason": reason, "layout": layout, "bubble_note": bubble_note,
+            "device_hours": device_hours, "devices": devices,
             "hours": hours, "known_run": known_run, "power": power, "min_devices": min_devices,
             "utilisation": utilisation, "predicted_mfu": predicted_mfu, "pred": pred,
             "fixed_util": fixed_util, "basis": basis, "flops": flops,
@@ -220,18 +232,9 @@ def _table(grid: pd.DataFrame, p: dict) -> pd.DataFrame:
                 for name, values in results.items()}
     computed["layout"] = np.where(feasible & ~known_run, np.array(p["layout"], dtype=object), "")
     computed["utilisation_basis"] = np.where(fixed_util, p["basis"], BASIS_PREDICTED)
-    # A plan that spends much of its time in the pipeline bubble is limited by its batch (few
-    # micro-batches per replica; the bubble is (pp − 1) ÷ (v · m) of the work): say so.
-    bubble = computed["bubble_share"]
-    with np.errstate(invalid="ignore"):
-        bubbly = feasible & ~fixed_util & ~known_run & (bubble > BUBBLE_NOTE_SHARE)
-    seqs = (grid["global_batch_tokens"].to_numpy(float)
-            / grid["sequence_tokens"].to_numpy(float))
-    note = _texts(bubbly, lambda b, s, d: (
-        f"{BASIS_PREDICTED[:-1]}; pipeline bubble {b:.0%} of the time: the batch of "
-        f"{s:,.0f} sequences gives each of {d:,.0f} replicas {s / d:.3g} micro-batches; a "
-        "larger training.global_batch_tokens cuts it)"), bubble, seqs, pred["dp"])
-    computed["utilisation_basis"] = np.where(bubbly, note, computed["utilisation_basis"])
+    note = p["bubble_note"]
+    computed["utilisation_basis"] = np.where(feasible & (note != ""), note,
+                                             computed["utilisation_basis"])
     out = with_columns(grid, computed)
     out.attrs["layout_cells"] = p["cells"]
     out.attrs["layout_cells_evaluated"] = p["evaluated"]

@@ -10,19 +10,12 @@ import pytest
 
 from planner.model import parallelism, step_time
 from planner.model.plan import Planner
-
-H100 = "nvidia-h100-sxm"
+from tests.model.test_training_physics import _one
 
 
 @pytest.fixture(scope="module")
 def planner() -> Planner:
     return Planner.load()
-
-
-def _one(planner, training, **extra):
-    return planner.plan_training({"training": {"hardware": H100, **training},
-                                  "site": {"carbon_intensity_g_per_kwh": 400, "pue": 1.2},
-                                  **extra}).iloc[0]
 
 
 # --- data-parallel rings: the NICs a node's ranks share, and NCCL's ring latency -----------
