@@ -10,7 +10,9 @@ Per device, over the whole run (all arrays (R, K): runs × layouts):
   element-wise work (norms, activations, dropout, optimizer), c_e bytes per token, layer and
   hidden unit over memory bandwidth, and for unfused attention kernels the score matrices
   too (5·a·T beside 34·h stored bytes, Korthikanti et al. 2022, Table 2); fused kernels
-  (FlashAttention) skip masked blocks and recompute the scores in the backward pass;
+  (FlashAttention) skip masked blocks and recompute the scores in the backward pass; FP8
+  runs also cast every linear layer's inputs and output gradients to FP8 (16·h values a
+  token and layer, 4 bytes each: ``FP8_CAST_BYTES``);
 - tensor parallelism: 4 all-reduces of the layer activations per layer and token (6 with full
   recomputation) on the intra-node link, not hidden (Shoeybi et al. 2019, arXiv:1909.08053,
   Figure 4; Narayanan et al. 2021, section 3.2);
@@ -73,6 +75,13 @@ DUALPIPE_COMPUTE_SHARE = 112.0 / 132.0
 RECOMPUTE_FULL, RECOMPUTE_SELECTIVE = 2, 1
 CAUSAL_SHARE = 0.5  # of the score blocks a fused kernel computes under a causal mask
 SCORE_BYTES, ACTIVATION_BYTES = 5.0, 34.0  # stored bytes per token and layer: 5·a·T, 34·h
+# FP8 casts: every linear layer's input and output gradient is cast to FP8 in the two layouts
+# its forward and backward GEMMs read, one fused cast + transpose reading 2 bytes (BF16) and
+# writing 2 × 1 a value (NVIDIA Transformer Engine, transformer_engine/common/transpose/
+# cast_transpose.cu; torchao float8 casts input, weight and gradient alike, pytorch/ao
+# torchao/float8/README.md). A GPT-style layer (FFN 4h) has 7h input values a token (QKV h,
+# projection h, FC1 h, FC2 4h) and 9h output-gradient values (3h, h, 4h, h): 16h.
+FP8_CAST_BYTES, FP8_CAST_VALUES_PER_HIDDEN = 4.0, 16.0
 BYTES_FP32 = 4.0
 # Per MoE layer and token: permute + unpermute, each read and written, forward and backward.
 PERMUTE_PASSES = 2.0 * 2.0 * 2.0
@@ -243,6 +252,11 @@ def layout_times(r: dict, lay: dict, dp, micro_batches, k: dict,
     scores = unfused * SCORE_BYTES * r["heads"] * r["seq"] / ACTIVATION_BYTES * attn_unfused
     elementwise = (k["elementwise_bytes"] * tokens * layers * (h * lin_factor + scores) / used
                    / r["memory_bandwidth"])
+    # FP8 rows also cast each linear layer's inputs and output gradients (× 0 elsewhere: BF16
+    # rows are unchanged bit for bit); a recomputed forward casts its inputs again.
+    casts = (r["fp8"] * FP8_CAST_BYTES * FP8_CAST_VALUES_PER_HIDDEN * tokens * layers * h
+             * lin_factor / used / r["memory_bandwidth"])
+    elementwise = elementwise + casts
     dualpipe = r.get("dualpipe", 0.0)
     compute = ((matmul + elementwise + moe_work) * uneven
                / (1.0 - dualpipe * (1.0 - DUALPIPE_COMPUTE_SHARE)))

@@ -158,6 +158,24 @@ def test_compute_time_is_flops_over_efficient_peak_plus_memory_bound_work():
     assert t["tensor_s"] == 0 and t["bubble_s"] == 0
 
 
+def test_fp8_rows_pay_the_casts_of_every_linear_input_and_output_gradient():
+    # Added 2026-12-02 (issue 9): 16·h values a token and layer cast to FP8 (7h inputs, 9h
+    # output gradients of a GPT-style layer), 4 bytes each (a cast + transpose reads 2 and
+    # writes 2 × 1), at memory bandwidth; a recomputed forward casts its inputs again.
+    lay = _lay(tp=1, pp=1, rc=0)
+    base = dict(devices=1.0, node=1.0, peak_linear=1979e12)
+    bf16 = step_time.layout_times(_row(**base), lay, 1.0, 1024.0, K)
+    k = dict(K, fp8_matmul_efficiency=1.0)
+    fp8 = step_time.layout_times(_row(**base, fp8=1.0), lay, 1.0, 1024.0, k)
+    no_cast = step_time.layout_times(_row(**base), lay, 1.0, 1024.0, k)  # fp8 0, same peak
+    casts = 4 * 16 * 1e12 * 80 * 8192 / 3.35e12
+    assert fp8["compute_s"] - no_cast["compute_s"] == pytest.approx(casts)
+    assert bf16["compute_s"] == no_cast["compute_s"]  # BF16 rows are unchanged
+    full = step_time.layout_times(_row(**base, fp8=1.0), _lay(tp=1, pp=1, rc=2), 1.0, 1024.0, k)
+    full_no_cast = step_time.layout_times(_row(**base), _lay(tp=1, pp=1, rc=2), 1.0, 1024.0, k)
+    assert full["compute_s"] - full_no_cast["compute_s"] == pytest.approx(casts * 4 / 3)
+
+
 def test_unfused_attention_computes_every_score_and_moves_the_score_matrices():
     r = _row(devices=1.0, node=1.0, unfused=1.0)
     t = step_time.layout_times(r, _lay(tp=1, pp=1, rc=0), 1.0, 1024.0, K)
@@ -388,8 +406,10 @@ def test_dense_rows_do_no_expert_gemm_work_and_keep_their_times_bit_for_bit():
         eff = 0.8 * 0.6 * size
         lin = 1e12 / 512 * (6 * 7e10 * 1.0 / (989e12 * (1 + fp8))
                             + 12 * 80 * 64 * 128 * 4096.0 * 0.5 * 7 / 6 / 989e12) / eff
-        assert t["compute_s"].item() == pytest.approx(lin + 200 * 1e12 * 80 * 8192 / 512
-                                                      / 3.35e12, rel=1e-12)
+        # FP8 rows add the casts to FP8 (4 bytes × 16·h a token and layer; 2026-12-02)
+        bytes_per_token_layer = 200 + fp8 * 4 * 16
+        assert t["compute_s"].item() == pytest.approx(
+            lin + bytes_per_token_layer * 1e12 * 80 * 8192 / 512 / 3.35e12, rel=1e-12)
         # The expert inputs do not reach a dense row: the same bits with or without them.
         other = step_time.layout_times(dict(r, fp8_gemm_measured=1.0 - r["fp8_gemm_measured"],
                                             expert_params=r["expert_params"] + 1e9), lay,

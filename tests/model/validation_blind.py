@@ -9,6 +9,7 @@ changed after they were first planned (README, "The time model on published runs
 
     python tests/model/validation_blind.py              # per case, then the summaries
     python tests/model/validation_blind.py --markdown   # the README's tables
+    python tests/model/validation_blind.py --fifth      # the fifth list (training_runs_blind5.csv)
 """
 
 from __future__ import annotations
@@ -26,16 +27,18 @@ from planner.model.plan import Planner
 from tests.model import validation_cases as vc
 
 BLIND_PATH = vc.DATA / "training_runs_blind4.csv"
+BLIND5_PATH = vc.DATA / "training_runs_blind5.csv"
 # torchtitan's own H100 runs used Grand Teton hosts of H100 SXM 96GB HBM2e at a 500 W limit
 # (the CSV's header), planned as the 700 W H100 SXM profile: reported apart.
 CAPPED_H100_REPORTS = ("torchtitan2404", "torchtitan2408", "torchtitan2412", "torchtitan2506")
 
 
-def blind_table(planner: Planner | None = None) -> pd.DataFrame:
-    """Per blind case: published and model device-hours, MFU, layout, model and naive error."""
+def blind_table(planner: Planner | None = None, path: Path = BLIND_PATH) -> pd.DataFrame:
+    """Per blind case: published and model device-hours, MFU, layout, model and naive error
+    (``path``: the list, the fourth by default; ``BLIND5_PATH`` the fifth)."""
     planner = planner or Planner.load()
     saved = vc.CASES_PATH
-    vc.CASES_PATH = BLIND_PATH
+    vc.CASES_PATH = path
     try:
         c = vc.cases()
         g = vc.grid(planner)
@@ -132,7 +135,7 @@ def training_time_ratios(validation: pd.DataFrame, blind: pd.DataFrame) -> pd.Se
 if __name__ == "__main__":
     pd.set_option("display.width", 250)
     pd.set_option("display.max_rows", 200)
-    t = blind_table()
+    t = blind_table(path=BLIND5_PATH if "--fifth" in sys.argv else BLIND_PATH)
     s = summaries(t)
     if "--markdown" in sys.argv:
         print(markdown(t, s))
