@@ -69,6 +69,7 @@ class PerformanceConstants(StrictModel):
     matrix_half_size: Constant
     fp8_matmul_efficiency: Constant
     elementwise_bytes: Constant
+    tensor_parallel_overlap: Constant
     network_efficiency: Constant
     intra_node_bandwidth_gb_per_s: Constant
     inter_node_bandwidth_gb_per_s_per_device: Constant

@@ -14,8 +14,10 @@ Per device, over the whole run (all arrays (R, K): runs × layouts):
   runs also cast every linear layer's inputs and output gradients to FP8 (16·h values a
   token and layer, 4 bytes each: ``FP8_CAST_BYTES``);
 - tensor parallelism: 4 all-reduces of the layer activations per layer and token (6 with full
-  recomputation) on the intra-node link, not hidden (Shoeybi et al. 2019, arXiv:1909.08053,
-  Figure 4; Narayanan et al. 2021, section 3.2);
+  recomputation) on the intra-node link (Shoeybi et al. 2019, arXiv:1909.08053, Figure 4;
+  Narayanan et al. 2021, section 3.2), not hidden by Megatron-LM's 2021 code, hidden behind
+  the GEMMs (up to the compute time) by stacks that overlap them (``tp_overlap``: Transformer
+  Engine's userbuffers, PyTorch Async TP);
 - pipeline: activations sent forward and gradients back at each stage boundary (× v chunks,
   ÷ tp: each tensor-parallel rank sends its share; Narayanan et al. 2021, section 4.1);
   the 1F1B bubble (pp − 1)/(v·m) of the per-step work (Narayanan et al. 2021, section 2.2;
@@ -267,6 +269,12 @@ def layout_times(r: dict, lay: dict, dp, micro_batches, k: dict,
     n_allreduce = 4.0 + 2.0 * full
     tensor = np.where(tp > 1, n_allreduce * 2.0 * (tp - 1) / tp * BYTES_BF16 * h
                       * per_replica_tokens * stage_layers / intra, 0.0)
+    # Stacks that overlap the tensor-parallel collectives with the GEMMs that feed them
+    # (Transformer Engine's userbuffers, NVIDIA/NeMo PR #6362, 2023-04; Megatron Bridge's
+    # CommOverlapConfig(tp_comm_overlap=True): "TP communication under GEMM work"; PyTorch
+    # Async TP in torchtitan) hide them up to the compute time: a share ``tp_overlap``.
+    tp_overlap = r.get("tp_overlap", 0.0)
+    tensor = np.maximum(tensor * (1.0 - tp_overlap), tensor - compute)
     pp_link = np.where(tp * pp > r["node"], inter, intra)
     # Each tensor-parallel rank sends its 1/tp share of the boundary activations (sequence-
     # parallel activations are already split; Narayanan et al. 2021, section 4.1, scatter/

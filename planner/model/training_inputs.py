@@ -16,7 +16,7 @@ from planner.errors import ScenarioError
 from planner.model import architecture
 from planner.model.defaults import Defaults
 from planner.model.parallelism import RECOMPUTE
-from planner.model.perf_constants import PerformanceConstants
+from planner.model.perf_constants import PerformanceConstants, load_performance
 from planner.model.scenario import TrainingSpec
 from planner.model.workloads import (
     CHECKPOINT_ACTIVATION_BYTES_PER_TOKEN_PER_HIDDEN_PER_LAYER,
@@ -124,7 +124,8 @@ def given_layout(spec: TrainingSpec, w: dict) -> dict:
     if par is None:
         return {**{f"given_{k}": np.nan for k in ("tp", "pp", "dp", "ep", "zero", "rc",
                                                     "stage_layers", "v")},
-                "given_dualpipe": 0.0, "given_hierarchical": 0.0}
+                "given_dualpipe": 0.0, "given_hierarchical": 0.0,
+                "given_tp_overlap": default_tp_overlap()}
     if not w["has_architecture"]:
         raise ScenarioError("training.parallelism: needs a transformer (a preset with an "
                             "architecture, or params and tokens)")
@@ -171,7 +172,15 @@ def given_layout(spec: TrainingSpec, w: dict) -> dict:
             "given_rc": col(RECOMPUTE.index(par.recompute) if par.recompute else None),
             "given_stage_layers": col(busiest), "given_v": col(par.virtual_stages),
             "given_dualpipe": 1.0 if par.schedule == "dualpipe" else 0.0,
-            "given_hierarchical": 1.0 if par.dispatcher == "hierarchical" else 0.0}
+            "given_hierarchical": 1.0 if par.dispatcher == "hierarchical" else 0.0,
+            "given_tp_overlap": (default_tp_overlap() if par.tp_comm_overlap is None
+                                 else float(par.tp_comm_overlap))}
+
+
+def default_tp_overlap() -> float:
+    """Share of the tensor-parallel collectives a layout hides behind its GEMMs when the
+    scenario does not say (``tensor_parallel_overlap``, profiles/performance.yaml)."""
+    return float(load_performance().tensor_parallel_overlap.value)
 
 
 def uneven_split(par, pp: int | None, layers: int) -> int | None:

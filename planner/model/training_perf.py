@@ -35,7 +35,7 @@ ROW_COLUMNS = {
     "kernel_efficiency": "kernel_efficiency", "unfused": "attention_unfused",
     "stage_layers": "given_stage_layers", "routed_nodes": "routed_nodes_per_token",
     "dualpipe": "given_dualpipe", "fp8_gemm_measured": "fp8_gemm_measured",
-    "hierarchical": "given_hierarchical",
+    "hierarchical": "given_hierarchical", "tp_overlap": "given_tp_overlap",
 }
 
 

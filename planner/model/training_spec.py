@@ -55,6 +55,12 @@ class ParallelismSpec(StrictModel):
     schedule: Literal["1f1b", "dualpipe"] | None = Field(
         default=None, description="Pipeline schedule: 1F1B (default) or DeepSeek-V3's "
         "DualPipe (no bubble, two copies of the weights)")
+    tp_comm_overlap: bool | None = Field(
+        default=None, description="Whether the tensor-parallel collectives run under the "
+        "GEMMs that feed them (Transformer Engine's userbuffers, Megatron-Core's "
+        "--tp-comm-overlap, PyTorch Async TP): hidden up to the compute time. Default: "
+        "profiles/performance.yaml's tensor_parallel_overlap (on: today's stacks); off for "
+        "stacks without it (Megatron-LM before 2023)")
     dispatcher: Literal["all_to_all", "hierarchical"] | None = Field(
         default=None, description="Expert token dispatch across nodes: all_to_all (NCCL, "
         "default: one copy per expert) or hierarchical (DeepEP / HybridEP: once per node "

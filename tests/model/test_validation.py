@@ -44,8 +44,9 @@ def _scenario(row, *, use_published_power: bool, time_mode: bool = False) -> dic
         # Both timed runs trained on 2,048-token sequences (Brown et al. 2020; BigScience 2022).
         training.update(tokens=float(row.tokens), devices=int(row.devices),
                         sequence_tokens=2048)
-        if row.run in LAYOUTS:
-            training["parallelism"] = LAYOUTS[row.run]
+        # Both ran before tensor-parallel collectives were overlapped with GEMMs (NVIDIA/NeMo
+        # PR #6362, 2023-04: the rule of data/published_training_runs.csv).
+        training["parallelism"] = {**LAYOUTS.get(row.run, {}), "tp_comm_overlap": False}
         # Both ran before fused (FlashAttention) kernels existed (Dao et al. 2022).
         training["attention_kernel"] = "unfused"
     elif np.isfinite(row.achieved_tflops_per_device):

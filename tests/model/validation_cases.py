@@ -55,7 +55,8 @@ def _int(v) -> int | None:
 
 def parallelism(text) -> dict | None:
     """``tp8 pp64 dp6 zero1 recompute=full`` (``first5 last5``: an uneven split's end stages;
-    ``vp6``: interleaved chunks per stage) as a ``training.parallelism`` block."""
+    ``vp6``: interleaved chunks per stage; ``tp_overlap=off``: the tensor-parallel collectives
+    not overlapped) as a ``training.parallelism`` block."""
     if not isinstance(text, str) or not text.strip():
         return None
     names = {"tp": "tp", "pp": "pp", "vp": "virtual_stages", "dp": "dp", "ep": "ep",
@@ -63,6 +64,9 @@ def parallelism(text) -> dict | None:
              "first": "first_stage_layers", "last": "last_stage_layers"}
     out: dict = {}
     for word in text.split():
+        if word.startswith("tp_overlap="):
+            out["tp_comm_overlap"] = word.split("=", 1)[1] == "on"
+            continue
         if word.startswith(("recompute=", "schedule=", "dispatcher=")):
             key, value = word.split("=", 1)
             out[key] = value
