@@ -100,3 +100,33 @@ def test_fp8_efficiency_is_fitted_on_its_named_case_only():
     c = load_performance().fp8_matmul_efficiency
     assert c.source == "fitted" and c.fitted_on == ["nemo2407-llama2-70b-64-h100-fp8"]
     assert 0.3 < c.value <= 1.6
+
+
+def test_tensor_parallel_collectives_hidden_up_to_compute_when_overlapped():
+    # Added 2026-12-02 (issue 9): stacks that overlap the tensor-parallel collectives with the
+    # GEMMs that feed them (Transformer Engine userbuffers, PyTorch Async TP) hide them up to
+    # the compute time; off, they are charged in full (Megatron-LM 2021).
+    exposed = step_time.layout_times(_row(tp_overlap=0.0), _lay(), 16.0, 64.0, K)
+    hidden = step_time.layout_times(_row(tp_overlap=1.0), _lay(), 16.0, 64.0, K)
+    assert exposed["tensor_s"] > 0 and hidden["tensor_s"] == 0.0
+    assert hidden["compute_s"] == exposed["compute_s"]
+    # More traffic than compute (a slow link): only the excess shows.
+    slow = {"intra_bw": 1e9, "tp_overlap": 1.0}
+    t = step_time.layout_times(_row(**slow), _lay(), 16.0, 64.0, K)
+    full = step_time.layout_times(_row(**dict(slow, tp_overlap=0.0)), _lay(), 16.0, 64.0, K)
+    assert t["tensor_s"] == pytest.approx(full["tensor_s"] - t["compute_s"])
+    half = step_time.layout_times(_row(tp_overlap=0.5), _lay(), 16.0, 64.0, K)
+    assert half["tensor_s"] == pytest.approx(0.5 * exposed["tensor_s"])
+
+
+def test_tp_comm_overlap_is_a_layout_field_with_a_sourced_default():
+    planner = Planner.load()
+    base = {"model": "llama-3-70b", "hardware": "nvidia-h100-sxm", "devices": 1024}
+    on = planner.plan_training({"training": base}).iloc[0]
+    off = planner.plan_training({"training": {**base, "parallelism": {
+        "tp_comm_overlap": False}}}).iloc[0]
+    assert on["days"] < off["days"]
+    c = load_performance().tensor_parallel_overlap
+    assert c.value == 1.0 and c.source == "mbridge-overlap"
+    with pytest.raises(ScenarioError, match="tp_comm_overlap"):
+        planner.plan_training({"training": {**base, "parallelism": {"tp_comm_overlap": "often"}}})
