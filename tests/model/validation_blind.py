@@ -65,11 +65,21 @@ def blind_table(planner: Planner | None = None, path: Path = BLIND_PATH) -> pd.D
     table["naive_err"] = naive / published - 1
     capped = table["report"].isin(CAPPED_H100_REPORTS) & (table["hardware"] == "nvidia-h100-sxm")
     # Generations without a fitted constant (``other``, 0.66) by vendor.
-    other = np.where(table["hardware"].str.startswith("amd-"), "amd (unfitted)",
-                     "blackwell (unfitted)")
+    vendor = table["hardware"].str.split("-").str[0]
+    other = vendor.map({"amd": "amd (unfitted)", "nvidia": "blackwell (unfitted)",
+                        "intel": "gaudi (unfitted)", "aws": "trainium (unfitted)"}).fillna(
+                            "other (unfitted)").to_numpy()
     table["group"] = np.where(capped, "hopper (torchtitan's 500 W H100)",
                               np.where(gen == "other", other, gen))
+    table["fitted_configuration"] = fitted_configuration(table["case"])
     return table
+
+
+def fitted_configuration(case: pd.Series) -> np.ndarray:
+    """Rows that repeat a fitted validation case's run with another software release (the
+    case id without its report key is a fitted case's): not independent of that fit."""
+    fitted = {c.split("-", 1)[1] for c in load_performance().fitted_cases() if "-" in c}
+    return case.str.split("-", n=1).str[1].isin(fitted).to_numpy()
 
 
 def summaries(t: pd.DataFrame) -> pd.DataFrame:
@@ -80,6 +90,9 @@ def summaries(t: pd.DataFrame) -> pd.DataFrame:
     rows += [("report", k, part) for k, part in t.groupby("report", sort=True)]
     rows.append(("fitted generations (ampere, hopper, tpu)", "all",
                  t[t["generation"].isin(["ampere", "hopper", "tpu"])]))
+    if t["fitted_configuration"].any():
+        rows.append(("independent of the fits (no fitted case's configuration)", "all",
+                     t[~t["fitted_configuration"]]))
     out = []
     for kind, key, part in rows:
         # A run that happened but that the model refuses (no layout fits its memory) is a
