@@ -136,12 +136,12 @@ def markdown(t: pd.DataFrame, s: pd.DataFrame) -> str:
 TRAINING_TIME_QUANTILES = (0.05, 0.10, 0.50, 0.90, 0.95)
 
 
-def training_time_ratios(validation: pd.DataFrame, blind: pd.DataFrame) -> pd.Series:
+def training_time_ratios(validation: pd.DataFrame, *blind: pd.DataFrame) -> pd.Series:
     """Published ÷ model device-hours, 1 / (1 + model_err), of the validation's held-out
     cases (``validation_cases.validation_table``, role held-out: the fitted ones left out)
-    and the blind cases the model plans (refused ones, NaN error, left out)."""
+    and of the blind lists' cases the model plans (refused ones, NaN error, left out)."""
     held = validation.loc[validation["role"] == "held-out", "model_err"]
-    err = pd.concat([held, blind["model_err"].dropna()], ignore_index=True)
+    err = pd.concat([held, *(b["model_err"].dropna() for b in blind)], ignore_index=True)
     return 1.0 / (1.0 + err)
 
 
