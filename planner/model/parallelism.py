@@ -183,9 +183,16 @@ def _parts(r: dict, lay: dict, dp, micro_batches):
     share = held / r["layers"]  # of the layers (and their parameters) on the busiest stage
     dense = (r["params"] - r["expert_params"]) * share / tp
     experts = r["expert_params"] * share / (tp * ep)
-    extra = r["fp8"] * FP8_EXTRA_BYTES_PER_PARAM + r.get("dualpipe", 0.0) * DUALPIPE_EXTRA_BYTES
-    per_param = state_bytes_per_param(zero, dp) + extra
-    per_expert = state_bytes_per_param(zero, dp / ep) + extra
+    # FP8's weight copy is kept whole per tensor/pipeline shard under ZeRO-1/2 (Transformer
+    # Engine's cached FP8 weights), but under ZeRO-3 / FSDP each rank casts only its shard
+    # before the all-gather and the gathered layer is freed after use (torchao float8's
+    # FSDP2 float8 all-gather, pytorch/ao torchao/float8/README.md): sharded like the rest.
+    fp8 = r["fp8"] * FP8_EXTRA_BYTES_PER_PARAM
+    dualpipe = r.get("dualpipe", 0.0) * DUALPIPE_EXTRA_BYTES
+    per_param = (state_bytes_per_param(zero, dp) + dualpipe
+                 + fp8 / np.where(zero == 3, np.maximum(dp, 1.0), 1.0))
+    per_expert = (state_bytes_per_param(zero, dp / ep) + dualpipe
+                  + fp8 / np.where(zero == 3, np.maximum(dp / ep, 1.0), 1.0))
     state = dense * per_param + experts * per_expert
     t, h, a = r["seq"], r["hidden"], r["heads"]
     # The 5·a·T/h term is the attention's score matrices, kept only by unfused kernels.

@@ -462,3 +462,16 @@ def test_a_partial_recomputation_share_that_just_fits_is_not_refused_by_rounding
         if 0 < share.item() < 1:
             assert parallelism.fits(r, memory).all()
 
+
+
+def test_fp8_weight_copy_is_sharded_under_zero3_and_whole_under_zero1():
+    # Fixed 2026-12-02 (found by the fifth blind list, which ran FP8 FSDP runs the model
+    # refused): FSDP casts each rank's shard to FP8 before the all-gather (torchao float8's
+    # FSDP2 float8 all-gather), so the FP8 copy is sharded like the weights; ZeRO-1 keeps a
+    # whole copy per tensor/pipeline shard (Transformer Engine's cached FP8 weights).
+    r_bf16, r_fp8 = _row(), _row(fp8=1.0)
+    for zero, dp, per_param in ((3, 64.0, 1.0 / 64.0), (1, 64.0, 1.0)):
+        lay = _lay(tp=8, pp=4, zero=zero)
+        extra = (parallelism.memory_per_device_bytes(r_fp8, lay, dp, 8.0)
+                 - parallelism.memory_per_device_bytes(r_bf16, lay, dp, 8.0))
+        assert extra.item() == pytest.approx(7e10 / (8 * 4) * per_param)
