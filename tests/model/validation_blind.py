@@ -9,7 +9,7 @@ changed after they were first planned (README, "The time model on published runs
 
     python tests/model/validation_blind.py              # per case, then the summaries
     python tests/model/validation_blind.py --markdown   # the README's tables
-    python tests/model/validation_blind.py --fifth      # the fifth list (training_runs_blind5.csv)
+    python tests/model/validation_blind.py --list 5     # the fifth list (training_runs_blind5.csv)
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ from tests.model import validation_cases as vc
 
 BLIND_PATH = vc.DATA / "training_runs_blind4.csv"
 BLIND5_PATH = vc.DATA / "training_runs_blind5.csv"
+BLIND6_PATH = vc.DATA / "training_runs_blind6.csv"
+LISTS = {"4": BLIND_PATH, "5": BLIND5_PATH, "6": BLIND6_PATH}
 # torchtitan's own H100 runs used Grand Teton hosts of H100 SXM 96GB HBM2e at a 500 W limit
 # (the CSV's header), planned as the 700 W H100 SXM profile: reported apart.
 CAPPED_H100_REPORTS = ("torchtitan2404", "torchtitan2408", "torchtitan2412", "torchtitan2506")
@@ -148,7 +150,11 @@ def training_time_ratios(validation: pd.DataFrame, *blind: pd.DataFrame) -> pd.S
 if __name__ == "__main__":
     pd.set_option("display.width", 250)
     pd.set_option("display.max_rows", 200)
-    t = blind_table(path=BLIND5_PATH if "--fifth" in sys.argv else BLIND_PATH)
+    chosen = sys.argv[sys.argv.index("--list") + 1] if "--list" in sys.argv else (
+        "5" if "--fifth" in sys.argv else "4")
+    if chosen not in LISTS:
+        sys.exit(f"--list: {chosen!r} is not a blind list; allowed: {', '.join(LISTS)}")
+    t = blind_table(path=LISTS[chosen])
     s = summaries(t)
     if "--markdown" in sys.argv:
         print(markdown(t, s))
