@@ -7,8 +7,13 @@ import numpy as np
 import pytest
 
 from tests.model import validation_cases as vc
-from tests.model.validation_blind import (BLIND5_PATH, BLIND6_PATH, BLIND_PATH, blind_table,
-                                          summaries)
+from tests.model.validation_blind import (
+    BLIND5_PATH,
+    BLIND6_PATH,
+    BLIND_PATH,
+    blind_table,
+    summaries,
+)
 
 
 @pytest.fixture(scope="module")
