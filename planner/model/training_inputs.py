@@ -16,7 +16,7 @@ from planner.errors import ScenarioError
 from planner.model import architecture
 from planner.model.defaults import Defaults
 from planner.model.parallelism import RECOMPUTE
-from planner.model.perf_constants import PerformanceConstants, load_performance
+from planner.model.perf_constants import PerformanceConstants
 from planner.model.scenario import TrainingSpec
 from planner.model.workloads import (
     CHECKPOINT_ACTIVATION_BYTES_PER_TOKEN_PER_HIDDEN_PER_LAYER,
@@ -109,12 +109,14 @@ def training_workload(spec: TrainingSpec, constants: PerformanceConstants) -> di
         "goodput_basis": "user" if spec.goodput else "default",
         "attention_unfused": 1.0 if spec.attention_kernel == "unfused" else 0.0,
     })
-    out.update(given_layout(spec, out))
+    out.update(given_layout(spec, out, constants.tensor_parallel_overlap.value))
     return out
 
 
-def given_layout(spec: TrainingSpec, w: dict) -> dict:
+def given_layout(spec: TrainingSpec, w: dict, tp_overlap: float) -> dict:
     """The user's parallel layout as grid columns (NaN: searched); bad layouts refused.
+    ``tp_overlap``: the share of tensor-parallel traffic hidden where the scenario does not
+    say (``tensor_parallel_overlap``, profiles/performance.yaml).
 
     Fields left out are searched (a paper that publishes only its tensor parallelism and
     recomputation plans with those fixed); a given dp fixes tp and pp too (1 where not given),
@@ -125,7 +127,7 @@ def given_layout(spec: TrainingSpec, w: dict) -> dict:
         return {**{f"given_{k}": np.nan for k in ("tp", "pp", "dp", "ep", "zero", "rc",
                                                     "stage_layers", "v")},
                 "given_dualpipe": 0.0, "given_hierarchical": 0.0,
-                "given_tp_overlap": default_tp_overlap()}
+                "given_tp_overlap": tp_overlap}
     if not w["has_architecture"]:
         raise ScenarioError("training.parallelism: needs a transformer (a preset with an "
                             "architecture, or params and tokens)")
@@ -173,14 +175,8 @@ def given_layout(spec: TrainingSpec, w: dict) -> dict:
             "given_stage_layers": col(busiest), "given_v": col(par.virtual_stages),
             "given_dualpipe": 1.0 if par.schedule == "dualpipe" else 0.0,
             "given_hierarchical": 1.0 if par.dispatcher == "hierarchical" else 0.0,
-            "given_tp_overlap": (default_tp_overlap() if par.tp_comm_overlap is None
+            "given_tp_overlap": (tp_overlap if par.tp_comm_overlap is None
                                  else float(par.tp_comm_overlap))}
-
-
-def default_tp_overlap() -> float:
-    """Share of the tensor-parallel collectives a layout hides behind its GEMMs when the
-    scenario does not say (``tensor_parallel_overlap``, profiles/performance.yaml)."""
-    return float(load_performance().tensor_parallel_overlap.value)
 
 
 def uneven_split(par, pp: int | None, layers: int) -> int | None:

@@ -21,6 +21,12 @@ def table():
     return blind_table()
 
 
+@pytest.fixture(scope="module")
+def later():
+    """The fifth and sixth lists, each planned once for the whole module."""
+    return {path: blind_table(path=path) for path in (BLIND5_PATH, BLIND6_PATH)}
+
+
 def test_every_blind_row_is_sourced_and_planned_as_the_validation_plans(table):
     raw = vc.pd.read_csv(BLIND_PATH, comment="#")
     assert list(raw.columns) == list(vc.cases().columns)  # the same format as the cases
@@ -36,21 +42,21 @@ def test_every_blind_row_is_sourced_and_planned_as_the_validation_plans(table):
 
 
 @pytest.mark.parametrize("path, apart", [(BLIND5_PATH, 1), (BLIND6_PATH, 0)])
-def test_the_later_lists_are_planned_as_the_fourth(path, apart):
+def test_the_later_lists_are_planned_as_the_fourth(later, path, apart):
     # Added 2026-12-02: the fifth and sixth blind lists, each planned once (README), are
     # planned by the same code; every row planned or refused with its reason, refusals as
     # misses; rows repeating a fitted case's run (the fifth list's NeMo 24.12 rerun of the
     # FP8 constant's case) reported apart.
-    later = blind_table(path=path)
+    t = later[path]
     raw = vc.pd.read_csv(path, comment="#")
-    assert list(raw.columns) == list(vc.cases().columns) and len(later) == len(raw) >= 25
+    assert list(raw.columns) == list(vc.cases().columns) and len(t) == len(raw) >= 25
     assert not raw["case"].isin(vc.pd.read_csv(BLIND_PATH, comment="#")["case"]).any()
-    planned = later["feasible"]
-    assert np.isfinite(later.loc[planned, "model_err"]).all()
-    assert later.loc[~planned, "model_err"].isna().all()
-    s = summaries(later).set_index(["by", "group"])
+    planned = t["feasible"]
+    assert np.isfinite(t.loc[planned, "model_err"]).all()
+    assert t.loc[~planned, "model_err"].isna().all()
+    s = summaries(t).set_index(["by", "group"])
     assert s.loc[("all", "all"), "refused"] == (~planned).sum()
-    assert later["fitted_configuration"].sum() == apart
+    assert t["fitted_configuration"].sum() == apart
 
 
 def test_refused_runs_count_as_misses(table):
@@ -62,7 +68,7 @@ def test_refused_runs_count_as_misses(table):
     assert every["model_within_25pct"] == int((err <= 0.25).sum())
 
 
-def test_shipped_training_time_range_is_the_p5_p95_of_its_named_cases(table):
+def test_shipped_training_time_range_is_the_p5_p95_of_its_named_cases(table, later):
     """profiles/levers.yaml's training_time range (the Monte Carlo's factor on a planned run's
     device-hours) is fitted, not assumed: low and high are the P5 and P95 of published ÷
     model device-hours over the held-out validation cases and the planned blind cases,
@@ -71,7 +77,7 @@ def test_shipped_training_time_range_is_the_p5_p95_of_its_named_cases(table):
     from tests.model.validation_blind import TRAINING_TIME_QUANTILES, training_time_ratios
 
     validation, _ = vc.validation_table()
-    lists = [table, blind_table(path=BLIND5_PATH), blind_table(path=BLIND6_PATH)]
+    lists = [table, *later.values()]
     ratios = training_time_ratios(validation, *lists)
     held = int((validation["role"] == "held-out").sum())
     assert len(ratios) == held + sum(int(t["model_err"].notna().sum()) for t in lists)

@@ -150,8 +150,7 @@ def training_time_ratios(validation: pd.DataFrame, *blind: pd.DataFrame) -> pd.S
 if __name__ == "__main__":
     pd.set_option("display.width", 250)
     pd.set_option("display.max_rows", 200)
-    chosen = sys.argv[sys.argv.index("--list") + 1] if "--list" in sys.argv else (
-        "5" if "--fifth" in sys.argv else "4")
+    chosen = sys.argv[sys.argv.index("--list") + 1] if "--list" in sys.argv else "4"
     if chosen not in LISTS:
         sys.exit(f"--list: {chosen!r} is not a blind list; allowed: {', '.join(LISTS)}")
     t = blind_table(path=LISTS[chosen])
